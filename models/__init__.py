@@ -1,0 +1,26 @@
+"""Persistence: Tortoise models and the database configuration, nothing else.
+
+Tortoise discovers the models through this package (app label ``fourway``).
+"""
+
+from models.change_order import ChangeOrder
+from models.deliverable import Deliverable
+from models.engagement import Engagement
+from models.need import Need
+from models.organization import Organization
+from models.person import Person
+from models.promise import Promise
+from models.purchase import Purchase
+from models.role_assignment import RoleAssignment
+
+__all__ = [
+    "ChangeOrder",
+    "Deliverable",
+    "Engagement",
+    "Need",
+    "Organization",
+    "Person",
+    "Promise",
+    "Purchase",
+    "RoleAssignment",
+]

@@ -1,0 +1,31 @@
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+
+from models.base import Timestamped
+from models.enums import DecisionModel, EngagementStatus
+
+if TYPE_CHECKING:
+    from models.organization import Organization
+
+
+class Engagement(Timestamped):
+    """A piece of professional-services work sold to a client, with the four sides hanging off it."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    client: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
+        "fourway.Organization", related_name="engagements", on_delete=fields.RESTRICT
+    )
+    client_id: int
+    status = fields.CharEnumField(
+        EngagementStatus, max_length=16, default=EngagementStatus.PROPOSED, db_index=True
+    )
+    in_house = fields.BooleanField(default=False)
+    currency = fields.CharField(max_length=3)
+    decision_model = fields.CharEnumField(
+        DecisionModel, max_length=16, default=DecisionModel.AUTHORITY
+    )
+
+    class Meta:
+        table = "engagement"

@@ -1,0 +1,40 @@
+"""The one settings object, read from the environment once (``FOURWAY_`` + upper snake).
+
+Every layer may import this module; it imports nothing of the project's own.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """fourway's settings. Tests set the environment before the first ``get_settings()``."""
+
+    model_config = SettingsConfigDict(env_prefix="FOURWAY_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite://fourway.db",
+        # The contract names this one without the prefix, as every hosting platform does.
+        validation_alias=AliasChoices("DATABASE_URL", "FOURWAY_DATABASE_URL"),
+    )
+    debug: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The pool a PostgreSQL process keeps; SQLite uses one connection whatever this says.
+    db_pool_max_size: int = 10
+    sweep_interval_seconds: float = 300.0
+    webhooks_allow_private_networks: bool = False
+    cors_origins: list[str] = Field(default_factory=list)
+    # Connections: a page is `first`/`last` items, never more than `max_page_size`.
+    default_page_size: int = 20
+    max_page_size: int = 100
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process's settings, read from the environment on first use."""
+    return Settings()

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('currency', fields.CharField(max_length=3)),
                 ('decision_model', fields.CharEnumField(default=DecisionModel.AUTHORITY, description='AUTHORITY: AUTHORITY\nCONSENSUS: CONSENSUS\nMAJORITY: MAJORITY', enum_type=DecisionModel, max_length=16)),
             ],
-            options={'table': 'engagement', 'app': 'fourway', 'pk_attr': 'id', 'table_description': 'A piece of professional-services work sold to a client, with the four sides hanging off it.'},
+            options={'table': 'engagement', 'app': 'fourway', 'pk_attr': 'id', 'table_description': 'Professional-services work sold to a client, with the four sides hanging off it.'},
             bases=['Timestamped'],
         ),
         ops.CreateModel(
@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
                 ('approved_by', fields.ForeignKeyField('fourway.Person', source_field='approved_by_id', null=True, db_constraint=True, to_field='id', related_name='change_orders_approved', on_delete=OnDelete.RESTRICT)),
                 ('approved_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'change_order', 'app': 'fourway', 'indexes': [Index(fields=['engagement_id', 'item'])], 'pk_attr': 'id', 'table_description': 'A change to the bought quantity, amount or cost of an item, which moves the baseline once approved.'},
+            options={'table': 'change_order', 'app': 'fourway', 'indexes': [Index(fields=['engagement_id', 'item'])], 'pk_attr': 'id', 'table_description': 'A change to the bought quantity, amount or cost of an item.'},
             bases=['Timestamped'],
         ),
         ops.CreateModel(

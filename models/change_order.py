@@ -12,7 +12,10 @@ if TYPE_CHECKING:
 
 
 class ChangeOrder(Timestamped):
-    """A change to the bought quantity, amount or cost of an item, which moves the baseline once approved."""
+    """A change to the bought quantity, amount or cost of an item.
+
+    Once approved it moves the baseline.
+    """
 
     id = fields.IntField(primary_key=True)
     engagement: fields.ForeignKeyRelation["Engagement"] = fields.ForeignKeyField(
@@ -28,7 +31,9 @@ class ChangeOrder(Timestamped):
         ChangeOrderStatus, max_length=16, default=ChangeOrderStatus.PROPOSED
     )
     approved_by: fields.ForeignKeyNullableRelation["Person"] = fields.ForeignKeyField(
-        "fourway.Person", related_name="change_orders_approved", null=True,
+        "fourway.Person",
+        related_name="change_orders_approved",
+        null=True,
         on_delete=fields.RESTRICT,
     )
     approved_by_id: int | None

@@ -27,3 +27,21 @@ def tortoise_config(database_url: str, *, pool_max_size: int = 10) -> dict[str, 
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+async def apply_migrations(database_url: str) -> list[str]:
+    """Apply pending migrations to ``database_url``; return the names applied, in order."""
+    from tortoise import Tortoise
+    from tortoise.migrations.api import migrate
+
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+
+    try:
+        await migrate(config=tortoise_config(database_url), progress=progress)
+    finally:
+        await Tortoise.close_connections()
+    return applied

@@ -27,7 +27,9 @@ class Deliverable(Timestamped):
     )
     delivered_at = fields.DatetimeField(null=True)
     accepted_by: fields.ForeignKeyNullableRelation["Person"] = fields.ForeignKeyField(
-        "fourway.Person", related_name="deliverables_accepted", null=True,
+        "fourway.Person",
+        related_name="deliverables_accepted",
+        null=True,
         on_delete=fields.RESTRICT,
     )
     accepted_by_id: int | None

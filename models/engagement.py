@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 
 class Engagement(Timestamped):
-    """A piece of professional-services work sold to a client, with the four sides hanging off it."""
+    """Professional-services work sold to a client, with the four sides hanging off it."""
 
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200)

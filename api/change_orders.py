@@ -1,0 +1,105 @@
+"""Change orders: approved changes to what was bought, which move the baseline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.context import Info
+from api.mutations import crud, mutation_type
+from api.people import Person, person_or_none
+from api.relay import Node, to_global_id
+from models import ChangeOrder as ChangeOrderModel
+from models.enums import ChangeOrderStatus as ChangeOrderStatusEnum
+from services import change_orders as service
+
+if TYPE_CHECKING:
+    from api.engagements import Engagement
+
+ChangeOrderStatus = strawberry.enum(ChangeOrderStatusEnum)
+
+
+@strawberry.type(description="A change to the bought quantity, amount or cost of an item.")
+class ChangeOrder(Node):
+    item: str
+    description: str
+    quantity_delta: Decimal
+    amount_delta: Decimal
+    cost_delta: Decimal
+    status: ChangeOrderStatus
+    approved_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    engagement_pk: strawberry.Private[int]
+    approved_by_pk: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row: ChangeOrderModel) -> ChangeOrder:
+        return cls(
+            id=strawberry.ID(to_global_id("ChangeOrder", row.pk)),
+            item=row.item,
+            description=row.description,
+            quantity_delta=row.quantity_delta,
+            amount_delta=row.amount_delta,
+            cost_delta=row.cost_delta,
+            status=row.status,
+            approved_at=row.approved_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            engagement_pk=row.engagement_id,
+            approved_by_pk=row.approved_by_id,
+        )
+
+    @strawberry.field
+    async def engagement(
+        self, info: Info
+    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
+        from api.engagements import load_engagement
+
+        return await load_engagement(info, self.engagement_pk)
+
+    @strawberry.field
+    async def approved_by(self, info: Info) -> Person | None:
+        return await person_or_none(info, self.approved_by_pk)
+
+
+@strawberry.input(description="A change to an item's bought quantity, amount or cost.")
+class CreateChangeOrderInput:
+    engagement_id: strawberry.ID
+    item: str = strawberry.field(
+        description="The scope item's key, a slug such as 'data-migration'."
+    )
+    description: str
+    quantity_delta: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description="0 when left out."
+    )
+    amount_delta: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description="0 when left out."
+    )
+    cost_delta: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description="0 when left out."
+    )
+    status: ChangeOrderStatus | None = strawberry.field(
+        default=strawberry.UNSET, description="PROPOSED when left out."
+    )
+    approved_by_id: strawberry.ID | None = strawberry.UNSET
+    approved_at: dt.datetime | None = strawberry.UNSET
+
+
+ChangeOrderMutation = mutation_type(
+    "ChangeOrderMutation",
+    crud(
+        type_name="ChangeOrder",
+        field="change_order",
+        node_type=ChangeOrder,
+        build=ChangeOrder.from_model,
+        create_input=CreateChangeOrderInput,
+        create=service.create_change_order,
+        update=service.update_change_order,
+        delete=service.delete_change_order,
+        label="change order",
+    ),
+)

@@ -1,0 +1,86 @@
+"""The ``fourway`` command: serve, migrate, demo, schema."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from settings import get_settings
+
+
+@click.group(help="fourway keeps what was promised, bought, needed and delivered in step.")
+def main() -> None:
+    pass
+
+
+def _migrate(database_url: str) -> None:
+    from models.db import apply_migrations
+
+    applied = asyncio.run(apply_migrations(database_url))
+    for name in applied:
+        click.echo(f"applied {name}")
+    click.echo(f"{len(applied)} migration(s) applied; the database is up to date.")
+
+
+@main.command(help="Apply pending migrations, then serve GraphQL at /graphql.")
+@click.option("--host", default=None, help="Address to listen on (FOURWAY_HOST, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (FOURWAY_PORT, 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    _migrate(settings.database_url)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="debug" if settings.debug else "info",
+        # Unexpected errors are logged by the app; uvicorn's own access log is enough here.
+        server_header=False,
+    )
+
+
+@main.command(help="Apply pending migrations to DATABASE_URL and exit.")
+def migrate() -> None:
+    _migrate(get_settings().database_url)
+
+
+@main.command(help="Load a sample portfolio (clients, engagements, mismatched sides).")
+def demo() -> None:
+    from services.demo import load_demo
+    from tortoise import Tortoise
+
+    from models.db import tortoise_config
+
+    settings = get_settings()
+    _migrate(settings.database_url)
+
+    async def run() -> str:
+        await Tortoise.init(config=tortoise_config(settings.database_url))
+        try:
+            return await load_demo()
+        finally:
+            await Tortoise.close_connections()
+
+    click.echo(asyncio.run(run()))
+
+
+@main.command(
+    help="Write the GraphQL schema (SDL) to PATH (./schema.graphql), or to stdout with -."
+)
+@click.argument("path", default=None, required=False)
+def schema(path: str | None) -> None:
+    from api.schema import schema_sdl
+
+    sdl = schema_sdl()
+    if path == "-":
+        sys.stdout.write(sdl)
+        return
+    target = path or "schema.graphql"
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write(sdl)
+    click.echo(f"wrote {target}")

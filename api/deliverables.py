@@ -1,0 +1,108 @@
+"""Deliverables: what delivery plans, hands over, and the client accepts or rejects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.context import Info
+from api.mutations import crud, mutation_type
+from api.people import Person, person_or_none
+from api.relay import Node, to_global_id
+from models import Deliverable as DeliverableModel
+from models.enums import DeliverableStatus as DeliverableStatusEnum
+from services import deliverables as service
+
+if TYPE_CHECKING:
+    from api.engagements import Engagement
+
+DeliverableStatus = strawberry.enum(DeliverableStatusEnum)
+
+
+@strawberry.type(description="What delivery planned or handed over for a scope item.")
+class Deliverable(Node):
+    item: str
+    description: str
+    quantity: Decimal
+    due_date: dt.date | None
+    status: DeliverableStatus
+    delivered_at: dt.datetime | None
+    accepted_at: dt.datetime | None
+    rejection_reason: str | None
+    estimated_cost: Decimal | None
+    actual_cost: Decimal | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    engagement_pk: strawberry.Private[int]
+    accepted_by_pk: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row: DeliverableModel) -> Deliverable:
+        return cls(
+            id=strawberry.ID(to_global_id("Deliverable", row.pk)),
+            item=row.item,
+            description=row.description,
+            quantity=row.quantity,
+            due_date=row.due_date,
+            status=row.status,
+            delivered_at=row.delivered_at,
+            accepted_at=row.accepted_at,
+            rejection_reason=row.rejection_reason,
+            estimated_cost=row.estimated_cost,
+            actual_cost=row.actual_cost,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            engagement_pk=row.engagement_id,
+            accepted_by_pk=row.accepted_by_id,
+        )
+
+    @strawberry.field
+    async def engagement(
+        self, info: Info
+    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
+        from api.engagements import load_engagement
+
+        return await load_engagement(info, self.engagement_pk)
+
+    @strawberry.field(description="The client's person who accepted it, if accepted.")
+    async def accepted_by(self, info: Info) -> Person | None:
+        return await person_or_none(info, self.accepted_by_pk)
+
+
+@strawberry.input(description="A deliverable, planned or handed over.")
+class CreateDeliverableInput:
+    engagement_id: strawberry.ID
+    item: str = strawberry.field(
+        description="The scope item's key, a slug such as 'data-migration'."
+    )
+    description: str
+    quantity: Decimal = strawberry.field(description="Hours, days or units; not negative.")
+    due_date: dt.date | None = strawberry.UNSET
+    status: DeliverableStatus | None = strawberry.field(
+        default=strawberry.UNSET, description="PLANNED when left out."
+    )
+    delivered_at: dt.datetime | None = strawberry.UNSET
+    accepted_by_id: strawberry.ID | None = strawberry.UNSET
+    accepted_at: dt.datetime | None = strawberry.UNSET
+    rejection_reason: str | None = strawberry.UNSET
+    estimated_cost: Decimal | None = strawberry.UNSET
+    actual_cost: Decimal | None = strawberry.UNSET
+
+
+DeliverableMutation = mutation_type(
+    "DeliverableMutation",
+    crud(
+        type_name="Deliverable",
+        field="deliverable",
+        node_type=Deliverable,
+        build=Deliverable.from_model,
+        create_input=CreateDeliverableInput,
+        create=service.create_deliverable,
+        update=service.update_deliverable,
+        delete=service.delete_deliverable,
+        label="deliverable",
+    ),
+)

@@ -1,0 +1,376 @@
+"""Engagements: their four sides, roles, alignment per item, and money."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import strawberry
+from tortoise.expressions import Q, Subquery
+from tortoise.models import Model
+
+from api.change_orders import ChangeOrder
+from api.context import Info
+from api.deliverables import Deliverable
+from api.inputs import decode_id
+from api.mutations import crud, mutation_type
+from api.needs import Need, Priority
+from api.organizations import Organization
+from api.promises import Promise
+from api.purchases import Purchase
+from api.relay import (
+    BadUserInput,
+    Connection,
+    Node,
+    Window,
+    page_of_list,
+    page_of_query,
+    to_global_id,
+    window,
+)
+from api.roles import RoleAssignment
+from models import ChangeOrder as ChangeOrderModel
+from models import Deliverable as DeliverableModel
+from models import Engagement as EngagementModel
+from models import Need as NeedModel
+from models import Promise as PromiseModel
+from models import Purchase as PurchaseModel
+from models import RoleAssignment as RoleAssignmentModel
+from models.enums import DecisionModel as DecisionModelEnum
+from models.enums import EngagementFunction
+from models.enums import EngagementStatus as EngagementStatusEnum
+from services import alignment
+from services import engagements as service
+from services.errors import Invalid
+
+T = TypeVar("T")
+
+EngagementStatus = strawberry.enum(
+    EngagementStatusEnum, description="PROPOSED → SOLD → DELIVERING → SUPPORTING → CLOSED."
+)
+DecisionModel = strawberry.enum(DecisionModelEnum, description="How the client decides.")
+
+
+@strawberry.type(description="What the client needs of an item.")
+class NeededSide:
+    priority: Priority
+
+
+@strawberry.type(description="A quantity and what it is worth, in the engagement's currency.")
+class SizedSide:
+    quantity: Decimal
+    amount: Decimal | None
+
+
+@strawberry.type(description="How much of an item was delivered, and how much of that accepted.")
+class DeliveredSide:
+    quantity: Decimal
+    accepted: Decimal
+
+
+@strawberry.type(description="The four sides of one scope item, side by side.")
+class AlignmentRow:
+    item: str
+    needed: NeededSide | None
+    promised: SizedSide | None
+    bought: SizedSide | None = strawberry.field(
+        description="Contract lines plus approved change orders."
+    )
+    delivered: DeliveredSide | None
+
+    @classmethod
+    def from_row(cls, row: alignment.AlignmentRow) -> AlignmentRow:
+        return cls(
+            item=row.item,
+            needed=NeededSide(priority=row.needed.priority) if row.needed else None,
+            promised=SizedSide(quantity=row.promised.quantity, amount=row.promised.amount)
+            if row.promised
+            else None,
+            bought=SizedSide(quantity=row.bought.quantity, amount=row.bought.amount)
+            if row.bought
+            else None,
+            delivered=DeliveredSide(
+                quantity=row.delivered.quantity, accepted=row.delivered.accepted
+            )
+            if row.delivered
+            else None,
+        )
+
+
+@strawberry.type(description="The engagement's money, in its currency.")
+class Financials:
+    currency: str
+    revenue: Decimal = strawberry.field(description="Contract lines plus approved change orders.")
+    estimated_cost: Decimal
+    actual_cost: Decimal = strawberry.field(description="Actual cost recorded on deliverables.")
+    margin: Decimal = strawberry.field(description="Revenue less estimated cost.")
+    margin_pct: Decimal | None = strawberry.field(
+        description='Margin as a fraction of revenue ("0.25" is 25%); null without revenue.'
+    )
+
+
+def _nested(
+    loader_rows: Sequence[Any], build: Callable[[Any], T], args: tuple[Any, ...]
+) -> Connection[T]:
+    return page_of_list(loader_rows, window(*args), build)
+
+
+@strawberry.type(description="Professional-services work sold to a client, with its four sides.")
+class Engagement(Node):
+    name: str
+    status: EngagementStatus
+    in_house: bool
+    currency: str
+    decision_model: DecisionModel
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    pk: strawberry.Private[int]
+    client_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: EngagementModel) -> Engagement:
+        return cls(
+            id=strawberry.ID(to_global_id("Engagement", row.pk)),
+            pk=row.pk,
+            name=row.name,
+            status=row.status,
+            in_house=row.in_house,
+            currency=row.currency,
+            decision_model=row.decision_model,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            client_pk=row.client_id,
+        )
+
+    @strawberry.field
+    async def client(self, info: Info) -> Organization:
+        row = await info.context.loaders.organization.load(self.client_pk)
+        assert row is not None  # the foreign key guarantees it
+        return Organization.from_model(row)
+
+    @strawberry.field(description="Who holds which function.")
+    async def roles(self, info: Info) -> list[RoleAssignment]:
+        rows = await info.context.loaders.roles_of.load(self.pk)
+        return [RoleAssignment.from_model(r) for r in rows]
+
+    @strawberry.field
+    async def needs(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Need]:
+        rows = await info.context.loaders.needs_of.load(self.pk)
+        return _nested(rows, Need.from_model, (first, after, last, before))
+
+    @strawberry.field
+    async def promises(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Promise]:
+        rows = await info.context.loaders.promises_of.load(self.pk)
+        return _nested(rows, Promise.from_model, (first, after, last, before))
+
+    @strawberry.field
+    async def purchases(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Purchase]:
+        rows = await info.context.loaders.purchases_of.load(self.pk)
+        return _nested(rows, Purchase.from_model, (first, after, last, before))
+
+    @strawberry.field
+    async def deliverables(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Deliverable]:
+        rows = await info.context.loaders.deliverables_of.load(self.pk)
+        return _nested(rows, Deliverable.from_model, (first, after, last, before))
+
+    @strawberry.field
+    async def change_orders(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ChangeOrder]:
+        rows = await info.context.loaders.change_orders_of.load(self.pk)
+        return _nested(rows, ChangeOrder.from_model, (first, after, last, before))
+
+    @strawberry.field(description="One row per scope item: needed, promised, bought, delivered.")
+    async def alignment(self, info: Info) -> list[AlignmentRow]:
+        loaders = info.context.loaders
+        rows = alignment.align(
+            needs=await loaders.needs_of.load(self.pk),
+            promises=await loaders.promises_of.load(self.pk),
+            purchases=await loaders.purchases_of.load(self.pk),
+            deliverables=await loaders.deliverables_of.load(self.pk),
+            change_orders=await loaders.change_orders_of.load(self.pk),
+        )
+        return [AlignmentRow.from_row(r) for r in rows]
+
+    @strawberry.field
+    async def financials(self, info: Info) -> Financials:
+        loaders = info.context.loaders
+        money = alignment.financials(
+            purchases=await loaders.purchases_of.load(self.pk),
+            deliverables=await loaders.deliverables_of.load(self.pk),
+            change_orders=await loaders.change_orders_of.load(self.pk),
+        )
+        return Financials(
+            currency=self.currency,
+            revenue=money.revenue,
+            estimated_cost=money.estimated_cost,
+            actual_cost=money.actual_cost,
+            margin=money.margin,
+            margin_pct=money.margin_pct,
+        )
+
+
+async def load_engagement(info: Info, pk: int) -> Engagement:
+    row = await info.context.loaders.engagement.load(pk)
+    assert row is not None  # every engagement row's children keep it alive (cascade)
+    return Engagement.from_model(row)
+
+
+@strawberry.input(description="Which engagements to list; every given condition must hold.")
+class EngagementFilter:
+    status: list[EngagementStatus] | None = None
+    client_id: strawberry.ID | None = None
+    salesperson_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Engagements this person sells: a SALES role or a promise made."
+    )
+    item: str | None = strawberry.field(
+        default=None, description="Engagements with any side naming this scope item."
+    )
+    search: str | None = strawberry.field(default=None, description="Part of the name.")
+
+
+_SIDES: tuple[type[Model], ...] = (
+    NeedModel,
+    PromiseModel,
+    PurchaseModel,
+    DeliverableModel,
+    ChangeOrderModel,
+)
+
+
+def _filtered(f: EngagementFilter | None) -> Any:
+    query = EngagementModel.all()
+    if f is None:
+        return query
+    try:
+        if f.status:
+            query = query.filter(status__in=[s.value for s in f.status])
+        if f.client_id is not None:
+            query = query.filter(
+                client_id=decode_id(str(f.client_id), expected="Organization", field="client_id")
+            )
+        if f.salesperson_id is not None:
+            pk = decode_id(str(f.salesperson_id), expected="Person", field="salesperson_id")
+            selling = RoleAssignmentModel.filter(person_id=pk, function=EngagementFunction.SALES)
+            promising = PromiseModel.filter(made_by_id=pk)
+            query = query.filter(
+                Q(id__in=Subquery(selling.values("engagement_id")))
+                | Q(id__in=Subquery(promising.values("engagement_id")))
+            )
+    except Invalid as exc:
+        # A filter that can match nothing is the client's mistake, not an empty page.
+        raise BadUserInput(f"filter: {exc.errors[0].message}") from None
+    if f.item:
+        query = query.filter(
+            Q(
+                *(
+                    Q(id__in=Subquery(m.filter(item=f.item).values("engagement_id")))
+                    for m in _SIDES
+                ),
+                join_type="OR",
+            )
+        )
+    if f.search:
+        query = query.filter(name__icontains=f.search)
+    return query
+
+
+async def engagements_page(
+    info: Info, f: EngagementFilter | None, w: Window
+) -> Connection[Engagement]:
+    """A page of engagements; the rows prime the request's loader for later lookups."""
+
+    def build(row: EngagementModel) -> Engagement:
+        info.context.loaders.engagement.prime(row.pk, row)
+        return Engagement.from_model(row)
+
+    return await page_of_query(_filtered(f), w, build)
+
+
+@strawberry.input(description="A new engagement for a client.")
+class CreateEngagementInput:
+    name: str
+    client_id: strawberry.ID
+    currency: str = strawberry.field(description='ISO 4217 code, such as "EUR".')
+    status: EngagementStatus | None = strawberry.field(
+        default=strawberry.UNSET, description="PROPOSED when left out."
+    )
+    in_house: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="false when left out."
+    )
+    decision_model: DecisionModel | None = strawberry.field(
+        default=strawberry.UNSET, description="AUTHORITY when left out."
+    )
+
+
+@strawberry.type
+class EngagementQuery:
+    @strawberry.field(description="Engagements, oldest first, filtered.")
+    async def engagements(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: EngagementFilter | None = None,
+    ) -> Connection[Engagement]:
+        return await engagements_page(info, filter, window(first, after, last, before))
+
+    @strawberry.field(description="One engagement by its global id; null when there is none.")
+    async def engagement(self, info: Info, id: strawberry.ID) -> Engagement | None:
+        from api.nodes import resolve_node
+
+        node = await resolve_node(info, id)
+        return node if isinstance(node, Engagement) else None
+
+
+EngagementMutation = mutation_type(
+    "EngagementMutation",
+    crud(
+        type_name="Engagement",
+        field="engagement",
+        node_type=Engagement,
+        build=Engagement.from_model,
+        create_input=CreateEngagementInput,
+        create=service.create_engagement,
+        update=service.update_engagement,
+        delete=service.delete_engagement,
+        label="engagement",
+    ),
+)

@@ -1,0 +1,51 @@
+"""userErrors: how an expected failure reaches the client, and which errors are masked."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.utils.str_converters import to_camel_case
+
+from services.errors import DomainError
+
+
+@strawberry.enum(description="Why a mutation did not do what was asked.")
+class UserErrorCode(Enum):
+    VALIDATION = "VALIDATION"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    FORBIDDEN = "FORBIDDEN"
+
+
+@strawberry.type(description="An expected failure, with the input field it is about.")
+class UserError:
+    field: list[str] | None = strawberry.field(
+        description='Path to the input field, such as ["input", "quantity"]; '
+        "null when the error concerns the whole input."
+    )
+    message: str
+    code: UserErrorCode
+
+
+def user_errors(error: DomainError) -> list[UserError]:
+    """The domain error's field errors as userErrors, field names as the schema spells them."""
+    return [
+        UserError(
+            field=["input", to_camel_case(e.field)] if e.field else None,
+            message=(
+                f"{to_camel_case(e.field)} {e.message}"
+                if e.field and e.message[:1].islower()
+                else e.message
+            ),
+            code=UserErrorCode(e.code.value),
+        )
+        for e in error.errors
+    ]
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask errors that carry an unexpected exception; show the client's own mistakes."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)

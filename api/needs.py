@@ -1,0 +1,87 @@
+"""Needs: what the client really requires."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.context import Info
+from api.mutations import crud, mutation_type
+from api.people import Person, person_or_none
+from api.relay import Node, to_global_id
+from models import Need as NeedModel
+from models.enums import Priority as PriorityEnum
+from services import needs as service
+
+if TYPE_CHECKING:
+    from api.engagements import Engagement
+
+Priority = strawberry.enum(PriorityEnum, description="How much the client needs an item.")
+
+
+@strawberry.type(description="What the client really requires for a scope item.")
+class Need(Node):
+    item: str
+    description: str
+    priority: Priority
+    validated_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    engagement_pk: strawberry.Private[int]
+    raised_by_pk: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row: NeedModel) -> Need:
+        return cls(
+            id=strawberry.ID(to_global_id("Need", row.pk)),
+            item=row.item,
+            description=row.description,
+            priority=row.priority,
+            validated_at=row.validated_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            engagement_pk=row.engagement_id,
+            raised_by_pk=row.raised_by_id,
+        )
+
+    @strawberry.field
+    async def engagement(
+        self, info: Info
+    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
+        from api.engagements import load_engagement
+
+        return await load_engagement(info, self.engagement_pk)
+
+    @strawberry.field
+    async def raised_by(self, info: Info) -> Person | None:
+        return await person_or_none(info, self.raised_by_pk)
+
+
+@strawberry.input(description="A need of the client.")
+class CreateNeedInput:
+    engagement_id: strawberry.ID
+    item: str = strawberry.field(
+        description="The scope item's key, a slug such as 'data-migration'."
+    )
+    description: str
+    priority: Priority
+    raised_by_id: strawberry.ID | None = strawberry.UNSET
+    validated_at: dt.datetime | None = strawberry.UNSET
+
+
+NeedMutation = mutation_type(
+    "NeedMutation",
+    crud(
+        type_name="Need",
+        field="need",
+        node_type=Need,
+        build=Need.from_model,
+        create_input=CreateNeedInput,
+        create=service.create_need,
+        update=service.update_need,
+        delete=service.delete_need,
+        label="need",
+    ),
+)

@@ -1,0 +1,111 @@
+"""Organizations: clients and providers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.context import Info
+from api.mutations import crud, mutation_type
+from api.relay import Connection, Node, page_of_query, to_global_id, window
+from models import Organization as OrganizationModel
+from models import Person as PersonModel
+from models.enums import OrganizationKind as OrganizationKindEnum
+from services import organizations as service
+
+if TYPE_CHECKING:
+    from api.engagements import Engagement
+    from api.people import Person
+
+OrganizationKind = strawberry.enum(
+    OrganizationKindEnum, description="What an organization is to us."
+)
+
+
+@strawberry.type(description="A client that buys engagements or a provider that delivers them.")
+class Organization(Node):
+    name: str
+    kind: OrganizationKind
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: OrganizationModel) -> Organization:
+        return cls(
+            id=strawberry.ID(to_global_id("Organization", row.pk)),
+            pk=row.pk,
+            name=row.name,
+            kind=row.kind,
+        )
+
+    @strawberry.field(description="People who belong to this organization.")
+    async def people(
+        self,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Annotated[Person, strawberry.lazy("api.people")]]:
+        from api.people import Person
+
+        return await page_of_query(
+            PersonModel.filter(organization_id=self.pk),
+            window(first, after, last, before),
+            Person.from_model,
+        )
+
+    @strawberry.field(description="Engagements this organization is the client of.")
+    async def engagements(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Annotated[Engagement, strawberry.lazy("api.engagements")]]:
+        from api.engagements import EngagementFilter, engagements_page
+
+        return await engagements_page(
+            info, EngagementFilter(client_id=self.id), window(first, after, last, before)
+        )
+
+
+@strawberry.input(description="A new client or provider.")
+class CreateOrganizationInput:
+    name: str
+    kind: OrganizationKind
+
+
+@strawberry.type
+class OrganizationQuery:
+    @strawberry.field(description="All organizations, in order of creation.")
+    async def organizations(
+        self,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        kind: OrganizationKind | None = None,
+    ) -> Connection[Organization]:
+        query = OrganizationModel.all()
+        if kind is not None:
+            query = query.filter(kind=kind)
+        return await page_of_query(
+            query, window(first, after, last, before), Organization.from_model
+        )
+
+
+OrganizationMutation = mutation_type(
+    "OrganizationMutation",
+    crud(
+        type_name="Organization",
+        field="organization",
+        node_type=Organization,
+        build=Organization.from_model,
+        create_input=CreateOrganizationInput,
+        create=service.create_organization,
+        update=service.update_organization,
+        delete=service.delete_organization,
+        label="client or provider organization",
+    ),
+)

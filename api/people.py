@@ -1,0 +1,85 @@
+"""People at clients and providers."""
+
+from __future__ import annotations
+
+import strawberry
+from tortoise.expressions import Q
+
+from api.context import Info
+from api.mutations import crud, mutation_type
+from api.organizations import Organization
+from api.relay import Connection, Node, page_of_query, to_global_id, window
+from models import Person as PersonModel
+from services import people as service
+
+
+@strawberry.type(description="Someone at a client or provider.")
+class Person(Node):
+    name: str
+    email: str
+    pk: strawberry.Private[int]
+    organization_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: PersonModel) -> Person:
+        return cls(
+            id=strawberry.ID(to_global_id("Person", row.pk)),
+            pk=row.pk,
+            name=row.name,
+            email=row.email,
+            organization_pk=row.organization_id,
+        )
+
+    @strawberry.field
+    async def organization(self, info: Info) -> Organization:
+        row = await info.context.loaders.organization.load(self.organization_pk)
+        assert row is not None  # the foreign key guarantees it
+        return Organization.from_model(row)
+
+
+async def person_or_none(info: Info, pk: int | None) -> Person | None:
+    """The person with primary key ``pk`` through the request's loader (None for None)."""
+    if pk is None:
+        return None
+    row = await info.context.loaders.person.load(pk)
+    return Person.from_model(row) if row is not None else None
+
+
+@strawberry.input(description="A new person.")
+class CreatePersonInput:
+    name: str
+    email: str
+    organization_id: strawberry.ID
+
+
+@strawberry.type
+class PersonQuery:
+    @strawberry.field(description="All people, in order of creation.")
+    async def people(
+        self,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        search: str | None = None,
+    ) -> Connection[Person]:
+        query = PersonModel.all()
+        if search:
+            query = query.filter(Q(name__icontains=search) | Q(email__icontains=search))
+        return await page_of_query(query, window(first, after, last, before), Person.from_model)
+
+
+PersonMutation = mutation_type(
+    "PersonMutation",
+    crud(
+        type_name="Person",
+        field="person",
+        node_type=Person,
+        build=Person.from_model,
+        create_input=CreatePersonInput,
+        create=service.create_person,
+        update=service.update_person,
+        delete=service.delete_person,
+        label="person",
+    ),
+)

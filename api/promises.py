@@ -1,0 +1,103 @@
+"""Promises: what sales promised, and whether delivery signed off on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.context import Info
+from api.mutations import crud, mutation_type
+from api.people import Person, person_or_none
+from api.relay import Node, to_global_id
+from models import Promise as PromiseModel
+from services import promises as service
+
+if TYPE_CHECKING:
+    from api.engagements import Engagement
+
+
+@strawberry.type(description="What a salesperson promised the client for a scope item.")
+class Promise(Node):
+    item: str
+    description: str
+    quantity: Decimal
+    promised_date: dt.date | None
+    quoted_amount: Decimal | None
+    made_at: dt.datetime | None
+    delivery_signoff_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    engagement_pk: strawberry.Private[int]
+    made_by_pk: strawberry.Private[int]
+    delivery_signoff_by_pk: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row: PromiseModel) -> Promise:
+        return cls(
+            id=strawberry.ID(to_global_id("Promise", row.pk)),
+            item=row.item,
+            description=row.description,
+            quantity=row.quantity,
+            promised_date=row.promised_date,
+            quoted_amount=row.quoted_amount,
+            made_at=row.made_at,
+            delivery_signoff_at=row.delivery_signoff_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            engagement_pk=row.engagement_id,
+            made_by_pk=row.made_by_id,
+            delivery_signoff_by_pk=row.delivery_signoff_by_id,
+        )
+
+    @strawberry.field
+    async def engagement(
+        self, info: Info
+    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
+        from api.engagements import load_engagement
+
+        return await load_engagement(info, self.engagement_pk)
+
+    @strawberry.field(description="The salesperson who made the promise.")
+    async def made_by(self, info: Info) -> Person:
+        person = await person_or_none(info, self.made_by_pk)
+        assert person is not None  # the foreign key guarantees it
+        return person
+
+    @strawberry.field(description="The delivery expert who reviewed scope and price, if any.")
+    async def delivery_signoff_by(self, info: Info) -> Person | None:
+        return await person_or_none(info, self.delivery_signoff_by_pk)
+
+
+@strawberry.input(description="A promise made to the client.")
+class CreatePromiseInput:
+    engagement_id: strawberry.ID
+    item: str = strawberry.field(
+        description="The scope item's key, a slug such as 'data-migration'."
+    )
+    description: str
+    quantity: Decimal = strawberry.field(description="Hours, days or units; not negative.")
+    made_by_id: strawberry.ID = strawberry.field(description="The salesperson.")
+    promised_date: dt.date | None = strawberry.UNSET
+    quoted_amount: Decimal | None = strawberry.UNSET
+    made_at: dt.datetime | None = strawberry.UNSET
+    delivery_signoff_by_id: strawberry.ID | None = strawberry.UNSET
+    delivery_signoff_at: dt.datetime | None = strawberry.UNSET
+
+
+PromiseMutation = mutation_type(
+    "PromiseMutation",
+    crud(
+        type_name="Promise",
+        field="promise",
+        node_type=Promise,
+        build=Promise.from_model,
+        create_input=CreatePromiseInput,
+        create=service.create_promise,
+        update=service.update_promise,
+        delete=service.delete_promise,
+        label="promise",
+    ),
+)

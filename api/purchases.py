@@ -1,0 +1,89 @@
+"""Purchases: contract lines, what the client bought."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.context import Info
+from api.mutations import crud, mutation_type
+from api.relay import Node, to_global_id
+from models import Purchase as PurchaseModel
+from services import purchases as service
+
+if TYPE_CHECKING:
+    from api.engagements import Engagement
+
+
+@strawberry.type(description="A contract line: what the client bought for a scope item.")
+class Purchase(Node):
+    item: str
+    description: str
+    quantity: Decimal
+    amount: Decimal = strawberry.field(description="Revenue, in the engagement's currency.")
+    estimated_cost: Decimal | None
+    due_date: dt.date | None
+    signed_at: dt.datetime | None
+    contract_ref: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    engagement_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: PurchaseModel) -> Purchase:
+        return cls(
+            id=strawberry.ID(to_global_id("Purchase", row.pk)),
+            item=row.item,
+            description=row.description,
+            quantity=row.quantity,
+            amount=row.amount,
+            estimated_cost=row.estimated_cost,
+            due_date=row.due_date,
+            signed_at=row.signed_at,
+            contract_ref=row.contract_ref,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            engagement_pk=row.engagement_id,
+        )
+
+    @strawberry.field
+    async def engagement(
+        self, info: Info
+    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
+        from api.engagements import load_engagement
+
+        return await load_engagement(info, self.engagement_pk)
+
+
+@strawberry.input(description="A contract line.")
+class CreatePurchaseInput:
+    engagement_id: strawberry.ID
+    item: str = strawberry.field(
+        description="The scope item's key, a slug such as 'data-migration'."
+    )
+    description: str
+    quantity: Decimal = strawberry.field(description="Hours, days or units; not negative.")
+    amount: Decimal = strawberry.field(description="Revenue, in the engagement's currency.")
+    estimated_cost: Decimal | None = strawberry.UNSET
+    due_date: dt.date | None = strawberry.UNSET
+    signed_at: dt.datetime | None = strawberry.UNSET
+    contract_ref: str | None = strawberry.UNSET
+
+
+PurchaseMutation = mutation_type(
+    "PurchaseMutation",
+    crud(
+        type_name="Purchase",
+        field="purchase",
+        node_type=Purchase,
+        build=Purchase.from_model,
+        create_input=CreatePurchaseInput,
+        create=service.create_purchase,
+        update=service.update_purchase,
+        delete=service.delete_purchase,
+        label="contract line",
+    ),
+)

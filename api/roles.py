@@ -1,0 +1,117 @@
+"""Role assignments: who holds which engagement function, and how (RACI)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.context import Info
+from api.mutations import mutation, mutation_type, payload_type
+from api.people import Person, person_or_none
+from api.relay import Node, to_global_id
+from models import RoleAssignment as RoleAssignmentModel
+from models.enums import EngagementFunction as EngagementFunctionEnum
+from models.enums import Raci as RaciEnum
+from services import roles as service
+
+if TYPE_CHECKING:
+    from api.engagements import Engagement
+
+EngagementFunction = strawberry.enum(
+    EngagementFunctionEnum, description="A function someone must own on every engagement."
+)
+Raci = strawberry.enum(RaciEnum, description="Responsible, accountable, consulted or informed.")
+
+
+@strawberry.type(description="A person's function on an engagement.")
+class RoleAssignment(Node):
+    function: EngagementFunction
+    raci: Raci
+    engagement_pk: strawberry.Private[int]
+    person_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: RoleAssignmentModel) -> RoleAssignment:
+        return cls(
+            id=strawberry.ID(to_global_id("RoleAssignment", row.pk)),
+            function=row.function,
+            raci=row.raci,
+            engagement_pk=row.engagement_id,
+            person_pk=row.person_id,
+        )
+
+    @strawberry.field
+    async def person(self, info: Info) -> Person:
+        person = await person_or_none(info, self.person_pk)
+        assert person is not None  # the foreign key guarantees it
+        return person
+
+    @strawberry.field
+    async def engagement(
+        self, info: Info
+    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
+        from api.engagements import load_engagement
+
+        return await load_engagement(info, self.engagement_pk)
+
+
+@strawberry.input(description="Give a person a function on an engagement.")
+class CreateRoleAssignmentInput:
+    engagement_id: strawberry.ID
+    person_id: strawberry.ID
+    function: EngagementFunction
+    raci: Raci
+
+
+@strawberry.input(description="Change a role's function or RACI letter.")
+class UpdateRoleAssignmentInput:
+    id: strawberry.ID
+    function: EngagementFunction | None = strawberry.UNSET
+    raci: Raci | None = strawberry.UNSET
+
+
+@strawberry.input(
+    description="The role to remove: by `id`, or by `engagementId`, `personId` and `function` "
+    "(and `raci`, which must then match)."
+)
+class DeleteRoleAssignmentInput:
+    id: strawberry.ID | None = strawberry.UNSET
+    engagement_id: strawberry.ID | None = strawberry.UNSET
+    person_id: strawberry.ID | None = strawberry.UNSET
+    function: EngagementFunction | None = strawberry.UNSET
+    raci: Raci | None = strawberry.UNSET
+
+
+_fields = {
+    "create_role_assignment": mutation(
+        input_type=CreateRoleAssignmentInput,
+        payload=payload_type("CreateRoleAssignment", "role_assignment", RoleAssignment),
+        field="role_assignment",
+        service=service.create_role_assignment,
+        build=RoleAssignment.from_model,
+        description="Give a person a function on an engagement.",
+    ),
+    "update_role_assignment": mutation(
+        input_type=UpdateRoleAssignmentInput,
+        payload=payload_type("UpdateRoleAssignment", "role_assignment", RoleAssignment),
+        field="role_assignment",
+        service=service.update_role_assignment,
+        build=RoleAssignment.from_model,
+        id_type="RoleAssignment",
+        description="Change a role's function or RACI letter.",
+    ),
+    "delete_role_assignment": mutation(
+        input_type=DeleteRoleAssignmentInput,
+        payload=payload_type(
+            "DeleteRoleAssignment", "role_assignment", RoleAssignment, deleted=True
+        ),
+        field="role_assignment",
+        service=service.delete_role_assignment,
+        build=RoleAssignment.from_model,
+        id_type="RoleAssignment",
+        deleted=True,
+        description="Remove a person's function from an engagement.",
+    ),
+}
+RoleAssignmentMutation = mutation_type("RoleAssignmentMutation", _fields)

@@ -1,0 +1,67 @@
+"""Assembles the schema from each concept's queries and mutations; nothing else lives here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from api.change_orders import ChangeOrder, ChangeOrderMutation
+from api.deliverables import Deliverable, DeliverableMutation
+from api.engagements import EngagementMutation, EngagementQuery
+from api.errors import should_mask
+from api.needs import Need, NeedMutation
+from api.nodes import NodeQuery
+from api.organizations import OrganizationMutation, OrganizationQuery
+from api.people import PersonMutation, PersonQuery
+from api.promises import Promise, PromiseMutation
+from api.purchases import Purchase, PurchaseMutation
+from api.roles import RoleAssignment, RoleAssignmentMutation
+from api.scalars import SCALAR_OVERRIDES
+
+Query = merge_types("Query", (NodeQuery, EngagementQuery, OrganizationQuery, PersonQuery))
+Mutation = merge_types(
+    "Mutation",
+    (
+        OrganizationMutation,
+        PersonMutation,
+        EngagementMutation,
+        RoleAssignmentMutation,
+        NeedMutation,
+        PromiseMutation,
+        PurchaseMutation,
+        DeliverableMutation,
+        ChangeOrderMutation,
+    ),
+)
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+def build_schema(*, debug: bool = False) -> strawberry.Schema:
+    """The schema with its caches; unexpected errors are masked unless ``debug``."""
+    # Factories, not instances: strawberry makes the extensions anew per request. The two
+    # caches live at module level all the same, so graphql-core's ~1 ms of parsing and
+    # validating a realistic query is paid once per distinct query text.
+    extensions: list[object] = [
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+    ]
+    if not debug:
+        extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        # Types reached only through the Node interface must still be in the schema.
+        types=[Need, Promise, Purchase, Deliverable, ChangeOrder, RoleAssignment],
+        scalar_overrides=SCALAR_OVERRIDES,
+        extensions=extensions,  # type: ignore[arg-type]
+        config=StrawberryConfig(relay_max_results=100),
+    )
+
+
+def schema_sdl() -> str:
+    return build_schema().as_str() + "\n"

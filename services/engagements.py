@@ -1,0 +1,92 @@
+"""Engagements: the unit everything else hangs off."""
+
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from models import ChangeOrder, Deliverable, Engagement, Organization, Promise, Purchase
+from models.enums import DecisionModel, EngagementStatus, OrganizationKind
+from services.errors import Conflict, FieldError, Invalid
+from services.fields import Choice, Currency, Flag, Ref, Text, clean
+from services.records import lock_engagement
+
+SPEC = {
+    "name": Text(max_length=200),
+    "client_id": Ref(model=Organization, label="organization"),
+    "currency": Currency(),
+    "status": Choice(enum=EngagementStatus),
+    "in_house": Flag(),
+    "decision_model": Choice(enum=DecisionModel),
+}
+
+# An engagement only moves forward (steps may be skipped): reopening a closed sale would
+# silently rewrite what finance was already told.
+_ORDER = list(EngagementStatus)
+
+
+def _check_transition(current: EngagementStatus, new: EngagementStatus) -> None:
+    if _ORDER.index(new) < _ORDER.index(current):
+        later = ", ".join(s.value for s in _ORDER[_ORDER.index(current) + 1 :]) or "none"
+        raise Conflict(
+            "status",
+            f"The engagement is {current.value}; its status only moves forward (next: {later}).",
+        )
+
+
+async def _check_client(client_id: int | None) -> None:
+    if client_id is None:
+        return
+    kind = await Organization.filter(id=client_id).values_list("kind", flat=True)
+    if kind and kind[0] != OrganizationKind.CLIENT:
+        raise Invalid([FieldError("client_id", "must name a CLIENT organization")])
+
+
+async def _has_money(engagement_id: int) -> bool:
+    for model in (Promise, Purchase, Deliverable, ChangeOrder):
+        if await model.filter(engagement_id=engagement_id).exists():
+            return True
+    return False
+
+
+async def create_engagement(
+    *, name: str, client_id: int, currency: str, **optional: Any
+) -> Engagement:
+    """Open an engagement for a client (PROPOSED unless a status is given)."""
+    async with in_transaction():
+        values = await clean(
+            SPEC,
+            {"name": name, "client_id": client_id, "currency": currency, **optional},
+            required=frozenset({"name", "client_id", "currency"}),
+        )
+        await _check_client(values["client_id"])
+        return await Engagement.create(**values)
+
+
+async def update_engagement(*, id: int, **changes: Any) -> Engagement:
+    """Change an engagement; status moves forward only, currency only while no money is recorded."""
+    async with in_transaction():
+        engagement = await lock_engagement(id, field="id")
+        values = await clean(SPEC, changes)
+        await _check_client(values.get("client_id"))
+        if "status" in values:
+            _check_transition(engagement.status, values["status"])
+        if values.get("currency", engagement.currency) != engagement.currency and await _has_money(
+            id
+        ):
+            raise Conflict(
+                "currency",
+                "The engagement already has amounts recorded in "
+                f"{engagement.currency}; its currency can no longer change.",
+            )
+        if values:
+            engagement.update_from_dict(values)
+            await engagement.save(update_fields=[*values, "updated_at"])
+        return engagement
+
+
+async def delete_engagement(*, id: int) -> Engagement:
+    """Delete an engagement with its roles and four sides."""
+    async with in_transaction():
+        engagement = await lock_engagement(id, field="id")
+        await engagement.delete()
+        return engagement

@@ -1,0 +1,241 @@
+"""Field rules shared by every use case: each cleans one input value or says what is wrong.
+
+A spec maps field names to rules; ``clean`` checks a whole input at once so that the
+caller hears about every bad field in one answer, not one per attempt.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from tortoise.models import Model
+
+from models.base import (
+    ITEM_MAX_LENGTH,
+    ITEM_PATTERN,
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    QUANTITY_DECIMAL_PLACES,
+    QUANTITY_MAX_DIGITS,
+)
+from services.currencies import MINOR_UNITS
+from services.errors import ErrorCode, FieldError, Invalid
+
+_ITEM = re.compile(ITEM_PATTERN)
+# Deliberately loose: one "@", something on each side, a dot in the domain. Mail servers
+# are the real judge; this only catches typing slips.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Problem(Exception):
+    """Raised by a rule for the one value it checks; ``clean`` turns it into a FieldError."""
+
+    def __init__(self, message: str, code: ErrorCode = ErrorCode.VALIDATION) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a rule may need besides the value: the engagement's currency for money."""
+
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    nullable: bool = False
+
+    def check(self, value: Any, ctx: Context) -> Any:
+        return value
+
+
+@dataclass(frozen=True)
+class Text(Rule):
+    max_length: int = 10_000
+
+    def check(self, value: Any, ctx: Context) -> str:
+        text = str(value).strip()
+        if not text:
+            raise Problem("must not be blank")
+        if len(text) > self.max_length:
+            raise Problem(f"must be at most {self.max_length} characters")
+        return text
+
+
+@dataclass(frozen=True)
+class Item(Rule):
+    def check(self, value: Any, ctx: Context) -> str:
+        text = str(value)
+        if len(text) > ITEM_MAX_LENGTH or not _ITEM.match(text):
+            raise Problem(
+                f"must be a slug of lower-case letters and digits joined by single hyphens, "
+                f"at most {ITEM_MAX_LENGTH} characters (for example 'data-migration')"
+            )
+        return text
+
+
+@dataclass(frozen=True)
+class Email(Rule):
+    def check(self, value: Any, ctx: Context) -> str:
+        text = str(value).strip().lower()
+        if len(text) > 254 or not _EMAIL.match(text):
+            raise Problem("must be an email address such as 'ada@example.com'")
+        return text
+
+
+@dataclass(frozen=True)
+class Currency(Rule):
+    def check(self, value: Any, ctx: Context) -> str:
+        code = str(value).strip().upper()
+        if code not in MINOR_UNITS:
+            raise Problem("must be an ISO 4217 currency code such as 'EUR' or 'USD'")
+        return code
+
+
+def _decimal(value: Any, *, max_digits: int, places: int, signed: bool) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise Problem("must be a finite decimal number written as a string, such as '12.50'")
+    if not signed and value < 0:
+        raise Problem("must not be negative")
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite decimals have an integer exponent
+    if -exponent > places:
+        raise Problem(f"must have at most {places} digits after the decimal point")
+    if abs(value) >= Decimal(10) ** (max_digits - places):
+        raise Problem(f"must be less than {Decimal(10) ** (max_digits - places)} in magnitude")
+    return value
+
+
+@dataclass(frozen=True)
+class Quantity(Rule):
+    signed: bool = False
+
+    def check(self, value: Any, ctx: Context) -> Decimal:
+        return _decimal(
+            value,
+            max_digits=QUANTITY_MAX_DIGITS,
+            places=QUANTITY_DECIMAL_PLACES,
+            signed=self.signed,
+        )
+
+
+@dataclass(frozen=True)
+class Money(Rule):
+    """An amount in the engagement's currency, no finer than its minor unit."""
+
+    signed: bool = False
+
+    def check(self, value: Any, ctx: Context) -> Decimal:
+        amount = _decimal(
+            value, max_digits=MONEY_MAX_DIGITS, places=MONEY_DECIMAL_PLACES, signed=self.signed
+        )
+        minor = MINOR_UNITS.get(ctx.currency or "", 2)
+        exponent = amount.as_tuple().exponent
+        assert isinstance(exponent, int)
+        if -exponent > minor and amount != amount.quantize(Decimal(1).scaleb(-minor)):
+            raise Problem(
+                f"must have at most {minor} digits after the decimal point in {ctx.currency}"
+            )
+        return amount
+
+
+@dataclass(frozen=True)
+class Choice(Rule):
+    enum: type[StrEnum] = StrEnum
+
+    def check(self, value: Any, ctx: Context) -> StrEnum:
+        try:
+            return self.enum(value)
+        except ValueError:
+            raise Problem(f"must be one of {', '.join(self.enum)}") from None
+
+
+@dataclass(frozen=True)
+class Flag(Rule):
+    def check(self, value: Any, ctx: Context) -> bool:
+        if not isinstance(value, bool):
+            raise Problem("must be true or false")
+        return value
+
+
+@dataclass(frozen=True)
+class Moment(Rule):
+    """A point in time with its offset; stored in UTC."""
+
+    def check(self, value: Any, ctx: Context) -> datetime:
+        if not isinstance(value, datetime):
+            raise Problem("must be an ISO 8601 date and time with an offset")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise Problem("must carry a UTC offset, such as '2026-11-26T09:00:00+00:00'")
+        return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Day(Rule):
+    def check(self, value: Any, ctx: Context) -> date:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise Problem("must be a calendar date such as '2026-11-26'")
+        return value
+
+
+@dataclass(frozen=True)
+class Ref(Rule):
+    """The id of a row that must exist (a person, an organization)."""
+
+    model: type[Model] = Model
+    label: str = "record"
+
+
+Spec = Mapping[str, Rule]
+
+
+async def clean(
+    spec: Spec,
+    values: Mapping[str, Any],
+    *,
+    required: frozenset[str] = frozenset(),
+    ctx: Context = Context(),
+) -> dict[str, Any]:
+    """Check ``values`` against ``spec``; return them cleaned or raise Invalid with every problem.
+
+    ``required`` names the fields that must be present and not null (on create).
+    """
+    unknown = set(values) - set(spec)
+    if unknown:
+        # A programming error, not a user's: api/ only passes fields it declared.
+        raise TypeError(f"unknown fields {sorted(unknown)}")
+    errors: list[FieldError] = []
+    cleaned: dict[str, Any] = {}
+    for name in sorted(required - set(values)):
+        errors.append(FieldError(name, "is required"))
+    for name, value in values.items():
+        rule = spec[name]
+        if value is None:
+            if rule.nullable and name not in required:
+                cleaned[name] = None
+            else:
+                errors.append(FieldError(name, "must not be null"))
+            continue
+        try:
+            cleaned[name] = rule.check(value, ctx)
+        except Problem as problem:
+            errors.append(FieldError(name, problem.message, problem.code))
+    refs = {
+        name: (rule, cleaned[name])
+        for name, rule in spec.items()
+        if isinstance(rule, Ref) and cleaned.get(name) is not None
+    }
+    for name, (rule, pk) in refs.items():
+        if not await rule.model.exists(pk=pk):
+            errors.append(FieldError(name, f"No {rule.label} with this id.", ErrorCode.NOT_FOUND))
+    if errors:
+        raise Invalid(errors)
+    return cleaned

@@ -1,0 +1,38 @@
+"""Contract lines: what the client bought."""
+
+from typing import Any
+
+from models import Purchase
+from services import records
+from services.fields import Day, Item, Moment, Money, Quantity, Text
+
+KIND = records.Kind(
+    model=Purchase,
+    label="purchase",
+    spec={
+        "item": Item(),
+        "description": Text(),
+        "quantity": Quantity(),
+        "amount": Money(),
+        "estimated_cost": Money(nullable=True),
+        "due_date": Day(nullable=True),
+        "signed_at": Moment(nullable=True),
+        "contract_ref": Text(nullable=True, max_length=100),
+    },
+    required=frozenset({"item", "description", "quantity", "amount"}),
+)
+
+
+async def create_purchase(*, engagement_id: int, **values: Any) -> Purchase:
+    """Record a contract line for a scope item."""
+    return await records.create(KIND, engagement_id=engagement_id, values=values)
+
+
+async def update_purchase(*, id: int, **changes: Any) -> Purchase:
+    """Change a contract line."""
+    return await records.update(KIND, id=id, changes=changes)
+
+
+async def delete_purchase(*, id: int) -> Purchase:
+    """Delete a contract line."""
+    return await records.delete(KIND, id=id)

@@ -1,0 +1,106 @@
+"""Create, update and delete the rows that hang off an engagement, under its row lock.
+
+Every change to an engagement's facts goes through here so that each one runs in one
+transaction holding the engagement's lock (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
+serializes writers itself), which is where evaluation will join in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from models import Engagement
+from services.errors import Conflict, FieldError, Invalid, NotFound
+from services.fields import Context, Spec, clean
+
+M = TypeVar("M", bound=Model)
+
+CrossCheck = Callable[[Mapping[str, Any]], list[FieldError]]
+
+
+@dataclass(frozen=True)
+class Kind(Generic[M]):
+    """How one kind of engagement row is validated: its fields and the rules across them."""
+
+    model: type[M]
+    label: str
+    spec: Spec
+    required: frozenset[str]
+    cross_checks: tuple[CrossCheck, ...] = field(default=())
+
+    def not_found(self) -> NotFound:
+        return NotFound("id", f"No {self.label} with this id.")
+
+
+async def lock_engagement(engagement_id: int, *, field: str = "engagement_id") -> Engagement:
+    """Return the engagement, locked for the rest of the transaction, or raise NotFound."""
+    engagement = await Engagement.select_for_update().get_or_none(id=engagement_id)
+    if engagement is None:
+        raise NotFound(field, "No engagement with this id.")
+    return engagement
+
+
+def _cross_check(kind: Kind[Any], values: Mapping[str, Any]) -> None:
+    errors = [error for check in kind.cross_checks for error in check(values)]
+    if errors:
+        raise Invalid(errors)
+
+
+async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]) -> M:
+    """Validate ``values`` and add a row of ``kind`` to the engagement."""
+    async with in_transaction():
+        engagement = await lock_engagement(engagement_id)
+        cleaned = await clean(
+            kind.spec, values, required=kind.required, ctx=Context(engagement.currency)
+        )
+        _cross_check(kind, {name: cleaned.get(name) for name in kind.spec})
+        return await kind.model.create(engagement_id=engagement.id, **cleaned)
+
+
+async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> M:
+    """Apply ``changes`` (fields absent from it keep their values; None clears a field)."""
+    async with in_transaction():
+        engagement_id = await _engagement_of(kind, id)
+        engagement = await lock_engagement(engagement_id, field="id")
+        record = await kind.model.get_or_none(id=id)
+        if record is None:  # deleted while we waited for the lock
+            raise kind.not_found()
+        cleaned = await clean(kind.spec, changes, ctx=Context(engagement.currency))
+        _cross_check(kind, {name: getattr(record, name) for name in kind.spec} | cleaned)
+        if cleaned:
+            record.update_from_dict(cleaned)
+            await record.save(update_fields=[*cleaned, "updated_at"])
+        return record
+
+
+async def delete(kind: Kind[M], *, id: int) -> M:
+    """Delete the row and return it as it was."""
+    async with in_transaction():
+        engagement_id = await _engagement_of(kind, id)
+        await lock_engagement(engagement_id, field="id")
+        record = await kind.model.get_or_none(id=id)
+        if record is None:
+            raise kind.not_found()
+        await record.delete()
+        return record
+
+
+async def _engagement_of(kind: Kind[Any], id: int) -> int:
+    ids = await kind.model.filter(id=id).values_list("engagement_id", flat=True)
+    if not ids:
+        raise kind.not_found()
+    return int(ids[0])
+
+
+async def guard_integrity(operation: Callable[[], Any], *, field: str | None, message: str) -> Any:
+    """Run ``operation``; a constraint the database enforces becomes a Conflict."""
+    try:
+        return await operation()
+    except IntegrityError:
+        raise Conflict(field, message) from None

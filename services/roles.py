@@ -1,0 +1,96 @@
+"""Who holds which engagement function (RACI)."""
+
+from tortoise.transactions import in_transaction
+
+from models import Person, RoleAssignment
+from models.enums import EngagementFunction, Raci
+from services.errors import Conflict, NotFound
+from services.fields import Choice, Ref, clean
+from services.records import guard_integrity, lock_engagement
+
+SPEC = {
+    "person_id": Ref(model=Person, label="person"),
+    "function": Choice(enum=EngagementFunction),
+    "raci": Choice(enum=Raci),
+}
+
+
+async def create_role_assignment(
+    *, engagement_id: int, person_id: int, function: EngagementFunction, raci: Raci
+) -> RoleAssignment:
+    """Give a person a function on an engagement."""
+    async with in_transaction():
+        await lock_engagement(engagement_id)
+        values = await clean(
+            SPEC,
+            {"person_id": person_id, "function": function, "raci": raci},
+            required=frozenset(SPEC),
+        )
+        taken = RoleAssignment.filter(
+            engagement_id=engagement_id,
+            person_id=values["person_id"],
+            function=values["function"],
+        )
+        if await taken.exists():
+            raise Conflict("function", "The person already holds this function on the engagement.")
+        return await guard_integrity(
+            lambda: RoleAssignment.create(engagement_id=engagement_id, **values),
+            field="function",
+            message="The person already holds this function on the engagement.",
+        )
+
+
+async def delete_role_assignment(
+    *,
+    id: int | None = None,
+    engagement_id: int | None = None,
+    person_id: int | None = None,
+    function: EngagementFunction | None = None,
+    raci: Raci | None = None,
+) -> RoleAssignment:
+    """Remove a role, named by its id or by engagement, person and function (and raci)."""
+    async with in_transaction():
+        if id is not None:
+            query = RoleAssignment.filter(id=id)
+        elif engagement_id is not None and person_id is not None and function is not None:
+            query = RoleAssignment.filter(
+                engagement_id=engagement_id, person_id=person_id, function=function
+            )
+            if raci is not None:
+                query = query.filter(raci=raci)
+        else:
+            raise NotFound(None, "Name the role by id, or by engagementId, personId and function.")
+        role = await query.first()
+        if role is None:
+            raise NotFound("id" if id is not None else None, "No such role assignment.")
+        await lock_engagement(role.engagement_id)
+        await role.delete()
+        return role
+
+
+async def update_role_assignment(
+    *, id: int, function: EngagementFunction | None = None, raci: Raci | None = None
+) -> RoleAssignment:
+    """Change the function or RACI letter of a role."""
+    async with in_transaction():
+        found = await RoleAssignment.filter(id=id).values_list("engagement_id", flat=True)
+        if not found:
+            raise NotFound("id", "No role assignment with this id.")
+        await lock_engagement(int(found[0]), field="id")
+        role = await RoleAssignment.get(id=id)
+        changes = {k: v for k, v in (("function", function), ("raci", raci)) if v is not None}
+        values = await clean(SPEC, changes)
+        if "function" in values and values["function"] != role.function:
+            clash = RoleAssignment.filter(
+                engagement_id=role.engagement_id,
+                person_id=role.person_id,
+                function=values["function"],
+            )
+            if await clash.exists():
+                raise Conflict(
+                    "function", "The person already holds this function on the engagement."
+                )
+        if values:
+            role.update_from_dict(values)
+            await role.save(update_fields=[*values, "updated_at"])
+        return role

@@ -1,0 +1,96 @@
+"""Test fixtures: a real database (SQLite file, or PostgreSQL when asked), migrated for real.
+
+The suite runs on SQLite by default. To run it on PostgreSQL, point
+FOURWAY_TEST_DATABASE_URL at a database it may drop and recreate, for example
+``FOURWAY_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/fourway_test``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tortoise import Tortoise
+
+from api.app import create_app
+from models.db import apply_migrations, tortoise_config
+from settings import Settings
+from tests.support import GraphQLClient, recreate_postgres_database
+
+TEST_DATABASE_URL = os.environ.get("FOURWAY_TEST_DATABASE_URL", "")
+ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgres://", "postgresql://"))
+POSTGRES_SKIP_REASON = (
+    "needs PostgreSQL: set FOURWAY_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/"
+    "fourway_test (a database the tests may drop and recreate)"
+)
+requires_postgres = pytest.mark.skipif(not ON_POSTGRES, reason=POSTGRES_SKIP_REASON)
+
+_TABLES = (
+    "change_order",
+    "deliverable",
+    "purchase",
+    "promise",
+    "need",
+    "role_assignment",
+    "engagement",
+    "person",
+    "organization",
+)
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A freshly migrated database for the whole session, with Tortoise initialised on it."""
+    if ON_POSTGRES:
+        url = TEST_DATABASE_URL
+        await recreate_postgres_database(url)
+    else:
+        url = f"sqlite://{tmp_path_factory.mktemp('db') / 'fourway.db'}"
+    await apply_migrations(url)
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    yield url
+    await Tortoise.close_connections()
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Each test that touches the database starts from empty tables."""
+    if "database_url" not in request.fixturenames:
+        yield
+        return
+    yield
+    connection = Tortoise.get_connection("default")
+    if ON_POSTGRES:
+        await connection.execute_script(f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE")
+    else:
+        await connection.execute_script(
+            "".join(f"DELETE FROM {t};" for t in _TABLES) + "DELETE FROM sqlite_sequence;"
+        )
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, debug=False)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[GraphQLClient]:
+    """A GraphQL client talking to the real ASGI app in process."""
+    app = create_app(settings, manage_database=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fourway.test") as http:
+        yield GraphQLClient(http)
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def pytest_report_header(config: Any) -> str:
+    backend = "PostgreSQL" if ON_POSTGRES else "SQLite"
+    return f"fourway database: {backend}" + ("" if ON_POSTGRES else f" ({POSTGRES_SKIP_REASON})")

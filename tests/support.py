@@ -1,0 +1,53 @@
+"""Helpers the tests share: a small GraphQL client and database set-up."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+
+
+class GraphQLClient:
+    """Posts GraphQL to /graphql and returns the decoded response."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The response's data; fails the test on any GraphQL error."""
+        body = await self.execute(query, variables)
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def mutate(self, name: str, input: dict[str, Any], selection: str) -> dict[str, Any]:
+        """Run mutation ``name`` with ``input``; return its payload."""
+        query = (
+            f"mutation($input: {name[0].upper()}{name[1:]}Input!) "
+            f"{{ {name}(input: $input) {{ {selection} userErrors {{ field message code }} }} }}"
+        )
+        payload: dict[str, Any] = (await self.data(query, {"input": input}))[name]
+        return payload
+
+
+async def recreate_postgres_database(url: str) -> None:
+    """Drop and create the database named in ``url`` (connecting to the server's 'postgres')."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    connection = await asyncpg.connect(admin)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()

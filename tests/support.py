@@ -51,3 +51,59 @@ async def recreate_postgres_database(url: str) -> None:
         await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
+
+
+async def seed_engagement(client: GraphQLClient, *, currency: str = "EUR") -> dict[str, str]:
+    """A client, our firm, a salesperson and a sponsor, and one engagement: their global ids."""
+
+    async def create(name: str, input: dict[str, Any], field: str) -> str:
+        payload = await client.mutate(name, input, f"{field} {{ id }}")
+        assert payload["userErrors"] == [], payload["userErrors"]
+        return str(payload[field]["id"])
+
+    client_id = await create(
+        "createOrganization", {"name": "Acme", "kind": "CLIENT"}, "organization"
+    )
+    firm_id = await create(
+        "createOrganization", {"name": "Fourway Consulting", "kind": "PROVIDER"}, "organization"
+    )
+    seller_id = await create(
+        "createPerson",
+        {"name": "Sam Seller", "email": "sam@fourway.example", "organizationId": firm_id},
+        "person",
+    )
+    sponsor_id = await create(
+        "createPerson",
+        {"name": "Ada Sponsor", "email": "ada@acme.example", "organizationId": client_id},
+        "person",
+    )
+    engagement_id = await create(
+        "createEngagement",
+        {"name": "ERP rollout", "clientId": client_id, "currency": currency},
+        "engagement",
+    )
+    return {
+        "client": client_id,
+        "firm": firm_id,
+        "seller": seller_id,
+        "sponsor": sponsor_id,
+        "engagement": engagement_id,
+    }
+
+
+async def dump_database() -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, to prove that a refused mutation wrote nothing."""
+    from tortoise import Tortoise
+
+    dump: dict[str, list[dict[str, Any]]] = {}
+    for name, model in sorted(Tortoise.apps["fourway"].items()):
+        dump[name] = await model.all().order_by("id").values()
+    return dump
+
+
+UNKNOWN = {
+    # Well-formed global ids of rows that do not exist.
+    "Engagement": "RW5nYWdlbWVudDo5OTk5OQ==",  # Engagement:99999
+    "Person": "UGVyc29uOjk5OTk5",  # Person:99999
+    "Organization": "T3JnYW5pemF0aW9uOjk5OTk5",  # Organization:99999
+}

@@ -152,7 +152,7 @@ class Engagement(Node):
 
     @strawberry.field(description="Who holds which function.")
     async def roles(self, info: Info) -> list[RoleAssignment]:
-        rows = await info.context.loaders.roles_of.load(self.pk)
+        rows = (await info.context.loaders.facts_of.load(self.pk)).roles
         return [RoleAssignment.from_model(r) for r in rows]
 
     @strawberry.field
@@ -164,7 +164,7 @@ class Engagement(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Need]:
-        rows = await info.context.loaders.needs_of.load(self.pk)
+        rows = (await info.context.loaders.facts_of.load(self.pk)).needs
         return _nested(rows, Need.from_model, (first, after, last, before))
 
     @strawberry.field
@@ -176,7 +176,7 @@ class Engagement(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Promise]:
-        rows = await info.context.loaders.promises_of.load(self.pk)
+        rows = (await info.context.loaders.facts_of.load(self.pk)).promises
         return _nested(rows, Promise.from_model, (first, after, last, before))
 
     @strawberry.field
@@ -188,7 +188,7 @@ class Engagement(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Purchase]:
-        rows = await info.context.loaders.purchases_of.load(self.pk)
+        rows = (await info.context.loaders.facts_of.load(self.pk)).purchases
         return _nested(rows, Purchase.from_model, (first, after, last, before))
 
     @strawberry.field
@@ -200,7 +200,7 @@ class Engagement(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Deliverable]:
-        rows = await info.context.loaders.deliverables_of.load(self.pk)
+        rows = (await info.context.loaders.facts_of.load(self.pk)).deliverables
         return _nested(rows, Deliverable.from_model, (first, after, last, before))
 
     @strawberry.field
@@ -212,28 +212,28 @@ class Engagement(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[ChangeOrder]:
-        rows = await info.context.loaders.change_orders_of.load(self.pk)
+        rows = (await info.context.loaders.facts_of.load(self.pk)).change_orders
         return _nested(rows, ChangeOrder.from_model, (first, after, last, before))
 
     @strawberry.field(description="One row per scope item: needed, promised, bought, delivered.")
     async def alignment(self, info: Info) -> list[AlignmentRow]:
-        loaders = info.context.loaders
+        facts = await info.context.loaders.facts_of.load(self.pk)
         rows = alignment.align(
-            needs=await loaders.needs_of.load(self.pk),
-            promises=await loaders.promises_of.load(self.pk),
-            purchases=await loaders.purchases_of.load(self.pk),
-            deliverables=await loaders.deliverables_of.load(self.pk),
-            change_orders=await loaders.change_orders_of.load(self.pk),
+            needs=facts.needs,
+            promises=facts.promises,
+            purchases=facts.purchases,
+            deliverables=facts.deliverables,
+            change_orders=facts.change_orders,
         )
         return [AlignmentRow.from_row(r) for r in rows]
 
     @strawberry.field
     async def financials(self, info: Info) -> Financials:
-        loaders = info.context.loaders
+        facts = await info.context.loaders.facts_of.load(self.pk)
         money = alignment.financials(
-            purchases=await loaders.purchases_of.load(self.pk),
-            deliverables=await loaders.deliverables_of.load(self.pk),
-            change_orders=await loaders.change_orders_of.load(self.pk),
+            purchases=facts.purchases,
+            deliverables=facts.deliverables,
+            change_orders=facts.change_orders,
         )
         return Financials(
             currency=self.currency,

@@ -26,10 +26,10 @@ class BadScalar:
 
 def format_decimal(value: Decimal) -> str:
     """Plain notation with at least two decimals ('1234.50', '0.125'): exact, never a float."""
-    if value == value.to_integral_value() or value.as_tuple().exponent == -1:  # type: ignore[operator]
+    value = value.normalize()
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
         value = value.quantize(Decimal("0.01"))
-    else:
-        value = value.normalize()
     return f"{value:f}"
 
 

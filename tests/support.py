@@ -107,3 +107,38 @@ UNKNOWN = {
     "Person": "UGVyc29uOjk5OTk5",  # Person:99999
     "Organization": "T3JnYW5pemF0aW9uOjk5OTk5",  # Organization:99999
 }
+
+
+class QueryCounter:
+    """Counts the SQL statements Tortoise sends while it is active (``with QueryCounter() as q``)."""
+
+    def __init__(self) -> None:
+        import logging
+
+        self.statements: list[str] = []
+        self._logger = logging.getLogger("tortoise.db_client")
+        counter = self
+
+        class Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                # Tortoise logs every statement as ("%s: %s", query, values).
+                if record.msg == "%s: %s" and record.args:
+                    counter.statements.append(str(record.args[0]))
+
+        self._handler = Handler(level=logging.DEBUG)
+        self._level = self._logger.level
+
+    def __enter__(self) -> QueryCounter:
+        import logging
+
+        self._logger.addHandler(self._handler)
+        self._logger.setLevel(logging.DEBUG)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self._handler)
+        self._logger.setLevel(self._level)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)

@@ -1,0 +1,158 @@
+"""The demo portfolio: what it loads, that its mismatches are there, and that it loads once."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+
+import services.demo
+from models import (
+    ChangeOrder,
+    Deliverable,
+    Engagement,
+    Need,
+    Organization,
+    Person,
+    Promise,
+    Purchase,
+    RoleAssignment,
+)
+from models.enums import OrganizationKind
+from services.alignment import AlignmentRow, align, financials
+from services.demo import LARGE_ENGAGEMENT, load_demo
+from services.errors import Conflict
+
+SIDES = (Need, Promise, Purchase, Deliverable)
+
+
+async def _counts() -> dict[str, int]:
+    items: set[tuple[int, str]] = set()
+    for model in (*SIDES, ChangeOrder):
+        items.update(await model.all().values_list("engagement_id", "item"))
+    return {
+        "organizations": await Organization.all().count(),
+        "clients": await Organization.filter(kind=OrganizationKind.CLIENT).count(),
+        "provider": await Organization.filter(kind=OrganizationKind.PROVIDER).count(),
+        "people": await Person.all().count(),
+        "engagements": await Engagement.all().count(),
+        "scope items": len(items),
+        "needs": await Need.all().count(),
+        "promises": await Promise.all().count(),
+        "purchases": await Purchase.all().count(),
+        "deliverables": await Deliverable.all().count(),
+        "change orders": await ChangeOrder.all().count(),
+        "role assignments": await RoleAssignment.all().count(),
+    }
+
+
+def _reported(summary: str, names: list[str]) -> dict[str, int]:
+    found = {}
+    for name in names:
+        match = re.search(rf"(\d+) {name}\b", summary)
+        assert match, f"the summary does not count {name}: {summary}"
+        found[name] = int(match.group(1))
+    return found
+
+
+async def _alignment(name: str) -> dict[str, AlignmentRow]:
+    engagement = await Engagement.get(name=name)
+    rows = align(
+        needs=await engagement.needs.all(),
+        promises=await engagement.promises.all(),
+        purchases=await engagement.purchases.all(),
+        deliverables=await engagement.deliverables.all(),
+        change_orders=await engagement.change_orders.all(),
+    )
+    return {row.item: row for row in rows}
+
+
+async def test_demo_reports_the_counts_it_loaded(database_url: str) -> None:
+    summary = await load_demo()
+
+    counts = await _counts()
+    assert _reported(summary, list(counts)) == counts
+    assert counts["clients"] >= 4
+    assert counts["provider"] == 1
+
+
+async def test_demo_engagements_span_the_lifecycle_and_currencies(database_url: str) -> None:
+    await load_demo()
+
+    statuses = set(await Engagement.all().values_list("status", flat=True))
+    currencies = set(await Engagement.all().values_list("currency", flat=True))
+    assert len(statuses) >= 4
+    assert currencies == {"EUR", "USD", "GBP"}
+
+
+async def test_large_engagement_has_fifty_items_on_each_side(database_url: str) -> None:
+    await load_demo()
+
+    engagement = await Engagement.get(name=LARGE_ENGAGEMENT)
+    per_side = []
+    for model in SIDES:
+        items = await model.filter(engagement_id=engagement.id).values_list("item", flat=True)
+        assert len(items) == 50, model.__name__
+        per_side.append(set(items))
+    assert len(per_side[0]) == 50
+    assert all(items == per_side[0] for items in per_side)
+    assert await RoleAssignment.filter(engagement_id=engagement.id).exists()
+
+
+async def test_demo_holds_the_deliberate_mismatches(database_url: str) -> None:
+    await load_demo()
+
+    warehouse = await _alignment("Warehouse management system replacement")
+    assert warehouse["hypercare"].promised and warehouse["hypercare"].bought is None
+    assert warehouse["data-migration"].promised and warehouse["data-migration"].bought
+    assert (
+        warehouse["data-migration"].promised.quantity > warehouse["data-migration"].bought.quantity
+    )
+    assert await Deliverable.filter(item="staff-training", status="REJECTED").exists()
+
+    claims = await _alignment("Claims portal modernisation")
+    assert claims["fraud-scoring"].needed and claims["fraud-scoring"].promised is None
+    sso = claims["sso-integration"]
+    assert sso.promised and sso.bought and sso.promised.amount != sso.bought.amount
+    assert await Promise.filter(item="document-upload", delivery_signoff_by_id=None).exists()
+
+    field = await _alignment("Field service scheduling")
+    mobile = field["mobile-app"]
+    # The approved change order moved the baseline: promised and bought agree again.
+    assert mobile.promised and mobile.bought and mobile.promised == mobile.bought
+    assert field["executive-dashboard"].delivered and field["executive-dashboard"].bought is None
+
+    meters = await _alignment("Smart meter data platform")
+    assert meters["billing-interface"].bought and meters["billing-interface"].delivered is None
+    engagement = await Engagement.get(name="Smart meter data platform")
+    money = financials(
+        purchases=await engagement.purchases.all(),
+        deliverables=await engagement.deliverables.all(),
+        change_orders=await engagement.change_orders.all(),
+    )
+    assert money.margin_pct is not None and money.margin_pct < Decimal("0.10")
+
+
+async def test_loading_twice_raises_conflict_and_writes_nothing_more(database_url: str) -> None:
+    await load_demo()
+    before = await _counts()
+
+    with pytest.raises(Conflict, match=r"^The demo portfolio is already loaded\.$"):
+        await load_demo()
+
+    assert await _counts() == before
+
+
+async def test_a_load_that_fails_midway_leaves_nothing_behind(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(load: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(services.demo, "_nordic_rollout", broken)
+
+    with pytest.raises(RuntimeError):
+        await load_demo()
+
+    assert set((await _counts()).values()) == {0}

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from services.errors import DomainError
 from settings import get_settings
 
 
@@ -51,10 +52,10 @@ def migrate() -> None:
 
 @main.command(help="Load a sample portfolio (clients, engagements, mismatched sides).")
 def demo() -> None:
-    from services.demo import load_demo
     from tortoise import Tortoise
 
     from models.db import tortoise_config
+    from services.demo import load_demo
 
     settings = get_settings()
     _migrate(settings.database_url)
@@ -66,7 +67,10 @@ def demo() -> None:
         finally:
             await Tortoise.close_connections()
 
-    click.echo(asyncio.run(run()))
+    try:
+        click.echo(asyncio.run(run()))
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command(

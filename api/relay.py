@@ -16,6 +16,7 @@ import strawberry
 from graphql import GraphQLError
 from tortoise.queryset import QuerySet
 
+from models.base import MAX_ID
 from settings import get_settings
 
 T = TypeVar("T")
@@ -40,7 +41,7 @@ def from_global_id(global_id: str) -> tuple[str, int]:
         number = int(pk)
     except (binascii.Error, UnicodeError, ValueError):
         raise ValueError(f"'{global_id[:60]}' is not a valid id") from None
-    if not type_name.isidentifier() or number < 1 or str(number) != pk:
+    if not type_name.isidentifier() or not 0 < number <= MAX_ID or str(number) != pk:
         raise ValueError(f"'{global_id[:60]}' is not a valid id")
     return type_name, number
 
@@ -85,7 +86,7 @@ def _cursor_pk(cursor: str, argument: str) -> int:
         number = int(pk)
     except (binascii.Error, UnicodeError, ValueError):
         number, prefix = -1, ""
-    if prefix != "cursor" or number < 0:
+    if prefix != "cursor" or not 0 <= number <= MAX_ID:
         raise BadUserInput(f"`{argument}` is not a cursor this API gave out.")
     return number
 

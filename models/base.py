@@ -9,8 +9,11 @@ from tortoise.models import Model
 from tortoise.validators import RegexValidator
 
 # An item key lines the four sides up: lower-case words joined by single hyphens.
-ITEM_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+ITEM_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z"
 ITEM_MAX_LENGTH = 64
+
+# Primary keys are 32-bit integers on every database.
+MAX_ID = 2**31 - 1
 
 # Four decimal places hold every currency's minor unit (at most three) exactly;
 # the service refuses amounts finer than the engagement's currency allows.

@@ -19,7 +19,13 @@ def _rejection_has_a_reason(values: Mapping[str, Any]) -> list[FieldError]:
 def _acceptance_matches_status(values: Mapping[str, Any]) -> list[FieldError]:
     accepted = values.get("accepted_at") or values.get("accepted_by_id")
     if accepted and values.get("status") != DeliverableStatus.ACCEPTED:
-        return [FieldError("status", "must be ACCEPTED when acceptedAt or acceptedById is set")]
+        return [
+            FieldError(
+                "status",
+                "must be ACCEPTED while acceptedAt or acceptedById is set "
+                "(clear both to record another status)",
+            )
+        ]
     return []
 
 

@@ -19,6 +19,7 @@ from tortoise.models import Model
 from models.base import (
     ITEM_MAX_LENGTH,
     ITEM_PATTERN,
+    MAX_ID,
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
     QUANTITY_DECIMAL_PLACES,
@@ -74,7 +75,7 @@ class Text(Rule):
 class Item(Rule):
     def check(self, value: Any, ctx: Context) -> str:
         text = str(value)
-        if len(text) > ITEM_MAX_LENGTH or not _ITEM.match(text):
+        if len(text) > ITEM_MAX_LENGTH or not _ITEM.fullmatch(text):
             raise Problem(
                 f"must be a slug of lower-case letters and digits joined by single hyphens, "
                 f"at most {ITEM_MAX_LENGTH} characters (for example 'data-migration')"
@@ -86,7 +87,7 @@ class Item(Rule):
 class Email(Rule):
     def check(self, value: Any, ctx: Context) -> str:
         text = str(value).strip().lower()
-        if len(text) > 254 or not _EMAIL.match(text):
+        if len(text) > 254 or not _EMAIL.fullmatch(text):
             raise Problem("must be an email address such as 'ada@example.com'")
         return text
 
@@ -192,6 +193,11 @@ class Ref(Rule):
 
     model: type[Model] = Model
     label: str = "record"
+
+    def check(self, value: Any, ctx: Context) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+            raise Problem(f"No {self.label} with this id.", ErrorCode.NOT_FOUND)
+        return value
 
 
 Spec = Mapping[str, Rule]

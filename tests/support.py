@@ -110,7 +110,7 @@ UNKNOWN = {
 
 
 class QueryCounter:
-    """Counts the SQL statements Tortoise sends while it is active (``with QueryCounter() as q``)."""
+    """Counts the SQL statements Tortoise sends while active: ``with QueryCounter() as q``."""
 
     def __init__(self) -> None:
         import logging

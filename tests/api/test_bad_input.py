@@ -9,6 +9,8 @@ from tests.support import UNKNOWN, dump_database, seed_engagement
 NAIVE = "2026-11-26T09:00:00"
 AWARE = "2026-11-26T09:00:00+00:00"
 MALFORMED_ID = "not-an-id"
+# Engagement:99999999999, past the 32-bit keys every database uses.
+HUGE_ENGAGEMENT_ID = "RW5nYWdlbWVudDo5OTk5OTk5OTk5OQ=="
 
 
 @pytest.fixture
@@ -217,6 +219,8 @@ for _name, _valid in SIDE_CREATES.items():
         (_name, {**_base, "item": "Data Migration"}, "item", "VALIDATION"),
         (_name, {**_base, "item": "data--migration"}, "item", "VALIDATION"),
         (_name, {**_base, "item": "x" * 65}, "item", "VALIDATION"),
+        (_name, {**_base, "item": "data-migration\n"}, "item", "VALIDATION"),
+        (_name, {**_base, "engagementId": HUGE_ENGAGEMENT_ID}, "engagementId", "VALIDATION"),
         (_name, {**_base, "description": " "}, "description", "VALIDATION"),
     ]
     if "quantity" in _valid:

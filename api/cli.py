@@ -88,3 +88,7 @@ def schema(path: str | None) -> None:
     with open(target, "w", encoding="utf-8") as handle:
         handle.write(sdl)
     click.echo(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Unexpected errors are masked outside debug mode; expected ones never are."""
+
+import httpx
+
+from api.app import create_app
+from services import engagements
+from settings import Settings
+from tests.support import GraphQLClient, seed_engagement
+
+RENAME = (
+    "mutation($input: UpdateEngagementInput!) { updateEngagement(input: $input) "
+    "{ engagement { name } userErrors { message } } }"
+)
+
+
+async def _failing_lock(*_: object, **__: object) -> None:
+    raise RuntimeError("password=hunter2 at db01.internal")
+
+
+async def test_an_unexpected_error_is_masked_and_leaks_nothing(client, monkeypatch):
+    ids = await seed_engagement(client)
+    monkeypatch.setattr(engagements, "lock_engagement", _failing_lock)
+    response = await client.http.post(
+        "/graphql", json={"query": RENAME, "variables": {"input": {"id": ids["engagement"]}}}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["errors"][0]["message"] == "Unexpected error."
+    assert "hunter2" not in response.text and "Traceback" not in response.text
+
+
+async def test_debug_mode_shows_the_unexpected_error(database_url, monkeypatch):
+    app = create_app(Settings(database_url=database_url, debug=True), manage_database=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://fourway.test"
+    ) as http:
+        client = GraphQLClient(http)
+        ids = await seed_engagement(client)
+        monkeypatch.setattr(engagements, "lock_engagement", _failing_lock)
+        body = await client.execute(RENAME, {"input": {"id": ids["engagement"]}})
+    assert "hunter2" in body["errors"][0]["message"]
+
+
+async def test_a_syntax_error_is_reported_as_it_is(client):
+    response = await client.http.post("/graphql", json={"query": "{ engagements { "})
+    # application/json answers request errors with 200 and no data (GraphQL over HTTP).
+    assert response.status_code == 200
+    assert response.json().get("data") is None
+    assert "Syntax Error" in response.json()["errors"][0]["message"]
+
+
+async def test_a_body_that_is_not_json_is_a_400_not_a_500(client):
+    response = await client.http.post(
+        "/graphql", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400

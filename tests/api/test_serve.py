@@ -1,0 +1,86 @@
+"""End to end: ``fourway serve`` on a loopback port, talked to by a real GraphQL client."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+from gql import Client, gql
+from gql.transport.httpx import HTTPXAsyncTransport
+
+from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
+from tests.support import recreate_postgres_database
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def served_url(tmp_path: Path) -> str:
+    if ON_POSTGRES:
+        parts = urlsplit(TEST_DATABASE_URL)
+        url = urlunsplit(parts._replace(path=f"{parts.path}_serve"))
+        await recreate_postgres_database(url)
+    else:
+        url = f"sqlite://{tmp_path / 'served.db'}"
+    return url
+
+
+@pytest.fixture
+def server(served_url: str, tmp_path: Path) -> Iterator[str]:
+    """``fourway serve`` on a free loopback port against an empty database; its base URL."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": served_url, "FOURWAY_DEBUG": "false"}
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError((tmp_path / "serve.log").read_text())
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+async def test_serve_migrates_an_empty_database_and_answers_a_real_client(server, tmp_path):
+    transport = HTTPXAsyncTransport(url=f"{server}/graphql", timeout=10)
+    async with Client(transport=transport) as session:
+        create = gql(
+            "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) "
+            "{ organization { id name kind } userErrors { code } } }"
+        )
+        create.variable_values = {"input": {"name": "Initech", "kind": "CLIENT"}}
+        created = await session.execute(create)
+        organization = created["createOrganization"]["organization"]
+        assert created["createOrganization"]["userErrors"] == []
+        lookup = gql("query($id: ID!) { node(id: $id) { ... on Organization { name kind } } }")
+        lookup.variable_values = {"id": organization["id"]}
+        found = await session.execute(lookup)
+    assert found == {"node": {"name": "Initech", "kind": "CLIENT"}}
+    assert "applied fourway.0001_initial" in (tmp_path / "serve.log").read_text()

@@ -1,0 +1,146 @@
+"""The migrations in migrations/ build exactly the schema the models describe.
+
+Two checks, each able to fail on a model change made without its migration: Tortoise's
+autodetector finds nothing to write, and a database built by applying the migrations
+has the same tables, columns, indexes and foreign keys as one built from the models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from tortoise.context import TortoiseContext
+from tortoise.migrations.autodetector import MigrationAutodetector
+
+from models.db import tortoise_config
+from tests.conftest import ON_POSTGRES
+from tests.support import recreate_postgres_database
+
+RECORDER_TABLES = {"tortoise_migrations"}
+
+
+async def test_the_autodetector_finds_no_model_change_without_a_migration():
+    config = tortoise_config("sqlite://:memory:")
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=config, init_connections=False)
+        detector = MigrationAutodetector(ctx.apps, config["apps"])
+        writers = await detector.changes()
+    assert [w.name for w in writers] == [], "run makemigrations: models and migrations differ"
+
+
+async def _sqlite_schema(connection: Any) -> dict[str, Any]:
+    tables = [
+        row["name"]
+        for row in await connection.execute_query_dict(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    schema: dict[str, Any] = {}
+    for table in sorted(set(tables) - RECORDER_TABLES):
+        columns = {
+            c["name"]: (c["type"].upper(), bool(c["notnull"]), bool(c["pk"]))
+            for c in await connection.execute_query_dict(f'PRAGMA table_info("{table}")')
+        }
+        indexes = set()
+        for index in await connection.execute_query_dict(f'PRAGMA index_list("{table}")'):
+            cols = await connection.execute_query_dict(f'PRAGMA index_info("{index["name"]}")')
+            indexes.add((tuple(c["name"] for c in cols), bool(index["unique"])))
+        keys = {
+            (k["from"], k["table"], k["to"], k["on_delete"])
+            for k in await connection.execute_query_dict(f'PRAGMA foreign_key_list("{table}")')
+        }
+        schema[table] = {"columns": columns, "indexes": indexes, "foreign_keys": keys}
+    return schema
+
+
+async def _postgres_schema(connection: Any) -> dict[str, Any]:
+    columns = await connection.execute_query_dict(
+        "SELECT table_name, column_name, data_type, character_maximum_length, "
+        "numeric_precision, numeric_scale, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_schema = 'public'"
+    )
+    indexes = await connection.execute_query_dict(
+        "SELECT t.relname AS table_name, ix.indisunique AS is_unique, "
+        "array_agg(a.attname::text ORDER BY array_position(ix.indkey::int2[], a.attnum)) AS cols "
+        "FROM pg_index ix JOIN pg_class t ON t.oid = ix.indrelid "
+        "JOIN pg_namespace n ON n.oid = t.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(ix.indkey) "
+        "WHERE n.nspname = 'public' GROUP BY t.relname, ix.indexrelid, ix.indisunique"
+    )
+    keys = await connection.execute_query_dict(
+        "SELECT conrelid::regclass::text AS table_name, pg_get_constraintdef(oid) AS definition "
+        "FROM pg_constraint WHERE contype = 'f'"
+    )
+    schema: dict[str, Any] = {}
+    for c in columns:
+        if c["table_name"] in RECORDER_TABLES:
+            continue
+        table = schema.setdefault(
+            c["table_name"], {"columns": {}, "indexes": set(), "foreign_keys": set()}
+        )
+        default = c["column_default"]
+        # Sequence names follow the table; only whether a column has one matters.
+        default = "nextval" if default and default.startswith("nextval") else default
+        table["columns"][c["column_name"]] = (
+            c["data_type"],
+            c["character_maximum_length"],
+            c["numeric_precision"],
+            c["numeric_scale"],
+            c["is_nullable"],
+            default,
+        )
+    for i in indexes:
+        if i["table_name"] in schema:
+            schema[i["table_name"]]["indexes"].add((tuple(i["cols"]), i["is_unique"]))
+    for k in keys:
+        if k["table_name"] in schema:
+            schema[k["table_name"]]["foreign_keys"].add(k["definition"])
+    return schema
+
+
+async def _schema_of(url: str, *, from_models: bool) -> dict[str, Any]:
+    """Introspect the database at ``url``; first build it from the models if asked."""
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=tortoise_config(url))
+        if from_models:
+            await ctx.generate_schemas(safe=False)
+        connection = ctx.connections.get("default")
+        read = _postgres_schema if ON_POSTGRES else _sqlite_schema
+        schema = await read(connection)
+        await ctx.connections.close_all()
+    return schema
+
+
+def _sibling_url(url: str, suffix: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"{parts.path}{suffix}"))
+
+
+async def test_applied_migrations_build_the_schema_the_models_describe(database_url, tmp_path):
+    if ON_POSTGRES:
+        from_models_url = _sibling_url(database_url, "_from_models")
+        await recreate_postgres_database(from_models_url)
+    else:
+        from_models_url = f"sqlite://{tmp_path / 'from_models.db'}"
+    try:
+        migrated = await _schema_of(database_url, from_models=False)
+        described = await _schema_of(from_models_url, from_models=True)
+    finally:
+        if ON_POSTGRES:
+            await _drop_postgres_database(from_models_url)
+    assert set(migrated) == set(described)
+    for table in described:
+        assert migrated[table] == described[table], f"table {table} differs"
+    assert "promise" in migrated and "quoted_amount" in migrated["promise"]["columns"]
+
+
+async def _drop_postgres_database(url: str) -> None:
+    parts = urlsplit(url)
+    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    connection = await asyncpg.connect(admin)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
+    finally:
+        await connection.close()

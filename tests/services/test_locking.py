@@ -1,0 +1,82 @@
+"""Every change to an engagement holds its row lock (PostgreSQL; SQLite serializes writers)."""
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from tortoise import Tortoise
+from tortoise.transactions import in_transaction
+
+from models import Purchase
+from models.enums import OrganizationKind
+from services.engagements import create_engagement
+from services.organizations import create_organization
+from services.purchases import create_purchase
+from services.records import lock_engagement
+from tests.conftest import requires_postgres
+
+
+async def _engagement() -> int:
+    client = await create_organization(name="Acme", kind=OrganizationKind.CLIENT)
+    engagement = await create_engagement(name="ERP", client_id=client.id, currency="EUR")
+    return engagement.id
+
+
+@requires_postgres
+async def test_a_change_holds_the_engagement_row_lock_until_it_commits(database_url):
+    engagement_id = await _engagement()
+    locked = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold_lock() -> None:
+        async with in_transaction():
+            await lock_engagement(engagement_id)
+            locked.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold_lock())
+    await locked.wait()
+    # A second connection asking for the same row without waiting is refused while held.
+    other = await Tortoise.get_connection("default")._pool.acquire()
+    try:
+        with pytest.raises(Exception, match="could not obtain lock"):
+            await other.execute(
+                "SELECT id FROM engagement WHERE id = $1 FOR UPDATE NOWAIT", engagement_id
+            )
+        release.set()
+        await holder
+        rows = await other.fetch(
+            "SELECT id FROM engagement WHERE id = $1 FOR UPDATE NOWAIT", engagement_id
+        )
+        assert [r["id"] for r in rows] == [engagement_id]
+    finally:
+        await Tortoise.get_connection("default")._pool.release(other)
+
+
+@requires_postgres
+async def test_twenty_concurrent_changes_to_one_engagement_all_land(database_url):
+    engagement_id = await _engagement()
+    results = await asyncio.gather(
+        *(
+            create_purchase(
+                engagement_id=engagement_id,
+                item=f"item-{n}",
+                description="Line",
+                quantity=Decimal(1),
+                amount=Decimal(100),
+            )
+            for n in range(20)
+        ),
+        return_exceptions=True,
+    )
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert await Purchase.filter(engagement_id=engagement_id).count() == 20
+
+
+async def test_a_change_to_an_engagement_that_vanished_is_not_found(database_url):
+    from services.errors import NotFound
+
+    with pytest.raises(NotFound):
+        await create_purchase(
+            engagement_id=12345, item="a", description="d", quantity=Decimal(1), amount=Decimal(1)
+        )

@@ -41,4 +41,5 @@ class ChangeOrder(Timestamped):
 
     class Meta:
         table = "change_order"
-        indexes = (("engagement_id", "item"),)
+        # By engagement for its page, by item for the engagements filter.
+        indexes = (("engagement_id", "item"), ("item",))

@@ -40,4 +40,5 @@ class Deliverable(Timestamped):
 
     class Meta:
         table = "deliverable"
-        indexes = (("engagement_id", "item"),)
+        # By engagement for its page, by item for the engagements filter.
+        indexes = (("engagement_id", "item"), ("item",))

@@ -29,3 +29,4 @@ class Engagement(Timestamped):
 
     class Meta:
         table = "engagement"
+        indexes = (("client_id",),)

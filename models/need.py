@@ -29,4 +29,5 @@ class Need(Timestamped):
 
     class Meta:
         table = "need"
-        indexes = (("engagement_id", "item"),)
+        # By engagement for its page, by item for the engagements filter.
+        indexes = (("engagement_id", "item"), ("item",))

@@ -21,3 +21,4 @@ class Person(Timestamped):
 
     class Meta:
         table = "person"
+        indexes = (("organization_id",),)

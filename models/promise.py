@@ -35,4 +35,5 @@ class Promise(Timestamped):
 
     class Meta:
         table = "promise"
-        indexes = (("engagement_id", "item"),)
+        # By engagement, by item (engagements filter), by salesperson (salespersonId filter).
+        indexes = (("engagement_id", "item"), ("item",), ("made_by_id",))

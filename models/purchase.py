@@ -27,4 +27,5 @@ class Purchase(Timestamped):
 
     class Meta:
         table = "purchase"
-        indexes = (("engagement_id", "item"),)
+        # By engagement for its page, by item for the engagements filter.
+        indexes = (("engagement_id", "item"), ("item",))

@@ -13,13 +13,13 @@ from api.mutations import crud, mutation_type
 from api.people import Person, person_or_none
 from api.relay import Node, to_global_id
 from models import ChangeOrder as ChangeOrderModel
-from models.enums import ChangeOrderStatus as ChangeOrderStatusEnum
+from models.enums import ChangeOrderStatus
 from services import change_orders as service
 
 if TYPE_CHECKING:
     from api.engagements import Engagement
 
-ChangeOrderStatus = strawberry.enum(ChangeOrderStatusEnum)
+strawberry.enum(ChangeOrderStatus)
 
 
 @strawberry.type(description="A change to the bought quantity, amount or cost of an item.")

@@ -13,13 +13,13 @@ from api.mutations import crud, mutation_type
 from api.people import Person, person_or_none
 from api.relay import Node, to_global_id
 from models import Deliverable as DeliverableModel
-from models.enums import DeliverableStatus as DeliverableStatusEnum
+from models.enums import DeliverableStatus
 from services import deliverables as service
 
 if TYPE_CHECKING:
     from api.engagements import Engagement
 
-DeliverableStatus = strawberry.enum(DeliverableStatusEnum)
+strawberry.enum(DeliverableStatus)
 
 
 @strawberry.type(description="What delivery planned or handed over for a scope item.")

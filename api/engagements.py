@@ -16,7 +16,7 @@ from api.context import Info
 from api.deliverables import Deliverable
 from api.inputs import decode_id
 from api.mutations import crud, mutation_type
-from api.needs import Need, Priority
+from api.needs import Need
 from api.organizations import Organization
 from api.promises import Promise
 from api.purchases import Purchase
@@ -38,19 +38,15 @@ from models import Need as NeedModel
 from models import Promise as PromiseModel
 from models import Purchase as PurchaseModel
 from models import RoleAssignment as RoleAssignmentModel
-from models.enums import DecisionModel as DecisionModelEnum
-from models.enums import EngagementFunction
-from models.enums import EngagementStatus as EngagementStatusEnum
+from models.enums import DecisionModel, EngagementFunction, EngagementStatus, Priority
 from services import alignment
 from services import engagements as service
 from services.errors import Invalid
 
 T = TypeVar("T")
 
-EngagementStatus = strawberry.enum(
-    EngagementStatusEnum, description="PROPOSED → SOLD → DELIVERING → SUPPORTING → CLOSED."
-)
-DecisionModel = strawberry.enum(DecisionModelEnum, description="How the client decides.")
+strawberry.enum(EngagementStatus, description="PROPOSED → SOLD → DELIVERING → SUPPORTING → CLOSED.")
+strawberry.enum(DecisionModel, description="How the client decides.")
 
 
 @strawberry.type(description="What the client needs of an item.")

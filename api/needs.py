@@ -12,13 +12,13 @@ from api.mutations import crud, mutation_type
 from api.people import Person, person_or_none
 from api.relay import Node, to_global_id
 from models import Need as NeedModel
-from models.enums import Priority as PriorityEnum
+from models.enums import Priority
 from services import needs as service
 
 if TYPE_CHECKING:
     from api.engagements import Engagement
 
-Priority = strawberry.enum(PriorityEnum, description="How much the client needs an item.")
+strawberry.enum(Priority, description="How much the client needs an item.")
 
 
 @strawberry.type(description="What the client really requires for a scope item.")

@@ -11,16 +11,14 @@ from api.mutations import crud, mutation_type
 from api.relay import Connection, Node, page_of_query, to_global_id, window
 from models import Organization as OrganizationModel
 from models import Person as PersonModel
-from models.enums import OrganizationKind as OrganizationKindEnum
+from models.enums import OrganizationKind
 from services import organizations as service
 
 if TYPE_CHECKING:
     from api.engagements import Engagement
     from api.people import Person
 
-OrganizationKind = strawberry.enum(
-    OrganizationKindEnum, description="What an organization is to us."
-)
+strawberry.enum(OrganizationKind, description="What an organization is to us.")
 
 
 @strawberry.type(description="A client that buys engagements or a provider that delivers them.")

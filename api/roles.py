@@ -11,17 +11,14 @@ from api.mutations import mutation, mutation_type, payload_type
 from api.people import Person, person_or_none
 from api.relay import Node, to_global_id
 from models import RoleAssignment as RoleAssignmentModel
-from models.enums import EngagementFunction as EngagementFunctionEnum
-from models.enums import Raci as RaciEnum
+from models.enums import EngagementFunction, Raci
 from services import roles as service
 
 if TYPE_CHECKING:
     from api.engagements import Engagement
 
-EngagementFunction = strawberry.enum(
-    EngagementFunctionEnum, description="A function someone must own on every engagement."
-)
-Raci = strawberry.enum(RaciEnum, description="Responsible, accountable, consulted or informed.")
+strawberry.enum(EngagementFunction, description="A function someone must own on every engagement.")
+strawberry.enum(Raci, description="Responsible, accountable, consulted or informed.")
 
 
 @strawberry.type(description="A person's function on an engagement.")

@@ -36,8 +36,8 @@ def _check_transition(current: EngagementStatus, new: EngagementStatus) -> None:
 async def _check_client(client_id: int | None) -> None:
     if client_id is None:
         return
-    kind = await Organization.filter(id=client_id).values_list("kind", flat=True)
-    if kind and kind[0] != OrganizationKind.CLIENT:
+    organization = await Organization.get_or_none(id=client_id)
+    if organization is not None and organization.kind != OrganizationKind.CLIENT:
         raise Invalid([FieldError("client_id", "must name a CLIENT organization")])
 
 

@@ -23,9 +23,10 @@ async def create_organization(*, name: str, kind: OrganizationKind) -> Organizat
     values = await clean(SPEC, {"name": name, "kind": kind}, required=frozenset(SPEC))
     async with in_transaction():
         await _refuse_taken_name(values["name"])
-        return await guard_integrity(
+        organization: Organization = await guard_integrity(
             lambda: Organization.create(**values), field="name", message="The name is taken."
         )
+        return organization
 
 
 async def update_organization(*, id: int, **changes: Any) -> Organization:

@@ -30,9 +30,10 @@ async def create_person(*, name: str, email: str, organization_id: int) -> Perso
             required=frozenset(SPEC),
         )
         await _refuse_taken_email(values["email"])
-        return await guard_integrity(
+        person: Person = await guard_integrity(
             lambda: Person.create(**values), field="email", message="The email is taken."
         )
+        return person
 
 
 async def update_person(*, id: int, **changes: Any) -> Person:
@@ -58,17 +59,10 @@ async def delete_person(*, id: int) -> Person:
         person = await Person.get_or_none(id=id)
         if person is None:
             raise NotFound("id", "No person with this id.")
-        return await guard_integrity(
-            _delete_and_return(person),
+        await guard_integrity(
+            person.delete,
             field="id",
             message="The person still holds roles or is named on engagement records: "
             "reassign those first.",
         )
-
-
-def _delete_and_return(person: Person) -> Any:
-    async def run() -> Person:
-        await person.delete()
         return person
-
-    return run

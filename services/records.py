@@ -20,6 +20,7 @@ from services.errors import Conflict, FieldError, Invalid, NotFound
 from services.fields import Context, Spec, clean
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 
 CrossCheck = Callable[[Mapping[str, Any]], list[FieldError]]
 

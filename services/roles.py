@@ -33,11 +33,12 @@ async def create_role_assignment(
         )
         if await taken.exists():
             raise Conflict("function", "The person already holds this function on the engagement.")
-        return await guard_integrity(
+        role: RoleAssignment = await guard_integrity(
             lambda: RoleAssignment.create(engagement_id=engagement_id, **values),
             field="function",
             message="The person already holds this function on the engagement.",
         )
+        return role
 
 
 async def delete_role_assignment(
@@ -73,11 +74,13 @@ async def update_role_assignment(
 ) -> RoleAssignment:
     """Change the function or RACI letter of a role."""
     async with in_transaction():
-        found = await RoleAssignment.filter(id=id).values_list("engagement_id", flat=True)
-        if not found:
+        found = await RoleAssignment.get_or_none(id=id)
+        if found is None:
             raise NotFound("id", "No role assignment with this id.")
-        await lock_engagement(int(found[0]), field="id")
-        role = await RoleAssignment.get(id=id)
+        await lock_engagement(found.engagement_id, field="id")
+        role = await RoleAssignment.get_or_none(id=id)
+        if role is None:  # deleted while we waited for the lock
+            raise NotFound("id", "No role assignment with this id.")
         changes = {k: v for k, v in (("function", function), ("raci", raci)) if v is not None}
         values = await clean(SPEC, changes)
         if "function" in values and values["function"] != role.function:

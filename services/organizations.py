@@ -37,6 +37,13 @@ async def update_organization(*, id: int, **changes: Any) -> Organization:
         if organization is None:
             raise NotFound("id", "No organization with this id.")
         await _refuse_taken_name(values.get("name"), other_than=id)
+        if (
+            values.get("kind", OrganizationKind.CLIENT) != OrganizationKind.CLIENT
+            and await organization.engagements.all().exists()
+        ):
+            raise Conflict(
+                "kind", "The organization is the client of engagements: it stays a CLIENT."
+            )
         organization.update_from_dict(values)
         await guard_integrity(
             lambda: organization.save(update_fields=[*values, "updated_at"]),

@@ -68,6 +68,7 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
     ("createOrganization", {"name": "Acme", "kind": "CLIENT"}, "name", "CONFLICT"),
     ("updateOrganization", {"id": "$client", "name": "Fourway Consulting"}, "name", "CONFLICT"),
     ("updateOrganization", {"id": UNKNOWN["Organization"], "name": "X"}, "id", "NOT_FOUND"),
+    ("updateOrganization", {"id": "$client", "kind": "PROVIDER"}, "kind", "CONFLICT"),
     ("updateOrganization", {"id": MALFORMED_ID, "name": "X"}, "id", "VALIDATION"),
     ("deleteOrganization", {"id": "$client"}, "id", "CONFLICT"),
     ("deleteOrganization", {"id": "$seller"}, "id", "NOT_FOUND"),

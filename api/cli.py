@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
 from services.errors import DomainError
 from settings import get_settings
+
+T = TypeVar("T")
 
 
 @click.group(help="fourway keeps what was promised, bought, needed and delivered in step.")
@@ -16,10 +21,34 @@ def main() -> None:
     pass
 
 
+def _run(coroutine: Coroutine[Any, Any, T], database_url: str) -> T:
+    """Run ``coroutine``; a database that cannot be used is a one-line error, not a traceback."""
+    from tortoise.exceptions import BaseORMException
+
+    from models.db import DatabaseUrlError
+
+    try:
+        return asyncio.run(coroutine)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    except DatabaseUrlError as error:
+        raise click.ClickException(str(error)) from None
+    except (OSError, BaseORMException) as error:
+        raise click.ClickException(
+            f"cannot use the database at {_without_credentials(database_url)}: {error}"
+        ) from None
+
+
+def _without_credentials(database_url: str) -> str:
+    parts = urlsplit(database_url)
+    host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=host))
+
+
 def _migrate(database_url: str) -> None:
     from models.db import apply_migrations
 
-    applied = asyncio.run(apply_migrations(database_url))
+    applied = _run(apply_migrations(database_url), database_url)
     for name in applied:
         click.echo(f"applied {name}")
     click.echo(f"{len(applied)} migration(s) applied; the database is up to date.")
@@ -67,10 +96,7 @@ def demo() -> None:
         finally:
             await Tortoise.close_connections()
 
-    try:
-        click.echo(asyncio.run(run()))
-    except DomainError as error:
-        raise click.ClickException(str(error)) from None
+    click.echo(_run(run(), settings.database_url))
 
 
 @main.command(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise import fields
@@ -21,6 +22,26 @@ MONEY_MAX_DIGITS = 18
 MONEY_DECIMAL_PLACES = 4
 QUANTITY_MAX_DIGITS = 14
 QUANTITY_DECIMAL_PLACES = 4
+
+
+class Moment(fields.DatetimeField[datetime]):
+    """A UTC-aware datetime column read with the standard library's ISO parser.
+
+    SQLite hands datetimes back as ISO strings, which Tortoise parses with the iso8601
+    package: on a page of 200 rows that parsing was most of the ORM's time. Python's
+    own ``fromisoformat`` reads the same strings several times faster.
+    """
+
+    def to_python_value(self, value: Any) -> datetime | None:
+        if isinstance(value, str):
+            moment = datetime.fromisoformat(value)
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        result: datetime | None = super().to_python_value(value)
+        return result
+
+
+def moment(**kwargs: Any) -> Any:
+    return Moment(**kwargs)
 
 
 def money(**kwargs: Any) -> Any:
@@ -46,8 +67,8 @@ def item_key() -> Any:
 class Timestamped(Model):
     """Every row knows when it was made and last changed (UTC)."""
 
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
+    created_at = moment(auto_now_add=True)
+    updated_at = moment(auto_now=True)
 
     class Meta:
         abstract = True

@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING
 
 from tortoise import fields
 
-from models.base import Timestamped, item_key, money, quantity
+from models.base import Timestamped, item_key, moment, money, quantity
 from models.enums import ChangeOrderStatus
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class ChangeOrder(Timestamped):
         on_delete=fields.RESTRICT,
     )
     approved_by_id: int | None
-    approved_at = fields.DatetimeField(null=True)
+    approved_at = moment(null=True)
 
     class Meta:
         table = "change_order"

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 APP_LABEL = "fourway"
 
 
+class DatabaseUrlError(ValueError):
+    """DATABASE_URL names no database fourway can use."""
+
+
+_POSTGRES_SCHEMES = ("postgres://", "postgresql://", "asyncpg://")
+
+
+def check_database_url(database_url: str) -> None:
+    """Raise DatabaseUrlError unless the URL is PostgreSQL or SQLite in an existing folder."""
+    if database_url.startswith(_POSTGRES_SCHEMES):
+        return
+    if not database_url.startswith("sqlite://"):
+        raise DatabaseUrlError(
+            "DATABASE_URL must start with sqlite:// (a file) or postgres:// (asyncpg); "
+            f"got {database_url.split('://')[0]!r}"
+        )
+    path = database_url.removeprefix("sqlite://").split("?")[0]
+    if path != ":memory:" and not Path(path).resolve().parent.is_dir():
+        raise DatabaseUrlError(
+            f"the folder for the SQLite database {path!r} does not exist: create it first"
+        )
+
+
 def tortoise_config(database_url: str, *, pool_max_size: int = 10) -> dict[str, Any]:
     """Return Tortoise's config for ``database_url`` (``sqlite://`` or ``postgres://``)."""
     connection: str | dict[str, Any] = database_url
-    if database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+    if database_url.startswith(_POSTGRES_SCHEMES):
         from tortoise.backends.base.config_generator import expand_db_url
 
         connection = expand_db_url(database_url)
@@ -34,6 +58,7 @@ async def apply_migrations(database_url: str) -> list[str]:
     from tortoise import Tortoise
     from tortoise.migrations.api import migrate
 
+    check_database_url(database_url)
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:

@@ -2,7 +2,7 @@ from typing import TYPE_CHECKING
 
 from tortoise import fields
 
-from models.base import Timestamped, item_key, money, quantity
+from models.base import Timestamped, item_key, moment, money, quantity
 from models.enums import DeliverableStatus
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ class Deliverable(Timestamped):
     status = fields.CharEnumField(
         DeliverableStatus, max_length=16, default=DeliverableStatus.PLANNED
     )
-    delivered_at = fields.DatetimeField(null=True)
+    delivered_at = moment(null=True)
     accepted_by: fields.ForeignKeyNullableRelation["Person"] = fields.ForeignKeyField(
         "fourway.Person",
         related_name="deliverables_accepted",
@@ -33,7 +33,7 @@ class Deliverable(Timestamped):
         on_delete=fields.RESTRICT,
     )
     accepted_by_id: int | None
-    accepted_at = fields.DatetimeField(null=True)
+    accepted_at = moment(null=True)
     rejection_reason = fields.TextField(null=True)
     estimated_cost = money(null=True)
     actual_cost = money(null=True)

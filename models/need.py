@@ -2,7 +2,7 @@ from typing import TYPE_CHECKING
 
 from tortoise import fields
 
-from models.base import Timestamped, item_key
+from models.base import Timestamped, item_key, moment
 from models.enums import Priority
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ class Need(Timestamped):
         "fourway.Person", related_name="needs_raised", null=True, on_delete=fields.RESTRICT
     )
     raised_by_id: int | None
-    validated_at = fields.DatetimeField(null=True)
+    validated_at = moment(null=True)
 
     class Meta:
         table = "need"

@@ -2,7 +2,7 @@ from typing import TYPE_CHECKING
 
 from tortoise import fields
 
-from models.base import Timestamped, item_key, money, quantity
+from models.base import Timestamped, item_key, moment, money, quantity
 
 if TYPE_CHECKING:
     from models.engagement import Engagement
@@ -26,12 +26,12 @@ class Promise(Timestamped):
         "fourway.Person", related_name="promises_made", on_delete=fields.RESTRICT
     )
     made_by_id: int
-    made_at = fields.DatetimeField(null=True)
+    made_at = moment(null=True)
     delivery_signoff_by: fields.ForeignKeyNullableRelation["Person"] = fields.ForeignKeyField(
         "fourway.Person", related_name="promises_signed_off", null=True, on_delete=fields.RESTRICT
     )
     delivery_signoff_by_id: int | None
-    delivery_signoff_at = fields.DatetimeField(null=True)
+    delivery_signoff_at = moment(null=True)
 
     class Meta:
         table = "promise"

@@ -2,7 +2,7 @@ from typing import TYPE_CHECKING
 
 from tortoise import fields
 
-from models.base import Timestamped, item_key, money, quantity
+from models.base import Timestamped, item_key, moment, money, quantity
 
 if TYPE_CHECKING:
     from models.engagement import Engagement
@@ -22,7 +22,7 @@ class Purchase(Timestamped):
     amount = money()
     estimated_cost = money(null=True)
     due_date = fields.DateField(null=True)
-    signed_at = fields.DatetimeField(null=True)
+    signed_at = moment(null=True)
     contract_ref = fields.CharField(max_length=100, null=True)
 
     class Meta:

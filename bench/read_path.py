@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:
 
 GOAL_RATIO = 2.0
 START_TIMEOUT_S = 30.0
-COMMAND_TIMEOUT_S = 300.0
+COMMAND_TIMEOUT_S = 120.0
 REQUEST_TIMEOUT_S = 30.0
 ENGAGEMENT_NAME = "Nordic retail platform rollout"
 EXPECTED_ITEMS = 50
@@ -150,7 +150,9 @@ def run_fourway(args: list[str], env: dict[str, str]) -> str:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise BenchError(f"`fourway {' '.join(args)}` took over {COMMAND_TIMEOUT_S:.0f} s") from None
+        raise BenchError(
+            f"`fourway {' '.join(args)}` took over {COMMAND_TIMEOUT_S:.0f} s"
+        ) from None
     if done.returncode != 0:
         raise BenchError(
             f"`fourway {' '.join(args)}` exited with {done.returncode}:\n"
@@ -349,14 +351,23 @@ def primed_context(rows: EngagementRows) -> Any:
     loaders = context.loaders
     pk = rows.engagement.pk
     loaders.engagement.prime(pk, rows.engagement)
-    loaders.prime_all(loaders.organization, rows.organizations)
-    loaders.prime_all(loaders.person, rows.people)
-    loaders.roles_of.prime(pk, rows.roles)
-    loaders.needs_of.prime(pk, rows.needs)
-    loaders.promises_of.prime(pk, rows.promises)
-    loaders.purchases_of.prime(pk, rows.purchases)
-    loaders.deliverables_of.prime(pk, rows.deliverables)
-    loaders.change_orders_of.prime(pk, rows.change_orders)
+    for organization in rows.organizations:
+        loaders.organization.prime(organization.pk, organization)
+    for person in rows.people:
+        loaders.person.prime(person.pk, person)
+    from api.loaders import Facts
+
+    loaders.facts_of.prime(
+        pk,
+        Facts(
+            roles=rows.roles,
+            needs=rows.needs,
+            promises=rows.promises,
+            purchases=rows.purchases,
+            deliverables=rows.deliverables,
+            change_orders=rows.change_orders,
+        ),
+    )
     return context
 
 

@@ -84,7 +84,7 @@ def demo() -> None:
     from tortoise import Tortoise
 
     from models.db import tortoise_config
-    from services.demo import load_demo
+    from services.demo import DemoAlreadyLoaded, load_demo
 
     settings = get_settings()
     _migrate(settings.database_url)
@@ -93,6 +93,9 @@ def demo() -> None:
         await Tortoise.init(config=tortoise_config(settings.database_url))
         try:
             return await load_demo()
+        except DemoAlreadyLoaded as loaded:
+            # Loading twice is not a failure: the portfolio is there, as asked.
+            return str(loaded)
         finally:
             await Tortoise.close_connections()
 

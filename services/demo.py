@@ -38,6 +38,11 @@ from services.promises import create_promise
 from services.purchases import create_purchase
 from services.roles import create_role_assignment
 
+
+class DemoAlreadyLoaded(Conflict):
+    """The portfolio is there already: loading it again would duplicate it."""
+
+
 ANCHOR = date(2026, 9, 1)
 """The demo's 'today': every date in it is an offset in days from here."""
 
@@ -311,7 +316,7 @@ async def load_demo() -> str:
     """Load the sample portfolio and say what was loaded; refuse if it is already there."""
     async with in_transaction():
         if await Organization.filter(name=FIRST_CLIENT).exists():
-            raise Conflict(None, "The demo portfolio is already loaded.")
+            raise DemoAlreadyLoaded(None, "The demo portfolio is already loaded.")
         loader = _Loader()
         await _organizations_and_people(loader)
         await _warehouse_system(loader)

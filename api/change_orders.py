@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from api.context import Info
 from api.mutations import crud, mutation_type
+from api.on_engagement import OnEngagement
 from api.people import Person, person_or_none
 from api.relay import Node, to_global_id
 from models import ChangeOrder as ChangeOrderModel
 from models.enums import ChangeOrderStatus
 from services import change_orders as service
 
-if TYPE_CHECKING:
-    from api.engagements import Engagement
-
 strawberry.enum(ChangeOrderStatus)
 
 
 @strawberry.type(description="A change to the bought quantity, amount or cost of an item.")
-class ChangeOrder(Node):
+class ChangeOrder(Node, OnEngagement):
     item: str
     description: str
     quantity_delta: Decimal
@@ -33,7 +30,6 @@ class ChangeOrder(Node):
     approved_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
-    engagement_pk: strawberry.Private[int]
     approved_by_pk: strawberry.Private[int | None]
 
     @classmethod
@@ -52,14 +48,6 @@ class ChangeOrder(Node):
             engagement_pk=row.engagement_id,
             approved_by_pk=row.approved_by_id,
         )
-
-    @strawberry.field
-    async def engagement(
-        self, info: Info
-    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
-        from api.engagements import load_engagement
-
-        return await load_engagement(info, self.engagement_pk)
 
     @strawberry.field
     async def approved_by(self, info: Info) -> Person | None:

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from api.context import Info
 from api.mutations import crud, mutation_type
+from api.on_engagement import OnEngagement
 from api.people import Person, person_or_none
 from api.relay import Node, to_global_id
 from models import Deliverable as DeliverableModel
 from models.enums import DeliverableStatus
 from services import deliverables as service
 
-if TYPE_CHECKING:
-    from api.engagements import Engagement
-
 strawberry.enum(DeliverableStatus)
 
 
 @strawberry.type(description="What delivery planned or handed over for a scope item.")
-class Deliverable(Node):
+class Deliverable(Node, OnEngagement):
     item: str
     description: str
     quantity: Decimal
@@ -36,7 +33,6 @@ class Deliverable(Node):
     actual_cost: Decimal | None
     created_at: dt.datetime
     updated_at: dt.datetime
-    engagement_pk: strawberry.Private[int]
     accepted_by_pk: strawberry.Private[int | None]
 
     @classmethod
@@ -58,14 +54,6 @@ class Deliverable(Node):
             engagement_pk=row.engagement_id,
             accepted_by_pk=row.accepted_by_id,
         )
-
-    @strawberry.field
-    async def engagement(
-        self, info: Info
-    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
-        from api.engagements import load_engagement
-
-        return await load_engagement(info, self.engagement_pk)
 
     @strawberry.field(description="The client's person who accepted it, if accepted.")
     async def accepted_by(self, info: Info) -> Person | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -107,10 +106,24 @@ class Financials:
     )
 
 
-def _nested(
-    loader_rows: Sequence[Any], build: Callable[[Any], T], args: tuple[Any, ...]
-) -> Connection[T]:
-    return page_of_list(loader_rows, window(*args), build)
+def _side_connection(side: str, node: Any, description: str) -> Any:
+    """A connection over one side of the engagement's facts, paged in memory."""
+
+    async def resolve(
+        root: Engagement,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Any:
+        facts = await info.context.loaders.facts_of.load(root.pk)
+        return page_of_list(
+            getattr(facts, side), window(first, after, last, before), node.from_model
+        )
+
+    resolve.__annotations__["return"] = Connection[node]
+    return strawberry.field(resolver=resolve, description=description)
 
 
 @strawberry.type(description="Professional-services work sold to a client, with its four sides.")
@@ -151,65 +164,15 @@ class Engagement(Node):
         rows = (await info.context.loaders.facts_of.load(self.pk)).roles
         return [RoleAssignment.from_model(r) for r in rows]
 
-    @strawberry.field
-    async def needs(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Need]:
-        rows = (await info.context.loaders.facts_of.load(self.pk)).needs
-        return _nested(rows, Need.from_model, (first, after, last, before))
-
-    @strawberry.field
-    async def promises(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Promise]:
-        rows = (await info.context.loaders.facts_of.load(self.pk)).promises
-        return _nested(rows, Promise.from_model, (first, after, last, before))
-
-    @strawberry.field
-    async def purchases(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Purchase]:
-        rows = (await info.context.loaders.facts_of.load(self.pk)).purchases
-        return _nested(rows, Purchase.from_model, (first, after, last, before))
-
-    @strawberry.field
-    async def deliverables(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Deliverable]:
-        rows = (await info.context.loaders.facts_of.load(self.pk)).deliverables
-        return _nested(rows, Deliverable.from_model, (first, after, last, before))
-
-    @strawberry.field
-    async def change_orders(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[ChangeOrder]:
-        rows = (await info.context.loaders.facts_of.load(self.pk)).change_orders
-        return _nested(rows, ChangeOrder.from_model, (first, after, last, before))
+    needs = _side_connection("needs", Need, "What the client needs, per item.")
+    promises = _side_connection("promises", Promise, "What sales promised, per item.")
+    purchases = _side_connection("purchases", Purchase, "What the client bought, per item.")
+    deliverables = _side_connection(
+        "deliverables", Deliverable, "What delivery planned or handed over, per item."
+    )
+    change_orders = _side_connection(
+        "change_orders", ChangeOrder, "Changes to what was bought, per item."
+    )
 
     @strawberry.field(description="One row per scope item: needed, promised, bought, delivered.")
     async def alignment(self, info: Info) -> list[AlignmentRow]:

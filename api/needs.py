@@ -3,33 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from api.context import Info
 from api.mutations import crud, mutation_type
+from api.on_engagement import OnEngagement
 from api.people import Person, person_or_none
 from api.relay import Node, to_global_id
 from models import Need as NeedModel
 from models.enums import Priority
 from services import needs as service
 
-if TYPE_CHECKING:
-    from api.engagements import Engagement
-
 strawberry.enum(Priority, description="How much the client needs an item.")
 
 
 @strawberry.type(description="What the client really requires for a scope item.")
-class Need(Node):
+class Need(Node, OnEngagement):
     item: str
     description: str
     priority: Priority
     validated_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
-    engagement_pk: strawberry.Private[int]
     raised_by_pk: strawberry.Private[int | None]
 
     @classmethod
@@ -45,14 +41,6 @@ class Need(Node):
             engagement_pk=row.engagement_id,
             raised_by_pk=row.raised_by_id,
         )
-
-    @strawberry.field
-    async def engagement(
-        self, info: Info
-    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
-        from api.engagements import load_engagement
-
-        return await load_engagement(info, self.engagement_pk)
 
     @strawberry.field
     async def raised_by(self, info: Info) -> Person | None:

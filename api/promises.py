@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from api.context import Info
 from api.mutations import crud, mutation_type
+from api.on_engagement import OnEngagement
 from api.people import Person, person_or_none
 from api.relay import Node, to_global_id
 from models import Promise as PromiseModel
 from services import promises as service
 
-if TYPE_CHECKING:
-    from api.engagements import Engagement
-
 
 @strawberry.type(description="What a salesperson promised the client for a scope item.")
-class Promise(Node):
+class Promise(Node, OnEngagement):
     item: str
     description: str
     quantity: Decimal
@@ -30,7 +27,6 @@ class Promise(Node):
     delivery_signoff_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
-    engagement_pk: strawberry.Private[int]
     made_by_pk: strawberry.Private[int]
     delivery_signoff_by_pk: strawberry.Private[int | None]
 
@@ -51,14 +47,6 @@ class Promise(Node):
             made_by_pk=row.made_by_id,
             delivery_signoff_by_pk=row.delivery_signoff_by_id,
         )
-
-    @strawberry.field
-    async def engagement(
-        self, info: Info
-    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
-        from api.engagements import load_engagement
-
-        return await load_engagement(info, self.engagement_pk)
 
     @strawberry.field(description="The salesperson who made the promise.")
     async def made_by(self, info: Info) -> Person:

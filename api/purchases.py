@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from api.context import Info
 from api.mutations import crud, mutation_type
+from api.on_engagement import OnEngagement
 from api.relay import Node, to_global_id
 from models import Purchase as PurchaseModel
 from services import purchases as service
 
-if TYPE_CHECKING:
-    from api.engagements import Engagement
-
 
 @strawberry.type(description="A contract line: what the client bought for a scope item.")
-class Purchase(Node):
+class Purchase(Node, OnEngagement):
     item: str
     description: str
     quantity: Decimal
@@ -30,7 +26,6 @@ class Purchase(Node):
     contract_ref: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
-    engagement_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, row: PurchaseModel) -> Purchase:
@@ -48,14 +43,6 @@ class Purchase(Node):
             updated_at=row.updated_at,
             engagement_pk=row.engagement_id,
         )
-
-    @strawberry.field
-    async def engagement(
-        self, info: Info
-    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
-        from api.engagements import load_engagement
-
-        return await load_engagement(info, self.engagement_pk)
 
 
 @strawberry.input(description="A contract line.")

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
-
 import strawberry
 
 from api.context import Info
 from api.mutations import mutation, mutation_type, payload_type
+from api.on_engagement import OnEngagement
 from api.people import Person, person_or_none
 from api.relay import Node, to_global_id
 from models import RoleAssignment as RoleAssignmentModel
 from models.enums import EngagementFunction, Raci
 from services import roles as service
 
-if TYPE_CHECKING:
-    from api.engagements import Engagement
-
 strawberry.enum(EngagementFunction, description="A function someone must own on every engagement.")
 strawberry.enum(Raci, description="Responsible, accountable, consulted or informed.")
 
 
 @strawberry.type(description="A person's function on an engagement.")
-class RoleAssignment(Node):
+class RoleAssignment(Node, OnEngagement):
     function: EngagementFunction
     raci: Raci
-    engagement_pk: strawberry.Private[int]
     person_pk: strawberry.Private[int]
 
     @classmethod
@@ -43,14 +38,6 @@ class RoleAssignment(Node):
         person = await person_or_none(info, self.person_pk)
         assert person is not None  # the foreign key guarantees it
         return person
-
-    @strawberry.field
-    async def engagement(
-        self, info: Info
-    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
-        from api.engagements import load_engagement
-
-        return await load_engagement(info, self.engagement_pk)
 
 
 @strawberry.input(description="Give a person a function on an engagement.")

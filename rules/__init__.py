@@ -1,5 +1,35 @@
 """The rules engine: facts from a plain snapshot of one engagement, findings out.
 
-No database, no HTTP, no clock (time comes in as a fact); only this package's engine
-module imports ``durable``.
+No database, no HTTP, no clock (time comes in as an argument); only ``rules.engine``
+imports ``durable``. The public face is engine-agnostic::
+
+    evaluate(snapshot, as_of) -> tuple[Finding, ...]
 """
+
+from rules.catalogue import CATALOGUE, RuleSpec
+from rules.findings import Finding, evaluate
+from rules.snapshot import (
+    ChangeOrder,
+    Deliverable,
+    Need,
+    Promise,
+    Purchase,
+    Role,
+    Snapshot,
+    Thresholds,
+)
+
+__all__ = [
+    "CATALOGUE",
+    "ChangeOrder",
+    "Deliverable",
+    "Finding",
+    "Need",
+    "Promise",
+    "Purchase",
+    "Role",
+    "RuleSpec",
+    "Snapshot",
+    "Thresholds",
+    "evaluate",
+]

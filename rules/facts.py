@@ -1,0 +1,234 @@
+"""Turn a Snapshot into the flat facts the engine matches, plus the clock and the barrier.
+
+Money and thresholds are compared here, exactly, in Decimal: the engine's numbers are
+doubles, so it only ever sees the outcome (a flag) or values whose order a double keeps
+(quantities, day numbers). Every fact has an id prefixed by its kind (``promise:42``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from rules.snapshot import Deliverable, Promise, Purchase, Snapshot
+
+Fact = dict[str, Any]
+
+STATUS_ORDER = ("PROPOSED", "SOLD", "DELIVERING", "SUPPORTING", "CLOSED")
+FUNCTIONS = (
+    "SALES",
+    "ENGAGEMENT_MANAGEMENT",
+    "PROJECT_MANAGEMENT",
+    "DELIVERY",
+    "FUNCTIONAL_MANAGEMENT",
+    "PROCUREMENT",
+    "LEGAL",
+    "QUALITY",
+    "CUSTOMER_SERVICE",
+    "FINANCE",
+    "SPONSOR",
+)
+_DELIVERED = ("DELIVERED", "ACCEPTED")
+ZERO = Decimal(0)
+NO_DAY = 0
+"""The day number of a date that is not set: before every real one."""
+
+
+def day(value: date | datetime | None) -> int:
+    """A date as a whole number of days (0 when absent): exact in the engine's doubles."""
+    if value is None:
+        return NO_DAY
+    return (value.date() if isinstance(value, datetime) else value).toordinal()
+
+
+def _sum(values: Iterable[Decimal | None]) -> Decimal:
+    return sum((v for v in values if v is not None), ZERO)
+
+
+def _over(actual: Decimal, limit: Decimal, tolerance: Decimal) -> bool:
+    return actual > limit * (1 + tolerance)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The facts to assert, in a fixed order, and the barrier to assert after them."""
+
+    facts: tuple[Fact, ...]
+    barrier: Fact
+
+    def by_id(self) -> dict[str, Fact]:
+        return {f["id"]: f for f in self.facts}
+
+
+def build(snapshot: Snapshot, as_of: datetime) -> Facts:
+    """The facts of one engagement as of ``as_of`` (thresholds already applied)."""
+    t = snapshot.thresholds
+    approved = [c for c in snapshot.change_orders if c.status == "APPROVED"]
+    first_signing = min(
+        (p.signed_at for p in snapshot.purchases if p.signed_at is not None), default=None
+    )
+    revenue = _sum(p.amount for p in snapshot.purchases) + _sum(c.amount_delta for c in approved)
+    cost = _sum(p.estimated_cost for p in snapshot.purchases) + _sum(c.cost_delta for c in approved)
+    margin_pct = (revenue - cost) / revenue if revenue else None
+    rank = STATUS_ORDER.index(snapshot.status) if snapshot.status in STATUS_ORDER else 0
+    assigned: dict[str, int] = defaultdict(int)
+    accountable: dict[str, int] = defaultdict(int)
+    for role in snapshot.roles:
+        assigned[role.function] += 1
+        accountable[role.function] += role.raci == "ACCOUNTABLE"
+
+    facts: list[Fact] = [
+        {"id": "clock", "kind": "clock", "today": day(as_of)},
+        {
+            "id": f"engagement:{snapshot.engagement_id}",
+            "kind": "engagement",
+            "status": snapshot.status,
+            "sold": rank >= STATUS_ORDER.index("SOLD"),
+            "has_pm": assigned["PROJECT_MANAGEMENT"] > 0,
+            "margin_low": margin_pct is not None and margin_pct < t.margin_floor_pct,
+            "revenue": str(revenue),
+            "estimated_cost": str(cost),
+            "margin_pct": (
+                str(margin_pct.quantize(Decimal("0.0001"))) if margin_pct is not None else None
+            ),
+            "margin_floor_pct": str(t.margin_floor_pct),
+        },
+    ]
+    facts += [
+        {
+            "id": f"function:{function}",
+            "kind": "function",
+            "function": function,
+            "assigned": assigned[function],
+            "accountable": accountable[function],
+        }
+        for function in FUNCTIONS
+    ]
+    facts += [
+        {
+            "id": f"need:{n.id}",
+            "kind": "need",
+            "item": n.item,
+            "priority": n.priority,
+            "must": n.priority == "MUST",
+            "validated": n.validated_at is not None,
+        }
+        for n in snapshot.needs
+    ]
+    facts += [
+        {
+            "id": f"promise:{p.id}",
+            "kind": "promise",
+            "item": p.item,
+            "quantity": str(p.quantity),
+            "quoted_amount": str(p.quoted_amount) if p.quoted_amount is not None else None,
+            "promised_day": day(p.promised_date),
+            "signed_off": p.delivery_signoff_by_id is not None,
+            "after_signing": (
+                first_signing is not None and p.made_at is not None and p.made_at > first_signing
+            ),
+            "made_by_id": p.made_by_id,
+        }
+        for p in snapshot.promises
+    ]
+    facts += [
+        {
+            "id": f"purchase:{p.id}",
+            "kind": "purchase",
+            "item": p.item,
+            "quantity": str(p.quantity),
+            "amount": str(p.amount),
+            "signed_day": day(p.signed_at),
+            "plan_by": day(p.signed_at) + t.planning_days if p.signed_at else NO_DAY,
+        }
+        for p in snapshot.purchases
+    ]
+    facts += [
+        {
+            "id": f"deliverable:{d.id}",
+            "kind": "deliverable",
+            "item": d.item,
+            "status": d.status,
+            "quantity": str(d.quantity),
+            "open": d.status in ("PLANNED", "IN_PROGRESS"),
+            "rejected": d.status == "REJECTED",
+            "awaiting_acceptance": d.status == "DELIVERED",
+            "due_day": day(d.due_date),
+            "overdue_from": day(d.due_date) + t.grace_days if d.due_date else NO_DAY,
+            "delivered_day": day(d.delivered_at),
+            "accept_by": day(d.delivered_at) + t.acceptance_days if d.delivered_at else NO_DAY,
+            "cost_overrun": (
+                d.actual_cost is not None
+                and d.estimated_cost is not None
+                and _over(d.actual_cost, d.estimated_cost, t.cost_tolerance_pct)
+            ),
+            "estimated_cost": str(d.estimated_cost) if d.estimated_cost is not None else None,
+            "actual_cost": str(d.actual_cost) if d.actual_cost is not None else None,
+        }
+        for d in snapshot.deliverables
+    ]
+    facts += [
+        {
+            "id": f"change_order:{c.id}",
+            "kind": "change_order",
+            "item": c.item,
+            "approved": c.status == "APPROVED",
+        }
+        for c in snapshot.change_orders
+    ]
+    facts += _items(snapshot, t.quote_tolerance_pct, t.grace_days)
+    return Facts(
+        facts=tuple(facts),
+        barrier={"id": "barrier", "kind": "barrier"},
+    )
+
+
+def _items(snapshot: Snapshot, quote_tolerance: Decimal, grace_days: int) -> list[Fact]:
+    """One fact per item: the four sides' totals, approved change orders counted as bought."""
+    sides: tuple[Promise | Purchase | Deliverable, ...] = (
+        *snapshot.promises,
+        *snapshot.purchases,
+        *snapshot.deliverables,
+    )
+    items = sorted({side.item for side in sides})
+    approved = [c for c in snapshot.change_orders if c.status == "APPROVED"]
+    facts = []
+    for item in items:
+        promises = [p for p in snapshot.promises if p.item == item]
+        purchases = [p for p in snapshot.purchases if p.item == item]
+        changes = [c for c in approved if c.item == item]
+        deliverables = [d for d in snapshot.deliverables if d.item == item]
+        promised = _sum(p.quantity for p in promises)
+        bought = _sum(p.quantity for p in purchases) + _sum(c.quantity_delta for c in changes)
+        delivered = _sum(d.quantity for d in deliverables if d.status in _DELIVERED)
+        quotes = [p.quoted_amount for p in promises if p.quoted_amount is not None]
+        quoted = _sum(quotes)
+        bought_amount = _sum(p.amount for p in purchases) + _sum(c.amount_delta for c in changes)
+        due = max((p.due_date for p in purchases if p.due_date is not None), default=None)
+        facts.append(
+            {
+                "id": f"item:{item}",
+                "kind": "item",
+                "item": item,
+                "promised": float(promised),
+                "bought": float(bought),
+                "delivered": float(delivered),
+                "has_purchase": bool(purchases),
+                "quote_off": bool(quotes)
+                and bool(purchases)
+                and abs(quoted - bought_amount) > bought_amount * quote_tolerance,
+                "due_from": day(due) + grace_days if due else NO_DAY,
+                "figures": {
+                    "promised": str(promised),
+                    "bought": str(bought),
+                    "delivered": str(delivered),
+                    "quoted": str(quoted),
+                    "bought_amount": str(bought_amount),
+                },
+            }
+        )
+    return facts

@@ -1,0 +1,109 @@
+"""What the rules see of one engagement: plain frozen values, no ORM, no clock.
+
+``services`` builds a Snapshot from the database; tests build one by hand. Enumerations
+are the same upper-case strings the models store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Role:
+    id: int
+    person_id: int
+    function: str
+    raci: str
+
+
+@dataclass(frozen=True)
+class Need:
+    id: int
+    item: str
+    priority: str
+    validated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Promise:
+    id: int
+    item: str
+    quantity: Decimal
+    made_by_id: int
+    quoted_amount: Decimal | None = None
+    promised_date: date | None = None
+    made_at: datetime | None = None
+    delivery_signoff_by_id: int | None = None
+    delivery_signoff_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Purchase:
+    id: int
+    item: str
+    quantity: Decimal
+    amount: Decimal
+    estimated_cost: Decimal | None = None
+    due_date: date | None = None
+    signed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    id: int
+    item: str
+    quantity: Decimal
+    status: str = "PLANNED"
+    due_date: date | None = None
+    delivered_at: datetime | None = None
+    accepted_at: datetime | None = None
+    estimated_cost: Decimal | None = None
+    actual_cost: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ChangeOrder:
+    id: int
+    item: str
+    status: str
+    quantity_delta: Decimal = Decimal(0)
+    amount_delta: Decimal = Decimal(0)
+    cost_delta: Decimal = Decimal(0)
+    approved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The knobs of the catalogue; defaults are settings, overridable per engagement."""
+
+    grace_days: int = 5
+    """Days past a due date before undelivered work counts as overdue."""
+    acceptance_days: int = 10
+    """Days a delivered deliverable may wait for acceptance."""
+    planning_days: int = 14
+    """Days after signing by which a purchase should have a deliverable planned."""
+    quote_tolerance_pct: Decimal = Decimal("0.02")
+    """How far a quoted amount may differ from the purchased amount, as a fraction."""
+    cost_tolerance_pct: Decimal = Decimal("0.10")
+    """How far actual cost may exceed estimated cost, as a fraction."""
+    margin_floor_pct: Decimal = Decimal("0.20")
+    """The lowest acceptable projected margin, as a fraction of revenue."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One engagement as the rules see it."""
+
+    engagement_id: int
+    status: str
+    currency: str
+    roles: tuple[Role, ...] = ()
+    needs: tuple[Need, ...] = ()
+    promises: tuple[Promise, ...] = ()
+    purchases: tuple[Purchase, ...] = ()
+    deliverables: tuple[Deliverable, ...] = ()
+    change_orders: tuple[ChangeOrder, ...] = ()
+    thresholds: Thresholds = field(default_factory=Thresholds)

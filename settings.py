@@ -5,6 +5,7 @@ Every layer may import this module; it imports nothing of the project's own.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 
 from pydantic import AliasChoices, Field
@@ -29,6 +30,13 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 300.0
     webhooks_allow_private_networks: bool = False
     cors_origins: list[str] = Field(default_factory=list)
+    # The rules' thresholds (overridable per engagement later): see rules.snapshot.Thresholds.
+    rules_grace_days: int = 5
+    rules_acceptance_days: int = 10
+    rules_planning_days: int = 14
+    rules_quote_tolerance_pct: Decimal = Decimal("0.02")
+    rules_cost_tolerance_pct: Decimal = Decimal("0.10")
+    rules_margin_floor_pct: Decimal = Decimal("0.20")
     # Connections: a page is `first`/`last` items, never more than `max_page_size`.
     default_page_size: int = 20
     max_page_size: int = 100

@@ -10,11 +10,12 @@ import strawberry
 from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 
+from api.alerts import Alert
 from api.change_orders import ChangeOrder
 from api.context import Info
 from api.deliverables import Deliverable
 from api.inputs import decode_id
-from api.mutations import crud, mutation_type
+from api.mutations import crud, mutation, mutation_type, payload_type
 from api.needs import Need
 from api.organizations import Organization
 from api.promises import Promise
@@ -30,6 +31,7 @@ from api.relay import (
     window,
 )
 from api.roles import RoleAssignment
+from models import Alert as AlertModel
 from models import ChangeOrder as ChangeOrderModel
 from models import Deliverable as DeliverableModel
 from models import Engagement as EngagementModel
@@ -37,10 +39,19 @@ from models import Need as NeedModel
 from models import Promise as PromiseModel
 from models import Purchase as PurchaseModel
 from models import RoleAssignment as RoleAssignmentModel
-from models.enums import DecisionModel, EngagementFunction, EngagementStatus, Priority
+from models.enums import (
+    AlertStatus,
+    DecisionModel,
+    EngagementFunction,
+    EngagementStatus,
+    Priority,
+    Severity,
+)
+from rules.catalogue import STAKEHOLDER
 from services import alignment
 from services import engagements as service
 from services.errors import Invalid
+from services.evaluation import LIVE
 
 T = TypeVar("T")
 
@@ -126,6 +137,54 @@ def _side_connection(side: str, node: Any, description: str) -> Any:
     return strawberry.field(resolver=resolve, description=description)
 
 
+@strawberry.type(description="How many live alerts of one severity.")
+class SeverityCount:
+    severity: Severity
+    count: int
+
+
+@strawberry.type(description="Whether a party to the engagement has reason to be satisfied.")
+class Verdict:
+    satisfied: bool
+    reasons: list[str] = strawberry.field(description="The live alerts that say otherwise.")
+
+
+@strawberry.type(description="The engagement at a glance.")
+class Health:
+    open_alerts: list[SeverityCount]
+    client: Verdict = strawberry.field(description="Satisfied when the four sides match.")
+    sponsor: Verdict = strawberry.field(description="Satisfied when margin and cost are on plan.")
+    performers: Verdict = strawberry.field(
+        description="Satisfied when no overdue, unaccepted or rejected work piles up."
+    )
+    evaluated_at: dt.datetime | None
+    evaluation_error: str | None
+
+    @classmethod
+    def from_alerts(
+        cls,
+        live: list[AlertModel],
+        *,
+        evaluated_at: dt.datetime | None,
+        evaluation_error: str | None,
+    ) -> Health:
+        def verdict(party: str) -> Verdict:
+            reasons = [a.message for a in live if STAKEHOLDER.get(a.rule_id) == party]
+            return Verdict(satisfied=not reasons, reasons=reasons)
+
+        return cls(
+            open_alerts=[
+                SeverityCount(severity=s, count=sum(a.severity == s for a in live))
+                for s in Severity
+            ],
+            client=verdict("client"),
+            sponsor=verdict("sponsor"),
+            performers=verdict("performers"),
+            evaluated_at=evaluated_at,
+            evaluation_error=evaluation_error,
+        )
+
+
 @strawberry.type(description="Professional-services work sold to a client, with its four sides.")
 class Engagement(Node):
     name: str
@@ -137,6 +196,12 @@ class Engagement(Node):
     updated_at: dt.datetime
     pk: strawberry.Private[int]
     client_pk: strawberry.Private[int]
+    evaluated_at: dt.datetime | None = strawberry.field(
+        description="When the rules last checked the engagement."
+    )
+    evaluation_error: str | None = strawberry.field(
+        description="Why the last check failed: its alerts may be stale. Null when it worked."
+    )
 
     @classmethod
     def from_model(cls, row: EngagementModel) -> Engagement:
@@ -151,6 +216,8 @@ class Engagement(Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
             client_pk=row.client_id,
+            evaluated_at=row.evaluated_at,
+            evaluation_error=row.evaluation_error,
         )
 
     @strawberry.field
@@ -173,6 +240,32 @@ class Engagement(Node):
     change_orders = _side_connection(
         "change_orders", ChangeOrder, "Changes to what was bought, per item."
     )
+
+    @strawberry.field(
+        description="The engagement's alerts, oldest first; all statuses unless told."
+    )
+    async def alerts(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        status: list[AlertStatus] | None = None,
+    ) -> Connection[Alert]:
+        rows = await info.context.loaders.alerts_of.load(self.pk)
+        if status:
+            rows = [a for a in rows if a.status in status]
+        return page_of_list(rows, window(first, after, last, before), Alert.from_model)
+
+    @strawberry.field(description="Live alerts by severity, and whether each party is satisfied.")
+    async def health(self, info: Info) -> Health:
+        rows = await info.context.loaders.alerts_of.load(self.pk)
+        return Health.from_alerts(
+            [a for a in rows if a.status in LIVE],
+            evaluated_at=self.evaluated_at,
+            evaluation_error=self.evaluation_error,
+        )
 
     @strawberry.field(description="One row per scope item: needed, promised, bought, delivered.")
     async def alignment(self, info: Info) -> list[AlignmentRow]:
@@ -319,17 +412,33 @@ class EngagementQuery:
         return node if isinstance(node, Engagement) else None
 
 
+@strawberry.input(description="The engagement to check against the rules now.")
+class EvaluateEngagementInput:
+    id: strawberry.ID
+
+
 EngagementMutation = mutation_type(
     "EngagementMutation",
-    crud(
-        type_name="Engagement",
-        field="engagement",
-        node_type=Engagement,
-        build=Engagement.from_model,
-        create_input=CreateEngagementInput,
-        create=service.create_engagement,
-        update=service.update_engagement,
-        delete=service.delete_engagement,
-        label="engagement",
-    ),
+    {
+        "evaluate_engagement": mutation(
+            input_type=EvaluateEngagementInput,
+            payload=payload_type("EvaluateEngagement", "engagement", Engagement, evaluates=True),
+            field="engagement",
+            service=service.evaluate_engagement,
+            build=Engagement.from_model,
+            id_type="Engagement",
+            description="Check the engagement against the rules now and bring its alerts in line.",
+        ),
+        **crud(
+            type_name="Engagement",
+            field="engagement",
+            node_type=Engagement,
+            build=Engagement.from_model,
+            create_input=CreateEngagementInput,
+            create=service.create_engagement,
+            update=service.update_engagement,
+            delete=service.delete_engagement,
+            label="engagement",
+        ),
+    },
 )

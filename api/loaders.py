@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
 from models import (
+    Alert,
     ChangeOrder,
     Deliverable,
     Engagement,
@@ -83,6 +84,19 @@ class FactsOf(DataLoader[int, Facts]):
         super().__init__(load_fn=load)
 
 
+class AlertsOf(DataLoader[int, list[Alert]]):
+    """An engagement's alerts, live or not, in id order."""
+
+    def __init__(self) -> None:
+        async def load(keys: Sequence[int]) -> list[list[Alert]]:
+            grouped: dict[int, list[Alert]] = {key: [] for key in keys}
+            for alert in await Alert.filter(engagement_id__in=set(keys)).order_by("id"):
+                grouped[alert.engagement_id].append(alert)
+            return [grouped[key] for key in keys]
+
+        super().__init__(load_fn=load)
+
+
 class Loaders:
     """The loaders of one request; made fresh per request so nothing leaks between them."""
 
@@ -97,3 +111,5 @@ class Loaders:
         self.deliverable = ById(Deliverable)
         self.change_order = ById(ChangeOrder)
         self.facts_of = FactsOf(self.person)
+        self.alert = ById(Alert)
+        self.alerts_of = AlertsOf()

@@ -16,10 +16,14 @@ from strawberry.types.base import get_object_definition
 from api.errors import UserError, user_errors
 from api.inputs import to_values
 from services.errors import DomainError
+from services.evaluation import Changed
 
 
-def payload_type(name: str, field: str, node_type: Any, *, deleted: bool = False) -> type:
-    """``<name>Payload { <field>: NodeType, userErrors }`` (and ``deletedId`` for deletions)."""
+def payload_type(
+    name: str, field: str, node_type: Any, *, deleted: bool = False, evaluates: bool = False
+) -> type:
+    """``<name>Payload { <field>: NodeType, userErrors }``, with ``deletedId`` for deletions
+    and ``alertsOpened``/``alertsResolved`` for changes the rules evaluate."""
     annotations: dict[str, Any] = {field: node_type | None, "user_errors": list[UserError]}
     namespace: dict[str, Any] = {
         "__annotations__": annotations,
@@ -35,6 +39,14 @@ def payload_type(name: str, field: str, node_type: Any, *, deleted: bool = False
         namespace["deleted_id"] = strawberry.field(
             default=None, description="The global id of the deleted object."
         )
+    if evaluates:
+        from api.alerts import Alert
+
+        for side, verb in (("opened", "opened"), ("resolved", "resolved")):
+            annotations[f"alerts_{side}"] = list[Alert]
+            namespace[f"alerts_{side}"] = strawberry.field(
+                default_factory=list, description=f"Alerts the change {verb}."
+            )
     return strawberry.type(type(f"{name}Payload", (), namespace))
 
 
@@ -76,11 +88,19 @@ def mutation(
     async def resolve(input: Any) -> Any:
         try:
             values = to_values(input, id_type=id_type)
-            record = await service(**values)
+            result = await service(**values)
         except DomainError as error:
             return payload(user_errors=user_errors(error))
-        node = build(record)
-        extra = {"deleted_id": node.id} if deleted else {}
+        extra: dict[str, Any] = {}
+        if isinstance(result, Changed):
+            from api.alerts import Alert
+
+            extra["alerts_opened"] = [Alert.from_model(a) for a in result.alerts.opened]
+            extra["alerts_resolved"] = [Alert.from_model(a) for a in result.alerts.resolved]
+            result = result.record
+        node = build(result)
+        if deleted:
+            extra["deleted_id"] = node.id
         return payload(**{field: node, **extra})
 
     resolve.__annotations__ = {"input": input_type, "return": payload}
@@ -98,6 +118,7 @@ def crud(
     update: Callable[..., Awaitable[Any]],
     delete: Callable[..., Awaitable[Any]],
     label: str,
+    evaluates: bool = True,
 ) -> dict[str, Any]:
     """``create<T>``, ``update<T>`` and ``delete<T>`` of one node type, for a Mutation type."""
     update_in = update_input(
@@ -115,7 +136,7 @@ def crud(
     return {
         f"create_{snake}": mutation(
             input_type=create_input,
-            payload=payload_type(f"Create{type_name}", field, node_type),
+            payload=payload_type(f"Create{type_name}", field, node_type, evaluates=evaluates),
             field=field,
             service=create,
             build=build,
@@ -123,7 +144,7 @@ def crud(
         ),
         f"update_{snake}": mutation(
             input_type=update_in,
-            payload=payload_type(f"Update{type_name}", field, node_type),
+            payload=payload_type(f"Update{type_name}", field, node_type, evaluates=evaluates),
             field=field,
             service=update,
             build=build,
@@ -132,7 +153,9 @@ def crud(
         ),
         f"delete_{snake}": mutation(
             input_type=delete_in,
-            payload=payload_type(f"Delete{type_name}", field, node_type, deleted=True),
+            payload=payload_type(
+                f"Delete{type_name}", field, node_type, deleted=True, evaluates=evaluates
+            ),
             field=field,
             service=delete,
             build=build,

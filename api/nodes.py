@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 
+from api.alerts import Alert
 from api.change_orders import ChangeOrder
 from api.context import Info
 from api.deliverables import Deliverable
@@ -31,6 +32,7 @@ _RESOLVERS: dict[str, tuple[Callable[[Loaders], Any], Callable[[Any], Node]]] = 
     "Purchase": (lambda loaders: loaders.purchase, Purchase.from_model),
     "Deliverable": (lambda loaders: loaders.deliverable, Deliverable.from_model),
     "ChangeOrder": (lambda loaders: loaders.change_order, ChangeOrder.from_model),
+    "Alert": (lambda loaders: loaders.alert, Alert.from_model),
 }
 
 

@@ -105,5 +105,6 @@ OrganizationMutation = mutation_type(
         update=service.update_organization,
         delete=service.delete_organization,
         label="client or provider organization",
+        evaluates=False,
     ),
 )

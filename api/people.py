@@ -81,5 +81,6 @@ PersonMutation = mutation_type(
         update=service.update_person,
         delete=service.delete_person,
         label="person",
+        evaluates=False,
     ),
 )

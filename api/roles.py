@@ -70,7 +70,9 @@ class DeleteRoleAssignmentInput:
 _fields = {
     "create_role_assignment": mutation(
         input_type=CreateRoleAssignmentInput,
-        payload=payload_type("CreateRoleAssignment", "role_assignment", RoleAssignment),
+        payload=payload_type(
+            "CreateRoleAssignment", "role_assignment", RoleAssignment, evaluates=True
+        ),
         field="role_assignment",
         service=service.create_role_assignment,
         build=RoleAssignment.from_model,
@@ -78,7 +80,9 @@ _fields = {
     ),
     "update_role_assignment": mutation(
         input_type=UpdateRoleAssignmentInput,
-        payload=payload_type("UpdateRoleAssignment", "role_assignment", RoleAssignment),
+        payload=payload_type(
+            "UpdateRoleAssignment", "role_assignment", RoleAssignment, evaluates=True
+        ),
         field="role_assignment",
         service=service.update_role_assignment,
         build=RoleAssignment.from_model,
@@ -88,7 +92,7 @@ _fields = {
     "delete_role_assignment": mutation(
         input_type=DeleteRoleAssignmentInput,
         payload=payload_type(
-            "DeleteRoleAssignment", "role_assignment", RoleAssignment, deleted=True
+            "DeleteRoleAssignment", "role_assignment", RoleAssignment, deleted=True, evaluates=True
         ),
         field="role_assignment",
         service=service.delete_role_assignment,

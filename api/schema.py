@@ -9,6 +9,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from api.alerts import Alert, AlertMutation, AlertQuery
 from api.change_orders import ChangeOrder, ChangeOrderMutation
 from api.deliverables import Deliverable, DeliverableMutation
 from api.engagements import EngagementMutation, EngagementQuery
@@ -22,7 +23,9 @@ from api.purchases import Purchase, PurchaseMutation
 from api.roles import RoleAssignment, RoleAssignmentMutation
 from api.scalars import SCALAR_OVERRIDES
 
-Query = merge_types("Query", (NodeQuery, EngagementQuery, OrganizationQuery, PersonQuery))
+Query = merge_types(
+    "Query", (NodeQuery, EngagementQuery, OrganizationQuery, PersonQuery, AlertQuery)
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -35,6 +38,7 @@ Mutation = merge_types(
         PurchaseMutation,
         DeliverableMutation,
         ChangeOrderMutation,
+        AlertMutation,
     ),
 )
 
@@ -56,7 +60,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         # Types reached only through the Node interface must still be in the schema.
-        types=[Need, Promise, Purchase, Deliverable, ChangeOrder, RoleAssignment],
+        types=[Need, Promise, Purchase, Deliverable, ChangeOrder, RoleAssignment, Alert],
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=extensions,  # type: ignore[arg-type]
         config=StrawberryConfig(relay_max_results=100),

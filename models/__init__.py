@@ -3,6 +3,7 @@
 Tortoise discovers the models through this package (app label ``fourway``).
 """
 
+from models.alert import Alert
 from models.change_order import ChangeOrder
 from models.deliverable import Deliverable
 from models.engagement import Engagement
@@ -14,6 +15,7 @@ from models.purchase import Purchase
 from models.role_assignment import RoleAssignment
 
 __all__ = [
+    "Alert",
     "ChangeOrder",
     "Deliverable",
     "Engagement",

@@ -2,7 +2,7 @@ from typing import TYPE_CHECKING
 
 from tortoise import fields
 
-from models.base import Timestamped
+from models.base import Timestamped, moment
 from models.enums import DecisionModel, EngagementStatus
 
 if TYPE_CHECKING:
@@ -26,6 +26,9 @@ class Engagement(Timestamped):
     decision_model = fields.CharEnumField(
         DecisionModel, max_length=16, default=DecisionModel.AUTHORITY
     )
+    # The last evaluation by the rules; an error says why the alerts may be stale.
+    evaluated_at = moment(null=True)
+    evaluation_error = fields.TextField(null=True)
 
     class Meta:
         table = "engagement"

@@ -33,6 +33,10 @@ def _item(m: Matched) -> str:
     return ""
 
 
+def _people(count: int) -> str:
+    return "1 person" if count == 1 else f"{count} people"
+
+
 def _fig(m: Matched, name: str) -> str:
     return str(m["item"]["figures"][name])
 
@@ -195,7 +199,8 @@ CATALOGUE: tuple[RuleSpec, ...] = (
     RuleSpec(
         "promise-after-signing",
         "WARNING",
-        "A promise made after the sale was signed, with no change order for its item.",
+        "A promise made after the sale was signed, with no change order (not rejected) "
+        "for its item.",
         ("promise",),
         lambda m: f"{_item(m)}: promised after the sale was signed, with no change order.",
     ),
@@ -221,7 +226,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         "A function whose people include no one ACCOUNTABLE.",
         ("function",),
         lambda m: (
-            f"{m['function']['function']} has {m['function']['assigned']} people and "
+            f"{m['function']['function']} has {_people(m['function']['assigned'])} and "
             "no one accountable."
         ),
     ),
@@ -231,7 +236,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         "A function with more than one ACCOUNTABLE person.",
         ("function",),
         lambda m: (
-            f"{m['function']['function']} has {m['function']['accountable']} people "
+            f"{m['function']['function']} has {_people(m['function']['accountable'])} "
             "accountable; one should be."
         ),
     ),
@@ -251,3 +256,43 @@ def _date(day_number: Any) -> str:
     from datetime import date
 
     return date.fromordinal(int(day_number)).isoformat()
+
+
+# Whose satisfaction each rule speaks to: the client (the sides match), the sponsor (value
+# at the expected cost), the performers (no overdue or rejected work piling up), or the
+# way the engagement is run.
+STAKEHOLDER: dict[str, str] = {
+    "need-not-promised": "client",
+    "promised-need-not-bought": "client",
+    "free-work": "sponsor",
+    "overselling": "client",
+    "purchase-unplanned": "client",
+    "scope-creep": "sponsor",
+    "promised-above-bought": "client",
+    "under-delivered": "client",
+    "price-mismatch": "client",
+    "deliverable-overdue": "performers",
+    "delivered-late": "client",
+    "planned-after-promised": "client",
+    "acceptance-pending": "performers",
+    "deliverable-rejected": "performers",
+    "cost-overrun": "sponsor",
+    "margin-below-floor": "sponsor",
+    "promise-without-signoff": "process",
+    "promise-after-signing": "process",
+    "responsibility-defaults-to-pm": "process",
+    "no-accountable": "process",
+    "many-accountable": "process",
+    "no-sponsor": "process",
+}
+
+# The thresholds (rules.snapshot.Thresholds fields) each rule reads.
+THRESHOLDS_USED: dict[str, tuple[str, ...]] = {
+    "purchase-unplanned": ("planning_days",),
+    "under-delivered": ("grace_days",),
+    "price-mismatch": ("quote_tolerance_pct",),
+    "deliverable-overdue": ("grace_days",),
+    "acceptance-pending": ("acceptance_days",),
+    "cost-overrun": ("cost_tolerance_pct",),
+    "margin-below-floor": ("margin_floor_pct",),
+}

@@ -206,7 +206,7 @@ def _declare() -> None:
         "promise-after-signing",
         ("promise",),
         c.promise << ((m.kind == "promise") & (m.after_signing == True)),
-        none(_same_item("change_order", c.promise)),
+        none(_same_item("change_order", c.promise, m.rejected == False)),
     )
     _rule(
         "responsibility-defaults-to-pm",

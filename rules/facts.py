@@ -177,6 +177,7 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
             "kind": "change_order",
             "item": c.item,
             "approved": c.status == "APPROVED",
+            "rejected": c.status == "REJECTED",
         }
         for c in snapshot.change_orders
     ]
@@ -217,9 +218,10 @@ def _items(snapshot: Snapshot, quote_tolerance: Decimal, grace_days: int) -> lis
                 "promised": float(promised),
                 "bought": float(bought),
                 "delivered": float(delivered),
-                "has_purchase": bool(purchases),
+                # An approved change order buys as much as a contract line does.
+                "has_purchase": bool(purchases or changes),
                 "quote_off": bool(quotes)
-                and bool(purchases)
+                and bool(purchases or changes)
                 and abs(quoted - bought_amount) > bought_amount * quote_tolerance,
                 "due_from": day(due) + grace_days if due else NO_DAY,
                 "figures": {

@@ -8,6 +8,7 @@ from models import ChangeOrder, Person
 from models.enums import ChangeOrderStatus
 from services import records
 from services.errors import FieldError
+from services.evaluation import Changed
 from services.fields import Choice, Item, Moment, Money, Quantity, Ref, Text
 
 
@@ -35,7 +36,7 @@ KIND = records.Kind(
 )
 
 
-async def create_change_order(*, engagement_id: int, **values: Any) -> ChangeOrder:
+async def create_change_order(*, engagement_id: int, **values: Any) -> Changed[ChangeOrder]:
     """Record a change to an item's bought quantity, amount or cost."""
     for delta in ("quantity_delta", "amount_delta", "cost_delta"):
         values.setdefault(delta, Decimal(0))
@@ -43,11 +44,11 @@ async def create_change_order(*, engagement_id: int, **values: Any) -> ChangeOrd
     return await records.create(KIND, engagement_id=engagement_id, values=values)
 
 
-async def update_change_order(*, id: int, **changes: Any) -> ChangeOrder:
+async def update_change_order(*, id: int, **changes: Any) -> Changed[ChangeOrder]:
     """Change a change order (approve or reject it, correct its deltas)."""
     return await records.update(KIND, id=id, changes=changes)
 
 
-async def delete_change_order(*, id: int) -> ChangeOrder:
+async def delete_change_order(*, id: int) -> Changed[ChangeOrder]:
     """Delete a change order."""
     return await records.delete(KIND, id=id)

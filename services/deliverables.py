@@ -7,6 +7,7 @@ from models import Deliverable, Person
 from models.enums import DeliverableStatus
 from services import records
 from services.errors import FieldError
+from services.evaluation import Changed
 from services.fields import Choice, Day, Item, Moment, Money, Quantity, Ref, Text
 
 
@@ -50,17 +51,17 @@ KIND = records.Kind(
 )
 
 
-async def create_deliverable(*, engagement_id: int, **values: Any) -> Deliverable:
+async def create_deliverable(*, engagement_id: int, **values: Any) -> Changed[Deliverable]:
     """Plan or record a deliverable for a scope item."""
     values.setdefault("status", DeliverableStatus.PLANNED)
     return await records.create(KIND, engagement_id=engagement_id, values=values)
 
 
-async def update_deliverable(*, id: int, **changes: Any) -> Deliverable:
+async def update_deliverable(*, id: int, **changes: Any) -> Changed[Deliverable]:
     """Change a deliverable (its status, dates, costs, acceptance)."""
     return await records.update(KIND, id=id, changes=changes)
 
 
-async def delete_deliverable(*, id: int) -> Deliverable:
+async def delete_deliverable(*, id: int) -> Changed[Deliverable]:
     """Delete a deliverable."""
     return await records.delete(KIND, id=id)

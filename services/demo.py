@@ -147,12 +147,14 @@ class _Loader:
         roles: Sequence[tuple[str, EngagementFunction, Raci]],
         decision_model: DecisionModel = DecisionModel.AUTHORITY,
     ) -> _Engagement:
-        engagement = await create_engagement(
-            name=name,
-            client_id=self.organizations[client],
-            currency=currency,
-            decision_model=decision_model,
-        )
+        engagement = (
+            await create_engagement(
+                name=name,
+                client_id=self.organizations[client],
+                currency=currency,
+                decision_model=decision_model,
+            )
+        ).record
         self.tally.engagements += 1
         for person, function, raci in roles:
             await create_role_assignment(

@@ -7,6 +7,7 @@ from tortoise.transactions import in_transaction
 from models import ChangeOrder, Deliverable, Engagement, Organization, Promise, Purchase
 from models.enums import DecisionModel, EngagementStatus, OrganizationKind
 from services.errors import Conflict, FieldError, Invalid
+from services.evaluation import Changed, reconcile
 from services.fields import Choice, Currency, Flag, Ref, Text, clean
 from services.records import lock_engagement
 
@@ -50,7 +51,7 @@ async def _has_money(engagement_id: int) -> bool:
 
 async def create_engagement(
     *, name: str, client_id: int, currency: str, **optional: Any
-) -> Engagement:
+) -> Changed[Engagement]:
     """Open an engagement for a client (PROPOSED unless a status is given)."""
     async with in_transaction():
         values = await clean(
@@ -59,10 +60,11 @@ async def create_engagement(
             required=frozenset({"name", "client_id", "currency"}),
         )
         await _check_client(values["client_id"])
-        return await Engagement.create(**values)
+        engagement = await Engagement.create(**values)
+        return Changed(engagement, await reconcile(engagement))
 
 
-async def update_engagement(*, id: int, **changes: Any) -> Engagement:
+async def update_engagement(*, id: int, **changes: Any) -> Changed[Engagement]:
     """Change an engagement; status moves forward only, currency only while no money is recorded."""
     async with in_transaction():
         engagement = await lock_engagement(id, field="id")
@@ -81,7 +83,14 @@ async def update_engagement(*, id: int, **changes: Any) -> Engagement:
         if values:
             engagement.update_from_dict(values)
             await engagement.save(update_fields=[*values, "updated_at"])
-        return engagement
+        return Changed(engagement, await reconcile(engagement))
+
+
+async def evaluate_engagement(*, id: int) -> Changed[Engagement]:
+    """Check the engagement against the rules now and bring its alerts in line."""
+    async with in_transaction():
+        engagement = await lock_engagement(id, field="id")
+        return Changed(engagement, await reconcile(engagement))
 
 
 async def delete_engagement(*, id: int) -> Engagement:

@@ -5,6 +5,7 @@ from typing import Any
 from models import Need, Person
 from models.enums import Priority
 from services import records
+from services.evaluation import Changed
 from services.fields import Choice, Item, Moment, Ref, Text
 
 KIND = records.Kind(
@@ -21,16 +22,16 @@ KIND = records.Kind(
 )
 
 
-async def create_need(*, engagement_id: int, **values: Any) -> Need:
+async def create_need(*, engagement_id: int, **values: Any) -> Changed[Need]:
     """Record a need of the client for a scope item."""
     return await records.create(KIND, engagement_id=engagement_id, values=values)
 
 
-async def update_need(*, id: int, **changes: Any) -> Need:
+async def update_need(*, id: int, **changes: Any) -> Changed[Need]:
     """Change a need."""
     return await records.update(KIND, id=id, changes=changes)
 
 
-async def delete_need(*, id: int) -> Need:
+async def delete_need(*, id: int) -> Changed[Need]:
     """Delete a need."""
     return await records.delete(KIND, id=id)

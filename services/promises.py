@@ -6,6 +6,7 @@ from typing import Any
 from models import Person, Promise
 from services import records
 from services.errors import FieldError
+from services.evaluation import Changed
 from services.fields import Day, Item, Moment, Money, Quantity, Ref, Text
 
 
@@ -34,16 +35,16 @@ KIND = records.Kind(
 )
 
 
-async def create_promise(*, engagement_id: int, **values: Any) -> Promise:
+async def create_promise(*, engagement_id: int, **values: Any) -> Changed[Promise]:
     """Record what a salesperson promised for a scope item."""
     return await records.create(KIND, engagement_id=engagement_id, values=values)
 
 
-async def update_promise(*, id: int, **changes: Any) -> Promise:
+async def update_promise(*, id: int, **changes: Any) -> Changed[Promise]:
     """Change a promise."""
     return await records.update(KIND, id=id, changes=changes)
 
 
-async def delete_promise(*, id: int) -> Promise:
+async def delete_promise(*, id: int) -> Changed[Promise]:
     """Delete a promise."""
     return await records.delete(KIND, id=id)

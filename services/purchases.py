@@ -4,6 +4,7 @@ from typing import Any
 
 from models import Purchase
 from services import records
+from services.evaluation import Changed
 from services.fields import Day, Item, Moment, Money, Quantity, Text
 
 KIND = records.Kind(
@@ -23,16 +24,16 @@ KIND = records.Kind(
 )
 
 
-async def create_purchase(*, engagement_id: int, **values: Any) -> Purchase:
+async def create_purchase(*, engagement_id: int, **values: Any) -> Changed[Purchase]:
     """Record a contract line for a scope item."""
     return await records.create(KIND, engagement_id=engagement_id, values=values)
 
 
-async def update_purchase(*, id: int, **changes: Any) -> Purchase:
+async def update_purchase(*, id: int, **changes: Any) -> Changed[Purchase]:
     """Change a contract line."""
     return await records.update(KIND, id=id, changes=changes)
 
 
-async def delete_purchase(*, id: int) -> Purchase:
+async def delete_purchase(*, id: int) -> Changed[Purchase]:
     """Delete a contract line."""
     return await records.delete(KIND, id=id)

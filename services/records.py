@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from models import Engagement
 from services.errors import Conflict, FieldError, Invalid, NotFound
+from services.evaluation import Changed, reconcile
 from services.fields import Context, Spec, clean
 
 M = TypeVar("M", bound=Model)
@@ -53,7 +54,7 @@ def _cross_check(kind: Kind[Any], values: Mapping[str, Any]) -> None:
         raise Invalid(errors)
 
 
-async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]) -> M:
+async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]) -> Changed[M]:
     """Validate ``values`` and add a row of ``kind`` to the engagement."""
     async with in_transaction():
         engagement = await lock_engagement(engagement_id)
@@ -61,10 +62,11 @@ async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]
             kind.spec, values, required=kind.required, ctx=Context(engagement.currency)
         )
         _cross_check(kind, {name: cleaned.get(name) for name in kind.spec})
-        return await kind.model.create(engagement_id=engagement.id, **cleaned)
+        record = await kind.model.create(engagement_id=engagement.id, **cleaned)
+        return Changed(record, await reconcile(engagement))
 
 
-async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> M:
+async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> Changed[M]:
     """Apply ``changes`` (fields absent from it keep their values; None clears a field)."""
     async with in_transaction():
         engagement_id = await _engagement_of(kind, id)
@@ -77,19 +79,19 @@ async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> M:
         if cleaned:
             record.update_from_dict(cleaned)
             await record.save(update_fields=[*cleaned, "updated_at"])
-        return record
+        return Changed(record, await reconcile(engagement))
 
 
-async def delete(kind: Kind[M], *, id: int) -> M:
+async def delete(kind: Kind[M], *, id: int) -> Changed[M]:
     """Delete the row and return it as it was."""
     async with in_transaction():
         engagement_id = await _engagement_of(kind, id)
-        await lock_engagement(engagement_id, field="id")
+        engagement = await lock_engagement(engagement_id, field="id")
         record = await kind.model.get_or_none(id=id)
         if record is None:
             raise kind.not_found()
         await record.delete()
-        return record
+        return Changed(record, await reconcile(engagement))
 
 
 async def _engagement_of(kind: Kind[Any], id: int) -> int:

@@ -5,6 +5,7 @@ from tortoise.transactions import in_transaction
 from models import Person, RoleAssignment
 from models.enums import EngagementFunction, Raci
 from services.errors import Conflict, NotFound
+from services.evaluation import Changed, reconcile
 from services.fields import Choice, Ref, clean
 from services.records import guard_integrity, lock_engagement
 
@@ -17,10 +18,10 @@ SPEC = {
 
 async def create_role_assignment(
     *, engagement_id: int, person_id: int, function: EngagementFunction, raci: Raci
-) -> RoleAssignment:
+) -> Changed[RoleAssignment]:
     """Give a person a function on an engagement."""
     async with in_transaction():
-        await lock_engagement(engagement_id)
+        engagement = await lock_engagement(engagement_id)
         values = await clean(
             SPEC,
             {"person_id": person_id, "function": function, "raci": raci},
@@ -38,7 +39,7 @@ async def create_role_assignment(
             field="function",
             message="The person already holds this function on the engagement.",
         )
-        return role
+        return Changed(role, await reconcile(engagement))
 
 
 async def delete_role_assignment(
@@ -48,7 +49,7 @@ async def delete_role_assignment(
     person_id: int | None = None,
     function: EngagementFunction | None = None,
     raci: Raci | None = None,
-) -> RoleAssignment:
+) -> Changed[RoleAssignment]:
     """Remove a role, named by its id or by engagement, person and function (and raci)."""
     async with in_transaction():
         if id is not None:
@@ -64,20 +65,20 @@ async def delete_role_assignment(
         role = await query.first()
         if role is None:
             raise NotFound("id" if id is not None else None, "No such role assignment.")
-        await lock_engagement(role.engagement_id)
+        engagement = await lock_engagement(role.engagement_id)
         await role.delete()
-        return role
+        return Changed(role, await reconcile(engagement))
 
 
 async def update_role_assignment(
     *, id: int, function: EngagementFunction | None = None, raci: Raci | None = None
-) -> RoleAssignment:
+) -> Changed[RoleAssignment]:
     """Change the function or RACI letter of a role."""
     async with in_transaction():
         found = await RoleAssignment.get_or_none(id=id)
         if found is None:
             raise NotFound("id", "No role assignment with this id.")
-        await lock_engagement(found.engagement_id, field="id")
+        engagement = await lock_engagement(found.engagement_id, field="id")
         role = await RoleAssignment.get_or_none(id=id)
         if role is None:  # deleted while we waited for the lock
             raise NotFound("id", "No role assignment with this id.")
@@ -96,4 +97,4 @@ async def update_role_assignment(
         if values:
             role.update_from_dict(values)
             await role.save(update_fields=[*values, "updated_at"])
-        return role
+        return Changed(role, await reconcile(engagement))

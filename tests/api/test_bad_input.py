@@ -50,6 +50,12 @@ async def world(client) -> dict[str, str]:
         payload = await client.mutate(name, {"engagementId": e, **input}, f"{field} {{ id }}")
         assert payload["userErrors"] == [], payload
         ids[field] = payload[field]["id"]
+    alerts = await client.data(
+        "query($id: ID!) { engagement(id: $id) { alerts(first: 2) { nodes { id } } } }", {"id": e}
+    )
+    ids["alert"], ids["other_alert"] = (a["id"] for a in alerts["engagement"]["alerts"]["nodes"])
+    waived = await client.mutate("waiveAlert", {"id": ids["other_alert"], "reason": "known"}, "")
+    assert waived["userErrors"] == []
     return ids
 
 
@@ -171,6 +177,16 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
         "NOT_FOUND",
     ),
     ("deleteRoleAssignment", {"id": MALFORMED_ID}, "id", "VALIDATION"),
+    # alerts and evaluation
+    ("acknowledgeAlert", {"id": MALFORMED_ID, "comment": "On it"}, "id", "VALIDATION"),
+    ("acknowledgeAlert", {"id": "$need", "comment": "On it"}, "id", "NOT_FOUND"),
+    ("acknowledgeAlert", {"id": "$alert", "comment": "  "}, "comment", "VALIDATION"),
+    ("acknowledgeAlert", {"id": "$other_alert", "comment": "On it"}, "id", "CONFLICT"),
+    ("waiveAlert", {"id": "$alert", "reason": ""}, "reason", "VALIDATION"),
+    ("waiveAlert", {"id": "$other_alert", "reason": "Again"}, "id", "CONFLICT"),
+    ("waiveAlert", {"id": UNKNOWN["Engagement"], "reason": "x"}, "id", "NOT_FOUND"),
+    ("evaluateEngagement", {"id": UNKNOWN["Engagement"]}, "id", "NOT_FOUND"),
+    ("evaluateEngagement", {"id": MALFORMED_ID}, "id", "VALIDATION"),
     # update and delete of each side
     ("updateNeed", {"id": "$need", "item": "Data Migration"}, "item", "VALIDATION"),
     ("updateNeed", {"id": "$need", "validatedAt": NAIVE}, "validatedAt", "VALIDATION"),

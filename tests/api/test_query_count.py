@@ -45,7 +45,7 @@ async def _portfolio(size: int) -> None:
     lead = await create_person(name="Lee", email="lee@fw.example", organization_id=firm.id)
     now = datetime(2026, 11, 1, tzinfo=UTC)
     for n in range(size):
-        e = await create_engagement(name=f"E{n}", client_id=client.id, currency="EUR")
+        e = (await create_engagement(name=f"E{n}", client_id=client.id, currency="EUR")).record
         await create_role_assignment(
             engagement_id=e.id,
             person_id=seller.id,

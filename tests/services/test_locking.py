@@ -18,7 +18,7 @@ from tests.conftest import requires_postgres
 
 async def _engagement() -> int:
     client = await create_organization(name="Acme", kind=OrganizationKind.CLIENT)
-    engagement = await create_engagement(name="ERP", client_id=client.id, currency="EUR")
+    engagement = (await create_engagement(name="ERP", client_id=client.id, currency="EUR")).record
     return engagement.id
 
 

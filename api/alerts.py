@@ -1,0 +1,192 @@
+"""Alerts, the rule catalogue, and what people do with alerts."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.inputs import decode_id
+from api.mutations import mutation, mutation_type, payload_type
+from api.on_engagement import OnEngagement
+from api.relay import BadUserInput, Connection, Node, page_of_query, to_global_id, window
+from models import Alert as AlertModel
+from models.enums import AlertStatus, Severity
+from rules.catalogue import CATALOGUE, STAKEHOLDER, THRESHOLDS_USED
+from services import alerts as service
+from services.errors import Invalid
+from services.evaluation import thresholds
+
+strawberry.enum(Severity, description="How grave a finding is.")
+strawberry.enum(
+    AlertStatus,
+    description="OPEN and ACKNOWLEDGED alerts are live; RESOLVED ones lost their facts; "
+    "WAIVED ones were closed on purpose and stay closed until their facts change.",
+)
+
+
+@strawberry.type(description="A finding of the rules, kept open while its facts hold.")
+class Alert(Node, OnEngagement):
+    rule_id: str
+    severity: Severity
+    status: AlertStatus
+    item: str | None
+    message: str
+    facts: JSON = strawberry.field(description="The facts that caused it, by name.")
+    opened_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    comment: str | None = strawberry.field(description="What the acknowledger said.")
+    resolved_at: dt.datetime | None
+    resolution: str | None = strawberry.field(description="Why it resolved.")
+    waived_at: dt.datetime | None
+    waiver_reason: str | None
+
+    @classmethod
+    def from_model(cls, row: AlertModel) -> Alert:
+        return cls(
+            id=strawberry.ID(to_global_id("Alert", row.pk)),
+            engagement_pk=row.engagement_id,
+            rule_id=row.rule_id,
+            severity=row.severity,
+            status=row.status,
+            item=row.item,
+            message=row.message,
+            facts=JSON(row.facts),
+            opened_at=row.opened_at,
+            acknowledged_at=row.acknowledged_at,
+            comment=row.comment,
+            resolved_at=row.resolved_at,
+            resolution=row.resolution,
+            waived_at=row.waived_at,
+            waiver_reason=row.waiver_reason,
+        )
+
+
+@strawberry.type(description="A rule of the catalogue and the thresholds it reads now.")
+class Rule:
+    id: str
+    severity: Severity
+    description: str
+    stakeholder: str = strawberry.field(
+        description="Whose satisfaction it speaks to: client, sponsor, performers or process."
+    )
+    thresholds: JSON = strawberry.field(description="The thresholds it reads, by name.")
+
+
+@strawberry.input(description="Which alerts to list; every given condition must hold.")
+class AlertFilter:
+    engagement_id: strawberry.ID | None = None
+    severity: list[Severity] | None = None
+    status: list[AlertStatus] | None = None
+    rule_id: str | None = None
+    item: str | None = None
+    opened_after: dt.datetime | None = None
+    opened_before: dt.datetime | None = None
+
+
+def _filtered(f: AlertFilter | None) -> Any:
+    query = AlertModel.all()
+    if f is None:
+        return query
+    if f.engagement_id is not None:
+        try:
+            pk = decode_id(str(f.engagement_id), expected="Engagement", field="engagement_id")
+        except Invalid as exc:
+            raise BadUserInput(f"filter: {exc.errors[0].message}") from None
+        query = query.filter(engagement_id=pk)
+    if f.severity:
+        query = query.filter(severity__in=[s.value for s in f.severity])
+    if f.status:
+        query = query.filter(status__in=[s.value for s in f.status])
+    if f.rule_id:
+        query = query.filter(rule_id=f.rule_id)
+    if f.item:
+        query = query.filter(item=f.item)
+    for bound, lookup in ((f.opened_after, "opened_at__gte"), (f.opened_before, "opened_at__lt")):
+        if bound is not None:
+            if not isinstance(bound, dt.datetime):  # an unreadable DateTime (BadScalar)
+                raise BadUserInput(
+                    "filter: openedAfter and openedBefore need a DateTime with an offset"
+                )
+            query = query.filter(**{lookup: bound})
+    return query
+
+
+async def alerts_page(
+    f: AlertFilter | None,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[Alert]:
+    return await page_of_query(_filtered(f), window(first, after, last, before), Alert.from_model)
+
+
+@strawberry.type
+class AlertQuery:
+    @strawberry.field(description="Alerts, oldest first, filtered.")
+    async def alerts(
+        self,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: AlertFilter | None = None,
+    ) -> Connection[Alert]:
+        return await alerts_page(filter, first, after, last, before)
+
+    @strawberry.field(description="The rule catalogue, with the thresholds in force.")
+    def rules(self) -> list[Rule]:
+        current = dataclasses.asdict(thresholds())
+        return [
+            Rule(
+                id=spec.id,
+                severity=Severity(spec.severity),
+                description=spec.description,
+                stakeholder=STAKEHOLDER[spec.id],
+                thresholds=JSON(
+                    {name: str(current[name]) for name in THRESHOLDS_USED.get(spec.id, ())}
+                ),
+            )
+            for spec in CATALOGUE
+        ]
+
+
+@strawberry.input(description="Say an alert is seen and being handled.")
+class AcknowledgeAlertInput:
+    id: strawberry.ID
+    comment: str
+
+
+@strawberry.input(description="Close an alert on purpose, with the reason.")
+class WaiveAlertInput:
+    id: strawberry.ID
+    reason: str
+
+
+AlertMutation = mutation_type(
+    "AlertMutation",
+    {
+        "acknowledge_alert": mutation(
+            input_type=AcknowledgeAlertInput,
+            payload=payload_type("AcknowledgeAlert", "alert", Alert),
+            field="alert",
+            service=service.acknowledge_alert,
+            build=Alert.from_model,
+            id_type="Alert",
+            description="Acknowledge a live alert; it stays live until its facts change.",
+        ),
+        "waive_alert": mutation(
+            input_type=WaiveAlertInput,
+            payload=payload_type("WaiveAlert", "alert", Alert),
+            field="alert",
+            service=service.waive_alert,
+            build=Alert.from_model,
+            id_type="Alert",
+            description="Waive a live alert: closed until the facts it is about change.",
+        ),
+    },
+)

@@ -1,0 +1,209 @@
+"""Keep an engagement's alerts true to its facts: evaluate the rules and reconcile.
+
+Runs inside the transaction of the change that triggered it, holding the engagement's
+row lock, so two evaluations of one engagement never interleave. Alerts are matched by
+fingerprint (rule, engagement, subjects): new findings open alerts, vanished ones resolve
+theirs, the rest stay as they are. A waived alert stays closed until its facts change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import rules
+from models import (
+    Alert,
+    ChangeOrder,
+    Deliverable,
+    Engagement,
+    Need,
+    Promise,
+    Purchase,
+    RoleAssignment,
+)
+from models.enums import AlertStatus, Severity
+from settings import get_settings
+
+logger = logging.getLogger(__name__)
+M = TypeVar("M")
+
+LIVE = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
+GONE = "Its facts no longer hold."
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """The alerts one evaluation opened and resolved."""
+
+    opened: tuple[Alert, ...] = ()
+    resolved: tuple[Alert, ...] = ()
+
+
+@dataclass(frozen=True)
+class Changed(Generic[M]):
+    """A record changed by a use case, and what the rules made of the change."""
+
+    record: M
+    alerts: Reconciled
+
+
+def thresholds() -> rules.Thresholds:
+    s = get_settings()
+    return rules.Thresholds(
+        grace_days=s.rules_grace_days,
+        acceptance_days=s.rules_acceptance_days,
+        planning_days=s.rules_planning_days,
+        quote_tolerance_pct=s.rules_quote_tolerance_pct,
+        cost_tolerance_pct=s.rules_cost_tolerance_pct,
+        margin_floor_pct=s.rules_margin_floor_pct,
+    )
+
+
+async def load_snapshot(engagement: Engagement) -> rules.Snapshot:
+    """The engagement as the rules see it (six queries)."""
+    eid = engagement.id
+    return rules.Snapshot(
+        engagement_id=eid,
+        status=engagement.status.value,
+        currency=engagement.currency,
+        roles=tuple(
+            rules.Role(r.id, r.person_id, r.function.value, r.raci.value)
+            for r in await RoleAssignment.filter(engagement_id=eid).order_by("id")
+        ),
+        needs=tuple(
+            rules.Need(n.id, n.item, n.priority.value, n.validated_at)
+            for n in await Need.filter(engagement_id=eid).order_by("id")
+        ),
+        promises=tuple(
+            rules.Promise(
+                p.id,
+                p.item,
+                p.quantity,
+                p.made_by_id,
+                p.quoted_amount,
+                p.promised_date,
+                p.made_at,
+                p.delivery_signoff_by_id,
+                p.delivery_signoff_at,
+            )
+            for p in await Promise.filter(engagement_id=eid).order_by("id")
+        ),
+        purchases=tuple(
+            rules.Purchase(
+                p.id, p.item, p.quantity, p.amount, p.estimated_cost, p.due_date, p.signed_at
+            )
+            for p in await Purchase.filter(engagement_id=eid).order_by("id")
+        ),
+        deliverables=tuple(
+            rules.Deliverable(
+                d.id,
+                d.item,
+                d.quantity,
+                d.status.value,
+                d.due_date,
+                d.delivered_at,
+                d.accepted_at,
+                d.estimated_cost,
+                d.actual_cost,
+            )
+            for d in await Deliverable.filter(engagement_id=eid).order_by("id")
+        ),
+        change_orders=tuple(
+            rules.ChangeOrder(
+                c.id,
+                c.item,
+                c.status.value,
+                c.quantity_delta,
+                c.amount_delta,
+                c.cost_delta,
+                c.approved_at,
+            )
+            for c in await ChangeOrder.filter(engagement_id=eid).order_by("id")
+        ),
+        thresholds=thresholds(),
+    )
+
+
+def fingerprint(engagement_id: int, finding: rules.Finding) -> str:
+    return f"{finding.rule_id}:engagement:{engagement_id}:{'+'.join(finding.subject_ids)}"
+
+
+def _facts_hash(facts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def reconcile(engagement: Engagement, *, now: datetime | None = None) -> Reconciled:
+    """Evaluate ``engagement`` as of ``now`` and bring its alerts in line.
+
+    The caller holds the engagement's row lock inside a transaction. An engagement the
+    engine cannot evaluate keeps its alerts untouched and records why.
+    """
+    now = now or datetime.now(UTC)
+    try:
+        findings = rules.evaluate(await load_snapshot(engagement), now)
+    except Exception as error:  # the engine's failure must not lose the user's change
+        logger.exception("could not evaluate engagement %s", engagement.id)
+        engagement.evaluation_error = f"{type(error).__name__}: {error}"[:2000]
+        await engagement.save(update_fields=["evaluation_error", "updated_at"])
+        return Reconciled()
+    current = {fingerprint(engagement.id, f): f for f in findings}
+    alerts = await Alert.filter(
+        engagement_id=engagement.id, status__in=[*LIVE, AlertStatus.WAIVED], resolved_at=None
+    )
+    live = {a.fingerprint: a for a in alerts if a.status in LIVE}
+    waived = {a.fingerprint: a for a in alerts if a.status == AlertStatus.WAIVED}
+
+    resolved = []
+    for key, alert in live.items():
+        if key not in current:
+            alert.status = AlertStatus.RESOLVED
+            alert.resolved_at = now
+            alert.resolution = GONE
+            await alert.save(update_fields=["status", "resolved_at", "resolution", "updated_at"])
+            resolved.append(alert)
+    opened = []
+    for key, finding in current.items():
+        facts_hash = _facts_hash(finding.facts)
+        waiver = waived.get(key)
+        if key in live:
+            await _refresh(live[key], finding, facts_hash)
+            continue
+        if waiver is not None and waiver.facts_hash == facts_hash:
+            continue  # waived, and nothing it was waived for has changed
+        opened.append(
+            await Alert.create(
+                engagement_id=engagement.id,
+                rule_id=finding.rule_id,
+                severity=Severity(finding.severity),
+                item=finding.item,
+                message=finding.message,
+                facts=finding.facts,
+                fingerprint=key,
+                facts_hash=facts_hash,
+                opened_at=now,
+            )
+        )
+    for key, waiver in waived.items():
+        if key not in current or waiver.facts_hash != _facts_hash(current[key].facts):
+            # The waiver covered facts that are gone now: it no longer holds anything back.
+            waiver.resolved_at = now
+            await waiver.save(update_fields=["resolved_at", "updated_at"])
+    engagement.update_from_dict({"evaluated_at": now, "evaluation_error": None})
+    await engagement.save(update_fields=["evaluated_at", "evaluation_error", "updated_at"])
+    return Reconciled(opened=tuple(opened), resolved=tuple(resolved))
+
+
+async def _refresh(alert: Alert, finding: rules.Finding, facts_hash: str) -> None:
+    """Keep a live alert's figures current (its identity and status stay)."""
+    if alert.facts_hash == facts_hash and alert.message == finding.message:
+        return
+    alert.message = finding.message
+    alert.facts = finding.facts
+    alert.facts_hash = facts_hash
+    alert.severity = Severity(finding.severity)
+    await alert.save(update_fields=["message", "facts", "facts_hash", "severity", "updated_at"])

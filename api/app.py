@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,7 +21,10 @@ from tortoise.contrib.starlette import RegisterTortoise
 from api.context import Context
 from api.schema import build_schema
 from models.db import tortoise_config
+from services.sweep import sweep
 from settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -29,6 +34,16 @@ class GraphQLApp(GraphQL[Context, None]):
         return Context(
             request=request, response=response if isinstance(response, Response) else None
         )
+
+
+async def sweep_forever(interval: float) -> None:
+    """Sweep every ``interval`` seconds until cancelled; a failed pass is logged, not fatal."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            logger.info("%s", await sweep())
+        except Exception:
+            logger.exception("sweep failed; trying again in %s s", interval)
 
 
 async def healthz(_: Request) -> Response:
@@ -49,7 +64,18 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             app,
             config=tortoise_config(settings.database_url, pool_max_size=settings.db_pool_max_size),
         ):
-            yield
+            sweeper = (
+                asyncio.create_task(sweep_forever(settings.sweep_interval_seconds))
+                if settings.sweep_interval_seconds > 0
+                else None
+            )
+            try:
+                yield
+            finally:
+                if sweeper is not None:
+                    sweeper.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await sweeper
 
     middleware: list[Any] = []
     if settings.cors_origins:

@@ -102,6 +102,25 @@ def demo() -> None:
     click.echo(_run(run(), settings.database_url))
 
 
+@main.command(help="Re-evaluate every active engagement now, once, and print a summary.")
+def sweep() -> None:
+    from tortoise import Tortoise
+
+    from models.db import tortoise_config
+    from services.sweep import sweep as sweep_once
+
+    settings = get_settings()
+
+    async def run() -> str:
+        await Tortoise.init(config=tortoise_config(settings.database_url))
+        try:
+            return str(await sweep_once())
+        finally:
+            await Tortoise.close_connections()
+
+    click.echo(_run(run(), settings.database_url))
+
+
 @main.command(
     help="Write the GraphQL schema (SDL) to PATH (./schema.graphql), or to stdout with -."
 )

@@ -35,6 +35,10 @@ def test_demo_loads_once_and_says_so_the_second_time(tmp_path: Path):
     again = _fourway("demo", database_url=url)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().endswith("The demo portfolio is already loaded.")
+    swept = _fourway("sweep", database_url=url)
+    assert swept.returncode == 0, swept.stderr
+    # Six of the seven demo engagements are not CLOSED.
+    assert swept.stdout.startswith("swept 6 engagement(s): "), swept.stdout
 
 
 def test_an_unusable_database_is_a_one_line_error(tmp_path: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -52,6 +53,7 @@ from services import alignment
 from services import engagements as service
 from services.errors import Invalid
 from services.evaluation import LIVE
+from services.evaluation import thresholds as evaluation_thresholds
 
 T = TypeVar("T")
 
@@ -202,6 +204,7 @@ class Engagement(Node):
     evaluation_error: str | None = strawberry.field(
         description="Why the last check failed: its alerts may be stale. Null when it worked."
     )
+    threshold_overrides: strawberry.Private[dict[str, str]]
 
     @classmethod
     def from_model(cls, row: EngagementModel) -> Engagement:
@@ -218,6 +221,7 @@ class Engagement(Node):
             client_pk=row.client_id,
             evaluated_at=row.evaluated_at,
             evaluation_error=row.evaluation_error,
+            threshold_overrides=dict(row.thresholds or {}),
         )
 
     @strawberry.field
@@ -257,6 +261,13 @@ class Engagement(Node):
         if status:
             rows = [a for a in rows if a.status in status]
         return page_of_list(rows, window(first, after, last, before), Alert.from_model)
+
+    @strawberry.field(description="The thresholds the rules apply to this engagement.")
+    def thresholds(self) -> Thresholds:
+        effective = evaluation_thresholds(self.threshold_overrides)
+        return Thresholds(
+            **dataclasses.asdict(effective), overridden=sorted(self.threshold_overrides)
+        )
 
     @strawberry.field(description="Live alerts by severity, and whether each party is satisfied.")
     async def health(self, info: Info) -> Health:
@@ -374,6 +385,37 @@ async def engagements_page(
     return await page_of_query(_filtered(f), w, build)
 
 
+@strawberry.input(
+    description="Overrides of the rules' thresholds for one engagement; null restores the default."
+)
+class ThresholdsInput:
+    grace_days: int | None = strawberry.UNSET
+    acceptance_days: int | None = strawberry.UNSET
+    planning_days: int | None = strawberry.UNSET
+    quote_tolerance_pct: Decimal | None = strawberry.UNSET
+    cost_tolerance_pct: Decimal | None = strawberry.UNSET
+    margin_floor_pct: Decimal | None = strawberry.UNSET
+
+
+@strawberry.type(description="The thresholds the rules apply to an engagement.")
+class Thresholds:
+    grace_days: int = strawberry.field(description="Days past a due date before work is overdue.")
+    acceptance_days: int = strawberry.field(description="Days a delivery may await acceptance.")
+    planning_days: int = strawberry.field(
+        description="Days after signing by which a purchase needs a deliverable planned."
+    )
+    quote_tolerance_pct: Decimal = strawberry.field(
+        description="How far a quote may differ from the purchased amount, as a fraction."
+    )
+    cost_tolerance_pct: Decimal = strawberry.field(
+        description="How far actual cost may exceed the estimate, as a fraction."
+    )
+    margin_floor_pct: Decimal = strawberry.field(description="The lowest acceptable margin.")
+    overridden: list[str] = strawberry.field(
+        description="Which of these the engagement overrides (the rest are the defaults)."
+    )
+
+
 @strawberry.input(description="A new engagement for a client.")
 class CreateEngagementInput:
     name: str
@@ -387,6 +429,9 @@ class CreateEngagementInput:
     )
     decision_model: DecisionModel | None = strawberry.field(
         default=strawberry.UNSET, description="AUTHORITY when left out."
+    )
+    thresholds: ThresholdsInput | None = strawberry.field(
+        default=strawberry.UNSET, description="The settings' defaults when left out."
     )
 
 

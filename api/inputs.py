@@ -43,6 +43,19 @@ def decode_id(value: str, *, expected: str, field: str) -> int:
     return pk
 
 
+def _nested(value: object, name: str) -> dict[str, Any]:
+    """A nested input object as a dict of the fields it was given (null included)."""
+    nested: dict[str, Any] = {}
+    for f in dataclasses.fields(value):  # type: ignore[arg-type]
+        inner = getattr(value, f.name)
+        if inner is strawberry.UNSET:
+            continue
+        if isinstance(inner, BadScalar):
+            raise Invalid([FieldError(name, f"{to_snake_case(f.name)} {inner.message}")])
+        nested[to_snake_case(f.name)] = inner
+    return nested
+
+
 def to_values(input: object, *, id_type: str | None = None) -> dict[str, Any]:
     """The input's given fields in snake case, ids decoded; ``id`` must name an ``id_type``."""
     values: dict[str, Any] = {}
@@ -56,6 +69,8 @@ def to_values(input: object, *, id_type: str | None = None) -> dict[str, Any]:
         try:
             if isinstance(value, BadScalar):
                 raise Invalid([FieldError(name, value.message)])
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                value = _nested(value, name)
             if expected is not None and value is not None:
                 value = decode_id(str(value), expected=expected, field=name)
         except Invalid as exc:

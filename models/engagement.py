@@ -26,6 +26,8 @@ class Engagement(Timestamped):
     decision_model = fields.CharEnumField(
         DecisionModel, max_length=16, default=DecisionModel.AUTHORITY
     )
+    # Overrides of the rules' thresholds for this engagement, by name; the rest are settings.
+    thresholds: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)
     # The last evaluation by the rules; an error says why the alerts may be stale.
     evaluated_at = moment(null=True)
     evaluation_error = fields.TextField(null=True)

@@ -7,8 +7,13 @@ from tortoise.transactions import in_transaction
 from models import ChangeOrder, Deliverable, Engagement, Organization, Promise, Purchase
 from models.enums import DecisionModel, EngagementStatus, OrganizationKind
 from services.errors import Conflict, FieldError, Invalid
-from services.evaluation import Changed, reconcile
-from services.fields import Choice, Currency, Flag, Ref, Text, clean
+from services.evaluation import (
+    DAY_THRESHOLDS,
+    FRACTION_THRESHOLDS,
+    Changed,
+    reconcile,
+)
+from services.fields import Choice, Currency, Flag, Ref, Text, ThresholdOverrides, clean
 from services.records import lock_engagement
 
 SPEC = {
@@ -18,6 +23,9 @@ SPEC = {
     "status": Choice(enum=EngagementStatus),
     "in_house": Flag(),
     "decision_model": Choice(enum=DecisionModel),
+    "thresholds": ThresholdOverrides(
+        nullable=True, days=DAY_THRESHOLDS, fractions=FRACTION_THRESHOLDS
+    ),
 }
 
 # An engagement only moves forward (steps may be skipped): reopening a closed sale would
@@ -60,6 +68,8 @@ async def create_engagement(
             required=frozenset({"name", "client_id", "currency"}),
         )
         await _check_client(values["client_id"])
+        if values.get("thresholds") is None:
+            values.pop("thresholds", None)
         engagement = await Engagement.create(**values)
         return Changed(engagement, await reconcile(engagement))
 
@@ -80,6 +90,16 @@ async def update_engagement(*, id: int, **changes: Any) -> Changed[Engagement]:
                 "The engagement already has amounts recorded in "
                 f"{engagement.currency}; its currency can no longer change.",
             )
+        if values.get("thresholds") is not None:
+            # Overrides named in the change replace the stored ones, a null one is dropped,
+            # and the rest stay. A null ``thresholds`` drops them all.
+            merged = {**engagement.thresholds, **values["thresholds"]}
+            for name, setting in changes["thresholds"].items():
+                if setting is None:
+                    merged.pop(name, None)
+            values["thresholds"] = merged
+        elif "thresholds" in values:
+            values["thresholds"] = {}
         if values:
             engagement.update_from_dict(values)
             await engagement.save(update_fields=[*values, "updated_at"])

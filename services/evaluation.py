@@ -8,11 +8,14 @@ theirs, the rest stay as they are. A waived alert stays closed until its facts c
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import rules
@@ -52,9 +55,14 @@ class Changed(Generic[M]):
     alerts: Reconciled
 
 
-def thresholds() -> rules.Thresholds:
+DAY_THRESHOLDS = ("grace_days", "acceptance_days", "planning_days")
+FRACTION_THRESHOLDS = ("quote_tolerance_pct", "cost_tolerance_pct", "margin_floor_pct")
+
+
+def thresholds(overrides: Mapping[str, str] | None = None) -> rules.Thresholds:
+    """The settings' thresholds, with an engagement's ``overrides`` (validated) on top."""
     s = get_settings()
-    return rules.Thresholds(
+    base = rules.Thresholds(
         grace_days=s.rules_grace_days,
         acceptance_days=s.rules_acceptance_days,
         planning_days=s.rules_planning_days,
@@ -62,6 +70,13 @@ def thresholds() -> rules.Thresholds:
         cost_tolerance_pct=s.rules_cost_tolerance_pct,
         margin_floor_pct=s.rules_margin_floor_pct,
     )
+    if not overrides:
+        return base
+    typed: dict[str, Any] = {
+        name: int(value) if name in DAY_THRESHOLDS else Decimal(value)
+        for name, value in overrides.items()
+    }
+    return dataclasses.replace(base, **typed)
 
 
 async def load_snapshot(engagement: Engagement) -> rules.Snapshot:
@@ -125,7 +140,7 @@ async def load_snapshot(engagement: Engagement) -> rules.Snapshot:
             )
             for c in await ChangeOrder.filter(engagement_id=eid).order_by("id")
         ),
-        thresholds=thresholds(),
+        thresholds=thresholds(engagement.thresholds),
     )
 
 

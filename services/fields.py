@@ -188,6 +188,36 @@ class Day(Rule):
 
 
 @dataclass(frozen=True)
+class ThresholdOverrides(Rule):
+    """Per-engagement overrides of the rules' thresholds: whole days, or fractions 0 to 1."""
+
+    days: tuple[str, ...] = ()
+    fractions: tuple[str, ...] = ()
+
+    def check(self, value: Any, ctx: Context) -> dict[str, str]:
+        if not isinstance(value, Mapping):
+            raise Problem("must be an object of thresholds")
+        cleaned: dict[str, str] = {}
+        for name, setting in value.items():
+            if setting is None:
+                continue  # null: back to the setting's default
+            if name in self.days:
+                if (
+                    isinstance(setting, bool)
+                    or not isinstance(setting, int)
+                    or not 0 <= setting <= 3650
+                ):
+                    raise Problem(f"{name} must be a whole number of days from 0 to 3650")
+            elif name in self.fractions:
+                if not isinstance(setting, Decimal) or not Decimal(0) <= setting <= Decimal(1):
+                    raise Problem(f"{name} must be a decimal fraction from 0 to 1, such as '0.05'")
+            else:
+                raise Problem(f"has no threshold named {name}")
+            cleaned[name] = str(setting)
+        return cleaned
+
+
+@dataclass(frozen=True)
 class Ref(Rule):
     """The id of a row that must exist (a person, an organization)."""
 

@@ -218,3 +218,47 @@ async def test_twenty_concurrent_mutations_end_with_the_alerts_a_fresh_evaluatio
     assert fresh["alertsOpened"] == [] and fresh["alertsResolved"] == []
     after = sorted(map(str, (await client.data(query, {"f": live}))["alerts"]["nodes"]))
     assert before == after
+
+
+async def test_an_engagement_can_override_the_thresholds_the_rules_apply(client):
+    ids = await _sold(client)
+    selection = (
+        "engagement { thresholds { graceDays quoteTolerancePct marginFloorPct overridden } }"
+    )
+    changed = await client.mutate(
+        "updateEngagement",
+        {"id": ids["engagement"], "thresholds": {"graceDays": 0, "marginFloorPct": "0.3"}},
+        selection,
+    )
+    assert changed["userErrors"] == []
+    assert changed["engagement"]["thresholds"] == {
+        "graceDays": 0,
+        "quoteTolerancePct": "0.02",
+        "marginFloorPct": "0.30",
+        "overridden": ["grace_days", "margin_floor_pct"],
+    }
+    await client.mutate(
+        "createPurchase",
+        {
+            "engagementId": ids["engagement"],
+            "item": "audit",
+            "description": "Audit",
+            "quantity": "1",
+            "amount": "1000",
+            "estimatedCost": "750",
+        },
+        "purchase { id }",
+    )
+    rules = await client.data(
+        "query($f: AlertFilter) { alerts(filter: $f) { nodes { ruleId } } }",
+        {"f": {"engagementId": ids["engagement"], "ruleId": "margin-below-floor"}},
+    )
+    assert rules["alerts"]["nodes"] == [{"ruleId": "margin-below-floor"}]  # 25% < 30%
+    restored = await client.mutate(
+        "updateEngagement",
+        {"id": ids["engagement"], "thresholds": {"marginFloorPct": None}},
+        f"{selection} {ALERTS}",
+    )
+    assert restored["engagement"]["thresholds"]["overridden"] == ["grace_days"]
+    assert restored["engagement"]["thresholds"]["marginFloorPct"] == "0.20"
+    assert [a["ruleId"] for a in restored["alertsResolved"]] == ["margin-below-floor"]

@@ -14,39 +14,48 @@ from services.fields import Text, clean
 from services.records import lock_engagement
 
 
-async def _live_alert(id: int, action: str) -> Alert:
-    """The alert, with its engagement locked, if it is still open or acknowledged."""
-    found = await Alert.get_or_none(id=id)
-    if found is None:
-        raise NotFound("id", "No alert with this id.")
-    await lock_engagement(found.engagement_id, field="id")
-    alert = await Alert.get(id=id)
-    if alert.status not in LIVE:
-        raise Conflict(
-            "id", f"The alert is {alert.status.value}: only a live alert can be {action}."
-        )
-    return alert
+async def _move(
+    id: int, *, to: AlertStatus, verb: str, stamp: str, note: str, field: str, text: str
+) -> Alert:
+    """Move a live alert to ``to``, stamping ``stamp`` with now and writing ``text`` to ``note``
+    (validated as the input field ``field``), with its engagement locked."""
+    values = await clean({field: Text()}, {field: text}, required=frozenset({field}))
+    async with in_transaction():
+        found = await Alert.get_or_none(id=id)
+        if found is None:
+            raise NotFound("id", "No alert with this id.")
+        await lock_engagement(found.engagement_id, field="id")
+        alert = await Alert.get(id=id)
+        if alert.status not in LIVE:
+            raise Conflict(
+                "id", f"The alert is {alert.status.value}: only a live alert can be {verb}."
+            )
+        alert.update_from_dict({"status": to, stamp: datetime.now(UTC), note: values[field]})
+        await alert.save(update_fields=["status", stamp, note, "updated_at"])
+        return alert
 
 
 async def acknowledge_alert(*, id: int, comment: str) -> Alert:
     """Say the alert is seen and being handled; it stays live until its facts change."""
-    values = await clean({"comment": Text()}, {"comment": comment}, required=frozenset({"comment"}))
-    async with in_transaction():
-        alert = await _live_alert(id, "acknowledged")
-        alert.status = AlertStatus.ACKNOWLEDGED
-        alert.acknowledged_at = datetime.now(UTC)
-        alert.comment = values["comment"]
-        await alert.save(update_fields=["status", "acknowledged_at", "comment", "updated_at"])
-        return alert
+    return await _move(
+        id,
+        to=AlertStatus.ACKNOWLEDGED,
+        verb="acknowledged",
+        stamp="acknowledged_at",
+        note="comment",
+        field="comment",
+        text=comment,
+    )
 
 
 async def waive_alert(*, id: int, reason: str) -> Alert:
     """Close the alert on purpose; it stays closed until the facts it was about change."""
-    values = await clean({"reason": Text()}, {"reason": reason}, required=frozenset({"reason"}))
-    async with in_transaction():
-        alert = await _live_alert(id, "waived")
-        alert.status = AlertStatus.WAIVED
-        alert.waived_at = datetime.now(UTC)
-        alert.waiver_reason = values["reason"]
-        await alert.save(update_fields=["status", "waived_at", "waiver_reason", "updated_at"])
-        return alert
+    return await _move(
+        id,
+        to=AlertStatus.WAIVED,
+        verb="waived",
+        stamp="waived_at",
+        note="waiver_reason",
+        field="reason",
+        text=reason,
+    )

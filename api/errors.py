@@ -33,9 +33,12 @@ def user_errors(error: DomainError) -> list[UserError]:
     """The domain error's field errors as userErrors, field names as the schema spells them."""
     return [
         UserError(
-            field=["input", to_camel_case(e.field)] if e.field else None,
+            # A nested field ("credits.0.split_pct") becomes a path: credits, 0, splitPct.
+            field=["input", *(to_camel_case(part) for part in e.field.split("."))]
+            if e.field
+            else None,
             message=(
-                f"{to_camel_case(e.field)} {e.message}"
+                f"{to_camel_case(e.field.split('.')[-1])} {e.message}"
                 if e.field and e.message[:1].islower()
                 else e.message
             ),

@@ -29,6 +29,7 @@ ID_FIELD_TYPES = {
     "delivery_signoff_by_id": "Person",
     "accepted_by_id": "Person",
     "approved_by_id": "Person",
+    "plan_id": "CommissionPlan",
 }
 
 

@@ -12,6 +12,7 @@ from tortoise.models import Model
 from models import (
     Alert,
     ChangeOrder,
+    CommissionPlan,
     Deliverable,
     Engagement,
     Need,
@@ -112,4 +113,5 @@ class Loaders:
         self.change_order = ById(ChangeOrder)
         self.facts_of = FactsOf(self.person)
         self.alert = ById(Alert)
+        self.commission_plan = ById(CommissionPlan)
         self.alerts_of = AlertsOf()

@@ -9,6 +9,7 @@ import strawberry
 
 from api.alerts import Alert
 from api.change_orders import ChangeOrder
+from api.compensation import CommissionPlan
 from api.context import Info
 from api.deliverables import Deliverable
 from api.engagements import Engagement
@@ -33,6 +34,7 @@ _RESOLVERS: dict[str, tuple[Callable[[Loaders], Any], Callable[[Any], Node]]] = 
     "Deliverable": (lambda loaders: loaders.deliverable, Deliverable.from_model),
     "ChangeOrder": (lambda loaders: loaders.change_order, ChangeOrder.from_model),
     "Alert": (lambda loaders: loaders.alert, Alert.from_model),
+    "CommissionPlan": (lambda loaders: loaders.commission_plan, CommissionPlan.from_model),
 }
 
 

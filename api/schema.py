@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 
 from api.alerts import Alert, AlertMutation, AlertQuery
 from api.change_orders import ChangeOrder, ChangeOrderMutation
+from api.compensation import CommissionPlan, CompensationQuery, CreditsMutation, PlanMutation
 from api.deliverables import Deliverable, DeliverableMutation
 from api.engagements import EngagementMutation, EngagementQuery
 from api.errors import should_mask
@@ -24,7 +25,8 @@ from api.roles import RoleAssignment, RoleAssignmentMutation
 from api.scalars import SCALAR_OVERRIDES
 
 Query = merge_types(
-    "Query", (NodeQuery, EngagementQuery, OrganizationQuery, PersonQuery, AlertQuery)
+    "Query",
+    (NodeQuery, EngagementQuery, OrganizationQuery, PersonQuery, AlertQuery, CompensationQuery),
 )
 Mutation = merge_types(
     "Mutation",
@@ -39,6 +41,8 @@ Mutation = merge_types(
         DeliverableMutation,
         ChangeOrderMutation,
         AlertMutation,
+        PlanMutation,
+        CreditsMutation,
     ),
 )
 
@@ -60,7 +64,16 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         # Types reached only through the Node interface must still be in the schema.
-        types=[Need, Promise, Purchase, Deliverable, ChangeOrder, RoleAssignment, Alert],
+        types=[
+            Need,
+            Promise,
+            Purchase,
+            Deliverable,
+            ChangeOrder,
+            RoleAssignment,
+            Alert,
+            CommissionPlan,
+        ],
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=extensions,  # type: ignore[arg-type]
         config=StrawberryConfig(relay_max_results=100),

@@ -5,6 +5,7 @@ Tortoise discovers the models through this package (app label ``fourway``).
 
 from models.alert import Alert
 from models.change_order import ChangeOrder
+from models.compensation import CommissionPlan, Credit, PlanAssignment
 from models.deliverable import Deliverable
 from models.engagement import Engagement
 from models.need import Need
@@ -17,11 +18,14 @@ from models.role_assignment import RoleAssignment
 __all__ = [
     "Alert",
     "ChangeOrder",
+    "CommissionPlan",
+    "Credit",
     "Deliverable",
     "Engagement",
     "Need",
     "Organization",
     "Person",
+    "PlanAssignment",
     "Promise",
     "Purchase",
     "RoleAssignment",

@@ -188,6 +188,49 @@ class Day(Rule):
 
 
 @dataclass(frozen=True)
+class Fraction(Rule):
+    """A decimal fraction from 0 to 1 ("0.10" is 10%)."""
+
+    def check(self, value: Any, ctx: Context) -> Decimal:
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise Problem("must be a decimal fraction written as a string, such as '0.10'")
+        if not Decimal(0) <= value <= Decimal(1):
+            raise Problem("must be a fraction from 0 to 1, such as '0.10' for 10%")
+        if -value.normalize().as_tuple().exponent > 4:  # type: ignore[operator]
+            raise Problem("must have at most 4 digits after the decimal point")
+        return value
+
+
+@dataclass(frozen=True)
+class WholeNumber(Rule):
+    low: int = 0
+    high: int = 3650
+
+    def check(self, value: Any, ctx: Context) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Problem("must be a whole number")
+        if not self.low <= value <= self.high:
+            raise Problem(f"must be from {self.low} to {self.high}")
+        return value
+
+
+@dataclass(frozen=True)
+class Names(Rule):
+    """A list of distinct names, each one of ``allowed``."""
+
+    allowed: frozenset[str] = frozenset()
+
+    def check(self, value: Any, ctx: Context) -> list[str]:
+        names = [str(v.value if isinstance(v, StrEnum) else v) for v in value]
+        unknown = sorted(set(names) - self.allowed)
+        if unknown:
+            raise Problem(
+                f"names unknown {'entries' if len(unknown) > 1 else 'entry'}: {', '.join(unknown)}"
+            )
+        return sorted(set(names))
+
+
+@dataclass(frozen=True)
 class ThresholdOverrides(Rule):
     """Per-engagement overrides of the rules' thresholds: whole days, or fractions 0 to 1."""
 

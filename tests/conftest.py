@@ -30,6 +30,9 @@ POSTGRES_SKIP_REASON = (
 requires_postgres = pytest.mark.skipif(not ON_POSTGRES, reason=POSTGRES_SKIP_REASON)
 
 _TABLES = (
+    "credit",
+    "plan_assignment",
+    "commission_plan",
     "alert",
     "change_order",
     "deliverable",

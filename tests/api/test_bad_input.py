@@ -56,6 +56,12 @@ async def world(client) -> dict[str, str]:
     ids["alert"], ids["other_alert"] = (a["id"] for a in alerts["engagement"]["alerts"]["nodes"])
     waived = await client.mutate("waiveAlert", {"id": ids["other_alert"], "reason": "known"}, "")
     assert waived["userErrors"] == []
+    plan = await client.mutate(
+        "createCommissionPlan",
+        {"name": "Standard", "rateOnMargin": "0.10", "marginFloorPct": "0.20"},
+        "commissionPlan { id }",
+    )
+    ids["plan"] = plan["commissionPlan"]["id"]
     return ids
 
 
@@ -200,6 +206,66 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
         "NOT_FOUND",
     ),
     ("deleteRoleAssignment", {"id": MALFORMED_ID}, "id", "VALIDATION"),
+    # commission plans and credits
+    (
+        "createCommissionPlan",
+        {"name": "P", "rateOnMargin": "1.5", "marginFloorPct": "0.2"},
+        "rateOnMargin",
+        "VALIDATION",
+    ),
+    (
+        "createCommissionPlan",
+        {"name": "P", "rateOnMargin": "0.1", "marginFloorPct": 0.2},
+        "marginFloorPct",
+        "VALIDATION",
+    ),
+    (
+        "createCommissionPlan",
+        {
+            "name": "P",
+            "rateOnMargin": "0.1",
+            "marginFloorPct": "0.2",
+            "holdRules": ["no-such-rule"],
+        },
+        "holdRules",
+        "VALIDATION",
+    ),
+    (
+        "createCommissionPlan",
+        {"name": "Standard", "rateOnMargin": "0.1", "marginFloorPct": "0.2"},
+        "name",
+        "CONFLICT",
+    ),
+    (
+        "createCommissionPlan",
+        {"name": "P", "rateOnMargin": "0.1", "marginFloorPct": "0.2", "clawbackWindowDays": -1},
+        "clawbackWindowDays",
+        "VALIDATION",
+    ),
+    ("updateCommissionPlan", {"id": "$need", "name": "X"}, "id", "NOT_FOUND"),
+    ("updateCommissionPlan", {"id": "$plan", "rateOnMargin": None}, "rateOnMargin", "VALIDATION"),
+    ("assignCommissionPlan", {"personId": "$seller", "planId": "$need"}, "planId", "NOT_FOUND"),
+    (
+        "assignCommissionPlan",
+        {"personId": MALFORMED_ID, "planId": "$plan"},
+        "personId",
+        "VALIDATION",
+    ),
+    (
+        "setEngagementCredits",
+        {"engagementId": "$engagement", "credits": [{"personId": "$seller", "splitPct": "0.5"}]},
+        "credits",
+        "VALIDATION",
+    ),
+    (
+        "setEngagementCredits",
+        {
+            "engagementId": UNKNOWN["Engagement"],
+            "credits": [{"personId": "$seller", "splitPct": "1"}],
+        },
+        "engagementId",
+        "NOT_FOUND",
+    ),
     # alerts and evaluation
     ("acknowledgeAlert", {"id": MALFORMED_ID, "comment": "On it"}, "id", "VALIDATION"),
     ("acknowledgeAlert", {"id": "$need", "comment": "On it"}, "id", "NOT_FOUND"),
@@ -377,6 +443,10 @@ CASES += [
 def _fill(value: Any, world: dict[str, str]) -> Any:
     if isinstance(value, str) and value.startswith("$"):
         return world[value[1:]]
+    if isinstance(value, list):
+        return [_fill(v, world) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, world) for k, v in value.items()}
     return value
 
 

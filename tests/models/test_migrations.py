@@ -144,3 +144,12 @@ async def _drop_postgres_database(url: str) -> None:
         await connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+def test_no_model_docstring_breaks_the_sqlite_migration_script():
+    # Docstrings become table comments, and the SQLite runner splits its script on ";".
+    import models
+
+    for name in models.__all__:
+        doc = getattr(models, name).__doc__ or ""
+        assert not set(doc) & {";", "'", '"'}, f"{name}'s docstring holds ; or a quote"

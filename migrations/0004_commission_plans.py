@@ -1,0 +1,59 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from decimal import Decimal
+from json import dumps, loads
+from models.base import Moment
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('fourway', '0003_engagement_thresholds')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='CommissionPlan',
+            fields=[
+                ('created_at', Moment(auto_now=False, auto_now_add=True)),
+                ('updated_at', Moment(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(unique=True, max_length=200)),
+                ('rate_on_margin', fields.DecimalField(max_digits=7, decimal_places=4)),
+                ('margin_floor_pct', fields.DecimalField(max_digits=7, decimal_places=4)),
+                ('hold_rules', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('hold_severities', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('reducing_attributions', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('clawback_window_days', fields.IntField(default=365)),
+                ('is_default', fields.BooleanField(default=False, db_index=True)),
+            ],
+            options={'table': 'commission_plan', 'app': 'fourway', 'pk_attr': 'id', 'table_description': 'How a salesperson is paid: a share of margin above a floor, and what holds pay.'},
+            bases=['Timestamped'],
+        ),
+        ops.CreateModel(
+            name='Credit',
+            fields=[
+                ('created_at', Moment(auto_now=False, auto_now_add=True)),
+                ('updated_at', Moment(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('engagement', fields.ForeignKeyField('fourway.Engagement', source_field='engagement_id', db_constraint=True, to_field='id', related_name='credits', on_delete=OnDelete.CASCADE)),
+                ('person', fields.ForeignKeyField('fourway.Person', source_field='person_id', db_constraint=True, to_field='id', related_name='credits', on_delete=OnDelete.RESTRICT)),
+                ('split_pct', fields.DecimalField(default=Decimal('1'), max_digits=7, decimal_places=4)),
+            ],
+            options={'table': 'credit', 'app': 'fourway', 'unique_together': (('engagement', 'person'),), 'pk_attr': 'id', 'table_description': 'A salesperson share of an engagement sale. The shares of an engagement sum to one.'},
+            bases=['Timestamped'],
+        ),
+        ops.CreateModel(
+            name='PlanAssignment',
+            fields=[
+                ('created_at', Moment(auto_now=False, auto_now_add=True)),
+                ('updated_at', Moment(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('person', fields.OneToOneField('fourway.Person', source_field='person_id', db_constraint=True, to_field='id', related_name='plan_assignment', on_delete=OnDelete.CASCADE)),
+                ('plan', fields.ForeignKeyField('fourway.CommissionPlan', source_field='plan_id', db_constraint=True, to_field='id', related_name='assignments', on_delete=OnDelete.RESTRICT)),
+            ],
+            options={'table': 'plan_assignment', 'app': 'fourway', 'pk_attr': 'id', 'table_description': 'The plan one salesperson is on (the default plan otherwise).'},
+            bases=['Timestamped'],
+        ),
+    ]

@@ -1,0 +1,67 @@
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tortoise import fields
+
+from models.base import Timestamped
+
+if TYPE_CHECKING:
+    from models.engagement import Engagement
+    from models.person import Person
+
+
+def _fraction(**kwargs: Any) -> Any:
+    return fields.DecimalField(max_digits=7, decimal_places=4, **kwargs)
+
+
+class CommissionPlan(Timestamped):
+    """How a salesperson is paid: a share of margin above a floor, and what holds pay."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200, unique=True)
+    rate_on_margin = _fraction()
+    margin_floor_pct = _fraction()
+    hold_rules: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    hold_severities: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    reducing_attributions: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    clawback_window_days = fields.IntField(default=365)
+    is_default = fields.BooleanField(default=False, db_index=True)
+
+    class Meta:
+        table = "commission_plan"
+
+
+class PlanAssignment(Timestamped):
+    """The plan one salesperson is on (the default plan otherwise)."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.OneToOneRelation["Person"] = fields.OneToOneField(
+        "fourway.Person", related_name="plan_assignment", on_delete=fields.CASCADE
+    )
+    person_id: int
+    plan: fields.ForeignKeyRelation[CommissionPlan] = fields.ForeignKeyField(
+        "fourway.CommissionPlan", related_name="assignments", on_delete=fields.RESTRICT
+    )
+    plan_id: int
+
+    class Meta:
+        table = "plan_assignment"
+
+
+class Credit(Timestamped):
+    """A salesperson share of an engagement sale. The shares of an engagement sum to one."""
+
+    id = fields.IntField(primary_key=True)
+    engagement: fields.ForeignKeyRelation["Engagement"] = fields.ForeignKeyField(
+        "fourway.Engagement", related_name="credits", on_delete=fields.CASCADE
+    )
+    engagement_id: int
+    person: fields.ForeignKeyRelation["Person"] = fields.ForeignKeyField(
+        "fourway.Person", related_name="credits", on_delete=fields.RESTRICT
+    )
+    person_id: int
+    split_pct = _fraction(default=Decimal(1))
+
+    class Meta:
+        table = "credit"
+        unique_together = (("engagement", "person"),)

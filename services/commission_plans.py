@@ -1,0 +1,160 @@
+"""Commission plans, which plan each salesperson is on, and who is credited with a sale."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from models import CommissionPlan, Credit, Engagement, Person, PlanAssignment
+from models.enums import Severity
+from rules.catalogue import BY_ID
+from rules.compensation import Attribution
+from services.errors import Conflict, FieldError, Invalid, NotFound
+from services.fields import Flag, Fraction, Names, Ref, Text, WholeNumber, clean
+from services.records import guard_integrity, lock_engagement
+
+# Pay is held, by default, while a critical mismatch the sale is answerable for is open.
+DEFAULT_HOLD_RULES = (
+    "free-work",
+    "promised-need-not-bought",
+    "price-mismatch",
+    "promise-without-signoff",
+    "margin-below-floor",
+)
+
+SPEC = {
+    "name": Text(max_length=200),
+    "rate_on_margin": Fraction(),
+    "margin_floor_pct": Fraction(),
+    "hold_rules": Names(allowed=frozenset(BY_ID)),
+    "hold_severities": Names(allowed=frozenset(Severity)),
+    "reducing_attributions": Names(allowed=frozenset(Attribution)),
+    "clawback_window_days": WholeNumber(),
+    "is_default": Flag(),
+}
+
+
+async def _refuse_taken_name(name: str | None, other_than: int | None = None) -> None:
+    if name and await CommissionPlan.filter(name=name).exclude(id=other_than).exists():
+        raise Conflict("name", f"A commission plan named '{name}' already exists.")
+
+
+async def _only_default(plan: CommissionPlan) -> None:
+    if plan.is_default:
+        await CommissionPlan.filter(is_default=True).exclude(id=plan.id).update(is_default=False)
+
+
+async def create_commission_plan(
+    *, name: str, rate_on_margin: Decimal, margin_floor_pct: Decimal, **optional: Any
+) -> CommissionPlan:
+    """Add a plan; holds, attributions and clawback window take the defaults when left out."""
+    values = await clean(
+        SPEC,
+        {
+            "name": name,
+            "rate_on_margin": rate_on_margin,
+            "margin_floor_pct": margin_floor_pct,
+            **optional,
+        },
+        required=frozenset({"name", "rate_on_margin", "margin_floor_pct"}),
+    )
+    values.setdefault("hold_rules", sorted(DEFAULT_HOLD_RULES))
+    values.setdefault("hold_severities", [Severity.CRITICAL.value])
+    values.setdefault("reducing_attributions", [Attribution.SALES_UNDERESTIMATE.value])
+    async with in_transaction():
+        await _refuse_taken_name(values["name"])
+        plan: CommissionPlan = await guard_integrity(
+            lambda: CommissionPlan.create(**values), field="name", message="The name is taken."
+        )
+        await _only_default(plan)
+        return plan
+
+
+async def update_commission_plan(*, id: int, **changes: Any) -> CommissionPlan:
+    """Change a plan; making it the default makes no other plan the default."""
+    values = await clean(SPEC, changes)
+    async with in_transaction():
+        plan = await CommissionPlan.select_for_update().get_or_none(id=id)
+        if plan is None:
+            raise NotFound("id", "No commission plan with this id.")
+        await _refuse_taken_name(values.get("name"), other_than=id)
+        if values:
+            plan.update_from_dict(values)
+            await plan.save(update_fields=[*values, "updated_at"])
+        await _only_default(plan)
+        return plan
+
+
+async def assign_commission_plan(*, person_id: int, plan_id: int) -> PlanAssignment:
+    """Put a salesperson on a plan (instead of the default)."""
+    values = await clean(
+        {
+            "person_id": Ref(model=Person, label="person"),
+            "plan_id": Ref(model=CommissionPlan, label="commission plan"),
+        },
+        {"person_id": person_id, "plan_id": plan_id},
+        required=frozenset({"person_id", "plan_id"}),
+    )
+    async with in_transaction():
+        assignment = await PlanAssignment.select_for_update().get_or_none(
+            person_id=values["person_id"]
+        )
+        if assignment is None:
+            return await PlanAssignment.create(**values)
+        assignment.plan_id = values["plan_id"]
+        await assignment.save(update_fields=["plan_id", "updated_at"])
+        return assignment
+
+
+@dataclass(frozen=True)
+class Credits:
+    engagement: Engagement
+    credits: tuple[Credit, ...]
+
+
+async def set_engagement_credits(
+    *, engagement_id: int, credits: Sequence[dict[str, Any]]
+) -> Credits:
+    """Replace who is credited with the sale; the splits must sum to exactly one."""
+    errors: list[FieldError] = []
+    cleaned = []
+    for n, credit in enumerate(credits):
+        try:
+            cleaned.append(
+                await clean(
+                    {"person_id": Ref(model=Person, label="person"), "split_pct": Fraction()},
+                    credit,
+                    required=frozenset({"person_id", "split_pct"}),
+                )
+            )
+        except Invalid as invalid:
+            errors += [
+                FieldError(f"credits.{n}.{e.field}", e.message, e.code) for e in invalid.errors
+            ]
+    if errors:
+        raise Invalid(errors)
+    people = [c["person_id"] for c in cleaned]
+    if len(set(people)) != len(people):
+        raise Invalid([FieldError("credits", "name each salesperson once")])
+    if any(c["split_pct"] <= 0 for c in cleaned):
+        raise Invalid([FieldError("credits", "every split must be more than 0")])
+    total = sum((c["split_pct"] for c in cleaned), Decimal(0))
+    if cleaned and total != 1:
+        raise Invalid([FieldError("credits", f"splits must sum to 1 (100%); they sum to {total}")])
+    async with in_transaction():
+        engagement = await lock_engagement(engagement_id)
+        await Credit.filter(engagement_id=engagement.id).delete()
+        made = [await Credit.create(engagement_id=engagement.id, **c) for c in cleaned]
+        return Credits(engagement, tuple(made))
+
+
+async def plan_for(person_id: int) -> CommissionPlan | None:
+    """The person's plan: their own, else the default (None when there is neither)."""
+    assignment = await PlanAssignment.get_or_none(person_id=person_id)
+    if assignment is not None:
+        return await CommissionPlan.get(id=assignment.plan_id)
+    return await CommissionPlan.get_or_none(is_default=True)

@@ -9,23 +9,16 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from api.enums import AlertStatus, Severity
 from api.inputs import decode_id
 from api.mutations import mutation, mutation_type, payload_type
 from api.on_engagement import OnEngagement
 from api.relay import BadUserInput, Connection, Node, page_of_query, to_global_id, window
 from models import Alert as AlertModel
-from models.enums import AlertStatus, Severity
 from rules.catalogue import CATALOGUE, STAKEHOLDER, THRESHOLDS_USED
 from services import alerts as service
 from services.errors import Invalid
 from services.evaluation import thresholds
-
-strawberry.enum(Severity, description="How grave a finding is.")
-strawberry.enum(
-    AlertStatus,
-    description="OPEN and ACKNOWLEDGED alerts are live; RESOLVED ones lost their facts; "
-    "WAIVED ones were closed on purpose and stay closed until their facts change.",
-)
 
 
 @strawberry.type(description="A finding of the rules, kept open while its facts hold.")

@@ -19,6 +19,7 @@ from strawberry.asgi import GraphQL
 from tortoise.contrib.starlette import RegisterTortoise
 
 from api.context import Context
+from api.exports import compensation_csv
 from api.schema import build_schema
 from models.db import tortoise_config
 from services.sweep import sweep
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            Route("/exports/compensation.csv", compensation_csv),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.scalars import JSON
 
 from api.context import Info
+from api.enums import Severity, SignalKind
 from api.errors import UserError, user_errors
 from api.inputs import decode_id, to_values
 from api.mutations import mutation, mutation_type, payload_type, update_input
 from api.people import Person, person_or_none
-from api.relay import Node, to_global_id
+from api.relay import BadUserInput, Connection, Node, page_of_query, to_global_id, window
 from api.scalars import BadScalar
 from models import CommissionPlan as CommissionPlanModel
+from models import CompensationSignal as CompensationSignalModel
 from models import Credit as CreditModel
 from models import PlanAssignment as PlanAssignmentModel
-from models.enums import Severity
 from services import commission_plans as service
 from services.errors import DomainError, FieldError, Invalid
+from services.signals import totals
+
+if TYPE_CHECKING:
+    from api.engagements import Engagement
 
 
 @strawberry.type(description="How salespeople on it are paid: a share of margin above a floor.")
@@ -155,8 +162,179 @@ def _credit_values(credits: list[CreditInput]) -> list[dict[str, Any]]:
     return values
 
 
+@strawberry.type(description="A fact finance computes pay from; corrections supersede it.")
+class CompensationSignal(Node):
+    kind: SignalKind
+    period: str = strawberry.field(description="The month it belongs to, YYYY-MM.")
+    currency: str
+    revenue: Decimal
+    cost: Decimal
+    margin: Decimal
+    margin_pct: Decimal | None
+    rate: Decimal
+    split: Decimal = strawberry.field(description="The salesperson's share of the sale.")
+    amount: Decimal = strawberry.field(
+        description="Suggested pay (BOOKED, ADJUSTED: negative is a clawback), or the amount "
+        "at risk (HELD) or released (RELEASED)."
+    )
+    reason: str
+    attribution: JSON = strawberry.field(
+        description="Per item: the cost variance and whose it is (ADJUSTED)."
+    )
+    evidence: list[strawberry.ID] = strawberry.field(description="The alerts behind it.")
+    supersedes: strawberry.ID | None = strawberry.field(description="The signal this one corrects.")
+    idempotency_key: str
+    created_at: dt.datetime
+    engagement_pk: strawberry.Private[int]
+    person_pk: strawberry.Private[int]
+
+    @strawberry.field
+    async def salesperson(self, info: Info) -> Person:
+        person = await person_or_none(info, self.person_pk)
+        assert person is not None  # the foreign key guarantees it
+        return person
+
+    @strawberry.field
+    async def engagement(
+        self, info: Info
+    ) -> Annotated[Engagement, strawberry.lazy("api.engagements")]:
+        from api.engagements import load_engagement
+
+        return await load_engagement(info, self.engagement_pk)
+
+    @classmethod
+    def from_model(cls, row: CompensationSignalModel) -> CompensationSignal:
+        return cls(
+            id=strawberry.ID(to_global_id("CompensationSignal", row.pk)),
+            kind=row.kind,
+            period=row.period,
+            currency=row.currency,
+            revenue=row.revenue,
+            cost=row.cost,
+            margin=row.margin,
+            margin_pct=row.margin_pct,
+            rate=row.rate,
+            split=row.split,
+            amount=row.amount,
+            reason=row.reason,
+            attribution=JSON(row.attribution),
+            evidence=[strawberry.ID(to_global_id("Alert", a)) for a in row.evidence],
+            supersedes=strawberry.ID(to_global_id("CompensationSignal", row.supersedes_id))
+            if row.supersedes_id
+            else None,
+            idempotency_key=row.idempotency_key,
+            created_at=row.created_at,
+            engagement_pk=row.engagement_id,
+            person_pk=row.salesperson_id,
+        )
+
+
+@strawberry.input(description="Which signals to list; every given condition must hold.")
+class CompensationSignalFilter:
+    salesperson_id: strawberry.ID | None = None
+    engagement_id: strawberry.ID | None = None
+    period: str | None = None
+    kind: list[SignalKind] | None = None
+
+
+def signals_query(f: CompensationSignalFilter | None) -> Any:
+    """The signals a filter selects; the one read path for compensation data."""
+    query = CompensationSignalModel.all()
+    if f is None:
+        return query
+    try:
+        if f.salesperson_id is not None:
+            query = query.filter(
+                salesperson_id=decode_id(
+                    str(f.salesperson_id), expected="Person", field="salesperson_id"
+                )
+            )
+        if f.engagement_id is not None:
+            query = query.filter(
+                engagement_id=decode_id(
+                    str(f.engagement_id), expected="Engagement", field="engagement_id"
+                )
+            )
+    except Invalid as exc:
+        raise BadUserInput(f"filter: {exc.errors[0].message}") from None
+    if f.period is not None:
+        query = query.filter(period=_period(f.period))
+    if f.kind:
+        query = query.filter(kind__in=[k.value for k in f.kind])
+    return query
+
+
+def _period(value: str) -> str:
+    if (
+        len(value) != 7
+        or value[4] != "-"
+        or not (value[:4] + value[5:]).isdigit()
+        or not (1 <= int(value[5:]) <= 12)
+    ):
+        raise BadUserInput(f"'{value[:20]}' is not a period: write YYYY-MM, such as 2026-11.")
+    return value
+
+
+@strawberry.type(description="What one kind of signal adds up to.")
+class KindTotal:
+    kind: SignalKind
+    amount: Decimal
+
+
+@strawberry.type(description="A salesperson's signals for one month, and their totals.")
+class CompensationStatement:
+    period: str
+    lines: list[CompensationSignal]
+    totals: list[KindTotal]
+    total: Decimal = strawberry.field(
+        description="BOOKED plus ADJUSTED: what the month's sales suggest paying. HELD and "
+        "RELEASED say when, not how much."
+    )
+    person_pk: strawberry.Private[int]
+
+    @strawberry.field
+    async def salesperson(self, info: Info) -> Person:
+        person = await person_or_none(info, self.person_pk)
+        assert person is not None  # checked when the statement was made
+        return person
+
+
 @strawberry.type
 class CompensationQuery:
+    @strawberry.field(description="Compensation signals, oldest first, filtered.")
+    async def compensation_signals(
+        self,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: CompensationSignalFilter | None = None,
+    ) -> Connection[CompensationSignal]:
+        return await page_of_query(
+            signals_query(filter),
+            window(first, after, last, before),
+            CompensationSignal.from_model,
+        )
+
+    @strawberry.field(description="A salesperson's signals for one month (YYYY-MM), totalled.")
+    async def compensation_statement(
+        self, salesperson_id: strawberry.ID, period: str
+    ) -> CompensationStatement:
+        rows = list(
+            await signals_query(
+                CompensationSignalFilter(salesperson_id=salesperson_id, period=period)
+            ).order_by("id")
+        )
+        sums = totals(rows)
+        return CompensationStatement(
+            period=period,
+            lines=[CompensationSignal.from_model(r) for r in rows],
+            totals=[KindTotal(kind=k, amount=sums.get(k, Decimal(0))) for k in SignalKind],
+            total=sums.get(SignalKind.BOOKED, Decimal(0))
+            + sums.get(SignalKind.ADJUSTED, Decimal(0)),
+            person_pk=decode_id(str(salesperson_id), expected="Person", field="salesperson_id"),
+        )
+
     @strawberry.field(description="Every commission plan, the default first.")
     async def commission_plans(self) -> list[CommissionPlan]:
         rows = await CommissionPlanModel.all().order_by("-is_default", "id")

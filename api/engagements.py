@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from tortoise.expressions import Q, Subquery
@@ -15,6 +15,7 @@ from api.alerts import Alert
 from api.change_orders import ChangeOrder
 from api.context import Info
 from api.deliverables import Deliverable
+from api.enums import AlertStatus, Severity
 from api.inputs import decode_id
 from api.mutations import crud, mutation, mutation_type, payload_type
 from api.needs import Need
@@ -41,12 +42,10 @@ from models import Promise as PromiseModel
 from models import Purchase as PurchaseModel
 from models import RoleAssignment as RoleAssignmentModel
 from models.enums import (
-    AlertStatus,
     DecisionModel,
     EngagementFunction,
     EngagementStatus,
     Priority,
-    Severity,
 )
 from rules.catalogue import STAKEHOLDER
 from services import alignment
@@ -54,6 +53,9 @@ from services import engagements as service
 from services.errors import Invalid
 from services.evaluation import LIVE
 from services.evaluation import thresholds as evaluation_thresholds
+
+if TYPE_CHECKING:
+    from api.compensation import CompensationSignal, Credit
 
 T = TypeVar("T")
 
@@ -261,6 +263,31 @@ class Engagement(Node):
         if status:
             rows = [a for a in rows if a.status in status]
         return page_of_list(rows, window(first, after, last, before), Alert.from_model)
+
+    @strawberry.field(description="The compensation signals the sale emitted, oldest first.")
+    async def compensation_signals(
+        self,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Annotated[CompensationSignal, strawberry.lazy("api.compensation")]]:
+        from api.compensation import CompensationSignal, CompensationSignalFilter, signals_query
+
+        return await page_of_query(
+            signals_query(CompensationSignalFilter(engagement_id=self.id)),
+            window(first, after, last, before),
+            CompensationSignal.from_model,
+        )
+
+    @strawberry.field(description="Who is credited with the sale, and their shares.")
+    async def credits(
+        self, info: Info
+    ) -> list[Annotated[Credit, strawberry.lazy("api.compensation")]]:
+        from api.compensation import Credit
+
+        rows = await info.context.loaders.credits_of.load(self.pk)
+        return [Credit.from_model(r) for r in rows]
 
     @strawberry.field(description="The thresholds the rules apply to this engagement.")
     def thresholds(self) -> Thresholds:

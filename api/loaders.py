@@ -13,6 +13,7 @@ from models import (
     Alert,
     ChangeOrder,
     CommissionPlan,
+    Credit,
     Deliverable,
     Engagement,
     Need,
@@ -85,14 +86,14 @@ class FactsOf(DataLoader[int, Facts]):
         super().__init__(load_fn=load)
 
 
-class AlertsOf(DataLoader[int, list[Alert]]):
-    """An engagement's alerts, live or not, in id order."""
+class RowsOf(DataLoader[int, list[M]], Generic[M]):
+    """An engagement's rows of one kind, in id order (empty where it has none)."""
 
-    def __init__(self) -> None:
-        async def load(keys: Sequence[int]) -> list[list[Alert]]:
-            grouped: dict[int, list[Alert]] = {key: [] for key in keys}
-            for alert in await Alert.filter(engagement_id__in=set(keys)).order_by("id"):
-                grouped[alert.engagement_id].append(alert)
+    def __init__(self, model: type[M]) -> None:
+        async def load(keys: Sequence[int]) -> list[list[M]]:
+            grouped: dict[int, list[M]] = {key: [] for key in keys}
+            for row in await model.filter(engagement_id__in=set(keys)).order_by("id"):
+                grouped[row.engagement_id].append(row)  # type: ignore[attr-defined]
             return [grouped[key] for key in keys]
 
         super().__init__(load_fn=load)
@@ -114,4 +115,5 @@ class Loaders:
         self.facts_of = FactsOf(self.person)
         self.alert = ById(Alert)
         self.commission_plan = ById(CommissionPlan)
-        self.alerts_of = AlertsOf()
+        self.alerts_of = RowsOf(Alert)
+        self.credits_of = RowsOf(Credit)

@@ -5,7 +5,7 @@ Tortoise discovers the models through this package (app label ``fourway``).
 
 from models.alert import Alert
 from models.change_order import ChangeOrder
-from models.compensation import CommissionPlan, Credit, PlanAssignment
+from models.compensation import CommissionPlan, CompensationSignal, Credit, PlanAssignment
 from models.deliverable import Deliverable
 from models.engagement import Engagement
 from models.need import Need
@@ -19,6 +19,7 @@ __all__ = [
     "Alert",
     "ChangeOrder",
     "CommissionPlan",
+    "CompensationSignal",
     "Credit",
     "Deliverable",
     "Engagement",

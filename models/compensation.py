@@ -3,7 +3,8 @@ from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 
-from models.base import Timestamped
+from models.base import Timestamped, money
+from models.enums import SignalKind
 
 if TYPE_CHECKING:
     from models.engagement import Engagement
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def _fraction(**kwargs: Any) -> Any:
-    return fields.DecimalField(max_digits=7, decimal_places=4, **kwargs)
+    return fields.DecimalField(max_digits=9, decimal_places=4, **kwargs)
 
 
 class CommissionPlan(Timestamped):
@@ -65,3 +66,49 @@ class Credit(Timestamped):
     class Meta:
         table = "credit"
         unique_together = (("engagement", "person"),)
+
+
+class CompensationSignal(Timestamped):
+    """A fact finance computes pay from. Append-only: a correction supersedes, never edits."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharEnumField(SignalKind, max_length=16)
+    engagement: fields.ForeignKeyRelation["Engagement"] = fields.ForeignKeyField(
+        "fourway.Engagement", related_name="signals", on_delete=fields.RESTRICT
+    )
+    engagement_id: int
+    salesperson: fields.ForeignKeyRelation["Person"] = fields.ForeignKeyField(
+        "fourway.Person", related_name="signals", on_delete=fields.RESTRICT
+    )
+    salesperson_id: int
+    period = fields.CharField(max_length=7)
+    currency = fields.CharField(max_length=3)
+    revenue = money()
+    cost = money()
+    margin = money()
+    margin_pct = _fraction(null=True)
+    rate = _fraction()
+    split = _fraction()
+    amount = money()
+    reason = fields.TextField()
+    attribution: fields.JSONField[list[dict[str, str]]] = fields.JSONField(default=list)
+    evidence: fields.JSONField[list[int]] = fields.JSONField(default=list)
+    supersedes: fields.ForeignKeyNullableRelation["CompensationSignal"] = fields.ForeignKeyField(
+        "fourway.CompensationSignal",
+        related_name="superseded_by",
+        null=True,
+        # NO ACTION, not RESTRICT: checked at the end of a statement, so a whole ledger can
+        # be deleted at once (RESTRICT refuses mid-statement on SQLite).
+        on_delete=fields.NO_ACTION,
+    )
+    supersedes_id: int | None
+    idempotency_key = fields.CharField(max_length=128, unique=True)
+
+    class Meta:
+        table = "compensation_signal"
+        # The ledger of an engagement and salesperson, and a salesperson's period statement.
+        indexes = (
+            ("engagement_id", "salesperson_id", "kind"),
+            ("salesperson_id", "period"),
+            ("period",),
+        )

@@ -74,3 +74,10 @@ class AlertStatus(StrEnum):
     ACKNOWLEDGED = "ACKNOWLEDGED"
     RESOLVED = "RESOLVED"
     WAIVED = "WAIVED"
+
+
+class SignalKind(StrEnum):
+    BOOKED = "BOOKED"
+    HELD = "HELD"
+    RELEASED = "RELEASED"
+    ADJUSTED = "ADJUSTED"

@@ -14,6 +14,7 @@ from models.enums import Severity
 from rules.catalogue import BY_ID
 from rules.compensation import Attribution
 from services.errors import Conflict, FieldError, Invalid, NotFound
+from services.evaluation import reconcile
 from services.fields import Flag, Fraction, Names, Ref, Text, WholeNumber, clean
 from services.records import guard_integrity, lock_engagement
 
@@ -149,6 +150,8 @@ async def set_engagement_credits(
         engagement = await lock_engagement(engagement_id)
         await Credit.filter(engagement_id=engagement.id).delete()
         made = [await Credit.create(engagement_id=engagement.id, **c) for c in cleaned]
+        # Who is credited decides whose signals the sale emits: evaluate now.
+        await reconcile(engagement)
         return Credits(engagement, tuple(made))
 
 

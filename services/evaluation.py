@@ -22,6 +22,7 @@ import rules
 from models import (
     Alert,
     ChangeOrder,
+    CompensationSignal,
     Deliverable,
     Engagement,
     Need,
@@ -45,6 +46,8 @@ class Reconciled:
 
     opened: tuple[Alert, ...] = ()
     resolved: tuple[Alert, ...] = ()
+    signals: tuple[CompensationSignal, ...] = ()
+    """Compensation signals the evaluation appended."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,8 @@ async def reconcile(engagement: Engagement, *, now: datetime | None = None) -> R
     """
     now = now or datetime.now(UTC)
     try:
-        findings = rules.evaluate(await load_snapshot(engagement), now)
+        snapshot = await load_snapshot(engagement)
+        findings = rules.evaluate(snapshot, now)
     except Exception as error:  # the engine's failure must not lose the user's change
         logger.exception("could not evaluate engagement %s", engagement.id)
         engagement.evaluation_error = f"{type(error).__name__}: {error}"[:2000]
@@ -208,9 +212,13 @@ async def reconcile(engagement: Engagement, *, now: datetime | None = None) -> R
             # The waiver covered facts that are gone now: it no longer holds anything back.
             waiver.resolved_at = now
             await waiver.save(update_fields=["resolved_at", "updated_at"])
+    # Imported here: signals read plans through services that lock via this module's callers.
+    from services.signals import emit
+
+    signals = await emit(engagement, snapshot, now=now)
     engagement.update_from_dict({"evaluated_at": now, "evaluation_error": None})
     await engagement.save(update_fields=["evaluated_at", "evaluation_error", "updated_at"])
-    return Reconciled(opened=tuple(opened), resolved=tuple(resolved))
+    return Reconciled(opened=tuple(opened), resolved=tuple(resolved), signals=tuple(signals))
 
 
 async def _refresh(alert: Alert, finding: rules.Finding, facts_hash: str) -> None:

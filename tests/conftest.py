@@ -30,6 +30,7 @@ POSTGRES_SKIP_REASON = (
 requires_postgres = pytest.mark.skipif(not ON_POSTGRES, reason=POSTGRES_SKIP_REASON)
 
 _TABLES = (
+    "compensation_signal",
     "credit",
     "plan_assignment",
     "commission_plan",

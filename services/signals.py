@@ -32,6 +32,7 @@ from rules.compensation import (
     attribute,
     earned,
     realized_basis,
+    round_money,
 )
 from services.commission_plans import plan_for
 from services.currencies import MINOR_UNITS
@@ -115,8 +116,6 @@ async def emit(
     if snapshot.status not in _SOLD:
         return []
     credits = await Credit.filter(engagement_id=engagement.id).order_by("id")
-    if not credits:
-        return []
     minor = MINOR_UNITS.get(engagement.currency, 2)
     booked_basis = _booked_basis(snapshot)
     live = await Alert.filter(engagement_id=engagement.id, status__in=["OPEN", "ACKNOWLEDGED"])
@@ -184,7 +183,7 @@ async def emit(
             )
             reason = f"realized {realized.reason}; booked {booked.amount}"
             if delta < 0 and now > window_ends:
-                delta, reason = delta * 0, f"{reason}; past the clawback window"
+                delta, reason = round_money(ZERO, minor), f"{reason}; past the clawback window"
             attribution = [
                 {"item": v.item, "variance": str(v.amount), "attribution": v.attribution.value}
                 for v in variances
@@ -194,6 +193,28 @@ async def emit(
             added = await _append(engagement, credit.person_id, desired, latest, now)
             if added is not None:
                 appended.append(added)
+    # Someone booked before but no longer credited: their booking is corrected to nothing.
+    credited = {c.person_id for c in credits}
+    for (person_id, slot), previous in list(latest.items()):
+        if slot != SignalKind.BOOKED or person_id in credited or previous.amount == ZERO:
+            continue
+        nothing = Earned(booked_basis, previous.rate, ZERO, round_money(ZERO, minor), "")
+        added = await _append(
+            engagement,
+            person_id,
+            _Desired(
+                SignalKind.BOOKED,
+                nothing,
+                nothing.amount,
+                "no longer credited with the sale",
+                [],
+                [],
+            ),
+            latest,
+            now,
+        )
+        if added is not None:
+            appended.append(added)
     return appended
 
 

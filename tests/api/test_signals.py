@@ -228,3 +228,35 @@ async def test_a_bad_period_is_refused_clearly(client):
     response = await client.http.get("/exports/compensation.csv", params={"period": "2026-13"})
     assert response.status_code == 400
     assert "YYYY-MM" in response.json()["error"]
+
+
+async def test_a_salesperson_no_longer_credited_has_the_booking_corrected_to_nothing(client):
+    ids = await _sale(client)
+    await client.mutate(
+        "setEngagementCredits",
+        {
+            "engagementId": ids["engagement"],
+            "credits": [{"personId": ids["sponsor"], "splitPct": "1"}],
+        },
+        "credits { splitPct }",
+    )
+    signals = await _signals(client, ids["engagement"])
+    lines = [(s["salesperson"]["name"], s["amount"], s["reason"]) for s in signals]
+    assert lines[0][:2] == ("Sam Seller", "4000.00")
+    assert ("Ada Sponsor", "4000.00") in [line[:2] for line in lines]
+    assert ("Sam Seller", "0.00", "no longer credited with the sale") in lines
+    corrected = next(s for s in signals if s["reason"] == "no longer credited with the sale")
+    assert corrected["supersedes"] == signals[0]["id"]
+
+
+async def test_a_clawback_past_the_plans_window_is_not_taken(client):
+    ids = await _sale(client, signed_off=False)
+    plans = await client.data("{ commissionPlans { id } }")
+    await client.mutate(
+        "updateCommissionPlan",
+        {"id": plans["commissionPlans"][0]["id"], "clawbackWindowDays": 0},
+        "commissionPlan { id }",
+    )
+    [adjusted] = await _complete_with_actual_cost(client, ids, "75000")
+    assert adjusted["amount"] == "0.00"
+    assert adjusted["reason"].endswith("past the clawback window")

@@ -114,6 +114,11 @@ class CreateCommissionPlanInput:
     )
 
 
+@strawberry.input(description="The commission plan to delete.")
+class DeleteCommissionPlanInput:
+    id: strawberry.ID
+
+
 @strawberry.input(description="Put a salesperson on a plan.")
 class AssignCommissionPlanInput:
     person_id: strawberry.ID
@@ -396,6 +401,18 @@ PlanMutation = mutation_type(
             build=CommissionPlan.from_model,
             id_type="CommissionPlan",
             description="Change a commission plan: fields left out keep their values.",
+        ),
+        "delete_commission_plan": mutation(
+            input_type=DeleteCommissionPlanInput,
+            payload=payload_type(
+                "DeleteCommissionPlan", "commission_plan", CommissionPlan, deleted=True
+            ),
+            field="commission_plan",
+            service=service.delete_commission_plan,
+            build=CommissionPlan.from_model,
+            id_type="CommissionPlan",
+            deleted=True,
+            description="Delete a commission plan no salesperson is on.",
         ),
     },
 )

@@ -161,3 +161,15 @@ async def plan_for(person_id: int) -> CommissionPlan | None:
     if assignment is not None:
         return await CommissionPlan.get(id=assignment.plan_id)
     return await CommissionPlan.get_or_none(is_default=True)
+
+
+async def delete_commission_plan(*, id: int) -> CommissionPlan:
+    """Delete a plan no salesperson is on (signals keep the figures they were made with)."""
+    async with in_transaction():
+        plan = await CommissionPlan.get_or_none(id=id)
+        if plan is None:
+            raise NotFound("id", "No commission plan with this id.")
+        if await PlanAssignment.filter(plan_id=id).exists():
+            raise Conflict("id", "Salespeople are on this plan: move them to another first.")
+        await plan.delete()
+        return plan

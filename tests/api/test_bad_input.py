@@ -62,6 +62,15 @@ async def world(client) -> dict[str, str]:
         "commissionPlan { id }",
     )
     ids["plan"] = plan["commissionPlan"]["id"]
+    assigned = await client.mutate(
+        "createCommissionPlan",
+        {"name": "Senior", "rateOnMargin": "0.12", "marginFloorPct": "0.20"},
+        "commissionPlan { id }",
+    )
+    ids["assigned_plan"] = assigned["commissionPlan"]["id"]
+    await client.mutate(
+        "assignCommissionPlan", {"personId": ids["seller"], "planId": ids["assigned_plan"]}, ""
+    )
     return ids
 
 
@@ -245,6 +254,8 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
     ("updateCommissionPlan", {"id": "$need", "name": "X"}, "id", "NOT_FOUND"),
     ("updateCommissionPlan", {"id": "$plan", "rateOnMargin": None}, "rateOnMargin", "VALIDATION"),
     ("assignCommissionPlan", {"personId": "$seller", "planId": "$need"}, "planId", "NOT_FOUND"),
+    ("deleteCommissionPlan", {"id": "$need"}, "id", "NOT_FOUND"),
+    ("deleteCommissionPlan", {"id": "$assigned_plan"}, "id", "CONFLICT"),
     (
         "assignCommissionPlan",
         {"personId": MALFORMED_ID, "planId": "$plan"},

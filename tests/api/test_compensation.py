@@ -134,3 +134,13 @@ async def test_a_bad_credit_names_its_place_in_the_list(client):
             "code": "VALIDATION",
         }
     ]
+
+
+async def test_a_plan_nobody_is_on_can_be_deleted(client):
+    plan = await _plan(client, "Temporary")
+    deleted = await client.mutate(
+        "deleteCommissionPlan", {"id": plan["id"]}, "deletedId commissionPlan { name }"
+    )
+    assert deleted["userErrors"] == []
+    assert deleted["deletedId"] == plan["id"]
+    assert (await client.data("{ commissionPlans { id } }"))["commissionPlans"] == []

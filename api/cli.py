@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -63,6 +64,11 @@ def serve(host: str | None, port: int | None) -> None:
     from api.app import create_app
 
     settings = get_settings()
+    # The service's own messages (sweeps, evaluation failures) beside uvicorn's.
+    logging.basicConfig(
+        level=logging.DEBUG if settings.debug else logging.INFO,
+        format="%(levelname)s:     %(name)s: %(message)s",
+    )
     _migrate(settings.database_url)
     uvicorn.run(
         create_app(settings),

@@ -10,14 +10,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.enums import AlertStatus, Severity
-from api.inputs import decode_id
 from api.mutations import mutation, mutation_type, payload_type
 from api.on_engagement import OnEngagement
-from api.relay import BadUserInput, Connection, Node, page_of_query, to_global_id, window
+from api.relay import BadUserInput, Connection, Node, filter_id, page_of_query, to_global_id, window
 from models import Alert as AlertModel
 from rules.catalogue import CATALOGUE, STAKEHOLDER, THRESHOLDS_USED
 from services import alerts as service
-from services.errors import Invalid
 from services.evaluation import thresholds
 
 
@@ -85,11 +83,7 @@ def _filtered(f: AlertFilter | None) -> Any:
     if f is None:
         return query
     if f.engagement_id is not None:
-        try:
-            pk = decode_id(str(f.engagement_id), expected="Engagement", field="engagement_id")
-        except Invalid as exc:
-            raise BadUserInput(f"filter: {exc.errors[0].message}") from None
-        query = query.filter(engagement_id=pk)
+        query = query.filter(engagement_id=filter_id(f.engagement_id, "Engagement", "engagementId"))
     if f.severity:
         query = query.filter(severity__in=[s.value for s in f.severity])
     if f.status:

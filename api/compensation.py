@@ -15,7 +15,7 @@ from api.errors import UserError, user_errors
 from api.inputs import decode_id, to_values
 from api.mutations import mutation, mutation_type, payload_type, update_input
 from api.people import Person, person_or_none
-from api.relay import BadUserInput, Connection, Node, page_of_query, to_global_id, window
+from api.relay import BadUserInput, Connection, Node, filter_id, page_of_query, to_global_id, window
 from api.scalars import BadScalar
 from models import CommissionPlan as CommissionPlanModel
 from models import CompensationSignal as CompensationSignalModel
@@ -247,21 +247,10 @@ def signals_query(f: CompensationSignalFilter | None) -> Any:
     query = CompensationSignalModel.all()
     if f is None:
         return query
-    try:
-        if f.salesperson_id is not None:
-            query = query.filter(
-                salesperson_id=decode_id(
-                    str(f.salesperson_id), expected="Person", field="salesperson_id"
-                )
-            )
-        if f.engagement_id is not None:
-            query = query.filter(
-                engagement_id=decode_id(
-                    str(f.engagement_id), expected="Engagement", field="engagement_id"
-                )
-            )
-    except Invalid as exc:
-        raise BadUserInput(f"filter: {exc.errors[0].message}") from None
+    if f.salesperson_id is not None:
+        query = query.filter(salesperson_id=filter_id(f.salesperson_id, "Person", "salespersonId"))
+    if f.engagement_id is not None:
+        query = query.filter(engagement_id=filter_id(f.engagement_id, "Engagement", "engagementId"))
     if f.period is not None:
         query = query.filter(period=_period(f.period))
     if f.kind:

@@ -16,17 +16,16 @@ from api.change_orders import ChangeOrder
 from api.context import Info
 from api.deliverables import Deliverable
 from api.enums import AlertStatus, Severity
-from api.inputs import decode_id
 from api.mutations import crud, mutation, mutation_type, payload_type
 from api.needs import Need
 from api.organizations import Organization
 from api.promises import Promise
 from api.purchases import Purchase
 from api.relay import (
-    BadUserInput,
     Connection,
     Node,
     Window,
+    filter_id,
     page_of_list,
     page_of_query,
     to_global_id,
@@ -50,7 +49,6 @@ from models.enums import (
 from rules.catalogue import STAKEHOLDER
 from services import alignment
 from services import engagements as service
-from services.errors import Invalid
 from services.evaluation import LIVE
 from services.evaluation import thresholds as evaluation_thresholds
 
@@ -367,24 +365,18 @@ def _filtered(f: EngagementFilter | None) -> Any:
     query = EngagementModel.all()
     if f is None:
         return query
-    try:
-        if f.status:
-            query = query.filter(status__in=[s.value for s in f.status])
-        if f.client_id is not None:
-            query = query.filter(
-                client_id=decode_id(str(f.client_id), expected="Organization", field="client_id")
-            )
-        if f.salesperson_id is not None:
-            pk = decode_id(str(f.salesperson_id), expected="Person", field="salesperson_id")
-            selling = RoleAssignmentModel.filter(person_id=pk, function=EngagementFunction.SALES)
-            promising = PromiseModel.filter(made_by_id=pk)
-            query = query.filter(
-                Q(id__in=Subquery(selling.values("engagement_id")))
-                | Q(id__in=Subquery(promising.values("engagement_id")))
-            )
-    except Invalid as exc:
-        # A filter that can match nothing is the client's mistake, not an empty page.
-        raise BadUserInput(f"filter: {exc.errors[0].message}") from None
+    if f.status:
+        query = query.filter(status__in=[s.value for s in f.status])
+    if f.client_id is not None:
+        query = query.filter(client_id=filter_id(f.client_id, "Organization", "clientId"))
+    if f.salesperson_id is not None:
+        pk = filter_id(f.salesperson_id, "Person", "salespersonId")
+        selling = RoleAssignmentModel.filter(person_id=pk, function=EngagementFunction.SALES)
+        promising = PromiseModel.filter(made_by_id=pk)
+        query = query.filter(
+            Q(id__in=Subquery(selling.values("engagement_id")))
+            | Q(id__in=Subquery(promising.values("engagement_id")))
+        )
     if f.item:
         query = query.filter(
             Q(

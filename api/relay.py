@@ -46,6 +46,18 @@ def from_global_id(global_id: str) -> tuple[str, int]:
     return type_name, number
 
 
+def filter_id(global_id: object, expected: str, argument: str) -> int:
+    """The primary key a list filter names; an id of anything else is the client's mistake
+    (a filter that can match nothing), not an empty page."""
+    try:
+        type_name, pk = from_global_id(str(global_id))
+    except ValueError as exc:
+        raise BadUserInput(f"filter: {argument} {exc}") from None
+    if type_name != expected:
+        raise BadUserInput(f"filter: {argument} names no {expected}.")
+    return pk
+
+
 @strawberry.interface(description="An object with a global id, fetchable with `node(id:)`.")
 class Node:
     id: strawberry.ID = strawberry.field(description="The object's opaque global id.")

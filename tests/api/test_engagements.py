@@ -183,3 +183,14 @@ async def test_engagements_filter_with_a_malformed_id_is_a_bad_user_input(client
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "not a valid id" in body["errors"][0]["message"]
+
+
+async def test_a_filter_naming_the_wrong_kind_of_object_is_a_bad_user_input(client):
+    ids = await seed_engagement(client)
+    body = await client.execute(
+        "query($f: EngagementFilter) { engagements(filter: $f) { totalCount } }",
+        {"f": {"clientId": ids["seller"]}},
+    )
+    assert body["data"] is None
+    assert body["errors"][0]["message"] == "filter: clientId names no Organization."
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}

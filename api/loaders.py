@@ -22,6 +22,7 @@ from models import (
     Promise,
     Purchase,
     RoleAssignment,
+    WebhookEndpoint,
 )
 
 M = TypeVar("M", bound=Model)
@@ -115,5 +116,6 @@ class Loaders:
         self.facts_of = FactsOf(self.person)
         self.alert = ById(Alert)
         self.commission_plan = ById(CommissionPlan)
+        self.webhook_endpoint = ById(WebhookEndpoint)
         self.alerts_of = RowsOf(Alert)
         self.credits_of = RowsOf(Credit)

@@ -21,6 +21,7 @@ from api.promises import Promise
 from api.purchases import Purchase
 from api.relay import BadUserInput, Node, from_global_id
 from api.roles import RoleAssignment
+from api.webhooks import WebhookEndpoint
 
 # Type name → (its loader in a request's Loaders, how to build the type from a row).
 _RESOLVERS: dict[str, tuple[Callable[[Loaders], Any], Callable[[Any], Node]]] = {
@@ -35,6 +36,7 @@ _RESOLVERS: dict[str, tuple[Callable[[Loaders], Any], Callable[[Any], Node]]] = 
     "ChangeOrder": (lambda loaders: loaders.change_order, ChangeOrder.from_model),
     "Alert": (lambda loaders: loaders.alert, Alert.from_model),
     "CommissionPlan": (lambda loaders: loaders.commission_plan, CommissionPlan.from_model),
+    "WebhookEndpoint": (lambda loaders: loaders.webhook_endpoint, WebhookEndpoint.from_model),
 }
 
 

@@ -23,10 +23,19 @@ from api.promises import Promise, PromiseMutation
 from api.purchases import Purchase, PurchaseMutation
 from api.roles import RoleAssignment, RoleAssignmentMutation
 from api.scalars import SCALAR_OVERRIDES
+from api.webhooks import SecretMutation, WebhookEndpoint, WebhookMutation, WebhookQuery
 
 Query = merge_types(
     "Query",
-    (NodeQuery, EngagementQuery, OrganizationQuery, PersonQuery, AlertQuery, CompensationQuery),
+    (
+        NodeQuery,
+        EngagementQuery,
+        OrganizationQuery,
+        PersonQuery,
+        AlertQuery,
+        CompensationQuery,
+        WebhookQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -43,6 +52,8 @@ Mutation = merge_types(
         AlertMutation,
         PlanMutation,
         CreditsMutation,
+        SecretMutation,
+        WebhookMutation,
     ),
 )
 
@@ -73,6 +84,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
             RoleAssignment,
             Alert,
             CommissionPlan,
+            WebhookEndpoint,
         ],
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=extensions,  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from models.person import Person
 from models.promise import Promise
 from models.purchase import Purchase
 from models.role_assignment import RoleAssignment
+from models.webhook import WebhookEndpoint
 
 __all__ = [
     "Alert",
@@ -30,4 +31,5 @@ __all__ = [
     "Promise",
     "Purchase",
     "RoleAssignment",
+    "WebhookEndpoint",
 ]

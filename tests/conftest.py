@@ -30,6 +30,7 @@ POSTGRES_SKIP_REASON = (
 requires_postgres = pytest.mark.skipif(not ON_POSTGRES, reason=POSTGRES_SKIP_REASON)
 
 _TABLES = (
+    "webhook_endpoint",
     "compensation_signal",
     "credit",
     "plan_assignment",

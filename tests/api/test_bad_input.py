@@ -68,6 +68,12 @@ async def world(client) -> dict[str, str]:
         "commissionPlan { id }",
     )
     ids["assigned_plan"] = assigned["commissionPlan"]["id"]
+    endpoint = await client.mutate(
+        "createWebhookEndpoint",
+        {"url": "http://8.8.8.8/hooks", "eventTypes": ["alert.*"]},
+        "webhookEndpoint { id }",
+    )
+    ids["endpoint"] = endpoint["webhookEndpoint"]["id"]
     await client.mutate(
         "assignCommissionPlan", {"personId": ids["seller"], "planId": ids["assigned_plan"]}, ""
     )
@@ -277,6 +283,40 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
         "engagementId",
         "NOT_FOUND",
     ),
+    # webhook endpoints
+    (
+        "createWebhookEndpoint",
+        {"url": "ftp://hooks.example/x", "eventTypes": ["alert.*"]},
+        "url",
+        "VALIDATION",
+    ),
+    (
+        "createWebhookEndpoint",
+        {"url": "http://127.0.0.1/x", "eventTypes": ["alert.*"]},
+        "url",
+        "VALIDATION",
+    ),
+    (
+        "createWebhookEndpoint",
+        {"url": "http://8.8.8.8/x", "eventTypes": ["alert.exploded"]},
+        "eventTypes",
+        "VALIDATION",
+    ),
+    (
+        "createWebhookEndpoint",
+        {"url": "http://8.8.8.8/x", "eventTypes": []},
+        "eventTypes",
+        "VALIDATION",
+    ),
+    ("updateWebhookEndpoint", {"id": "$need", "active": False}, "id", "NOT_FOUND"),
+    (
+        "updateWebhookEndpoint",
+        {"id": "$endpoint", "url": "http://192.168.0.1/"},
+        "url",
+        "VALIDATION",
+    ),
+    ("deleteWebhookEndpoint", {"id": MALFORMED_ID}, "id", "VALIDATION"),
+    ("rotateWebhookSecret", {"id": "$need"}, "id", "NOT_FOUND"),
     # alerts and evaluation
     ("acknowledgeAlert", {"id": MALFORMED_ID, "comment": "On it"}, "id", "VALIDATION"),
     ("acknowledgeAlert", {"id": "$need", "comment": "On it"}, "id", "NOT_FOUND"),

@@ -1,0 +1,175 @@
+"""Webhook endpoints: where subscribers receive events, and the secrets that sign them.
+
+A secret is ``whsec_`` and the base64 of 32 random bytes (Standard Webhooks), shown once
+when made. URLs that resolve to private, loopback or link-local addresses are refused
+unless FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS allows them: a subscriber must not be able
+to point the service at the network it runs in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from tortoise.transactions import in_transaction
+
+from models import WebhookEndpoint
+from services.errors import FieldError, Invalid, NotFound
+from services.fields import Context, Flag, Problem, Rule, Text, clean
+from settings import get_settings
+
+EVENT_TYPES = (
+    "alert.opened",
+    "alert.resolved",
+    "alert.acknowledged",
+    "alert.waived",
+    "compensation.booked",
+    "compensation.held",
+    "compensation.released",
+    "compensation.adjusted",
+    "engagement.status_changed",
+    "webhook.endpoint_disabled",
+    "webhook.test",
+)
+ROTATION_GRACE = timedelta(hours=24)
+"""How long the previous secret keeps signing after a rotation."""
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@dataclass(frozen=True)
+class EventTypes(Rule):
+    """A non-empty list of event types, each exact (``alert.opened``) or a family
+    (``alert.*``)."""
+
+    def check(self, value: Any, ctx: Context) -> list[str]:
+        names = sorted({str(v) for v in value})
+        if not names:
+            raise Problem("must name at least one event type, such as 'alert.*'")
+        families = {t.split(".")[0] for t in EVENT_TYPES}
+        for name in names:
+            family, _, rest = name.partition(".")
+            if name not in EVENT_TYPES and not (rest == "*" and family in families):
+                raise Problem(
+                    f"names an unknown event type '{name}': use one of {', '.join(EVENT_TYPES)} "
+                    "or a family such as 'alert.*'"
+                )
+        return names
+
+
+@dataclass(frozen=True)
+class Url(Rule):
+    def check(self, value: Any, ctx: Context) -> str:
+        url = str(value).strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 2000:
+            raise Problem("must be an http(s) URL such as 'https://hooks.example.com/fourway'")
+        return url
+
+
+async def _refuse_private(url: str) -> None:
+    """Resolve the URL's host; refuse it if any address is private, unless allowed."""
+    if get_settings().webhooks_allow_private_networks:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise Invalid([FieldError("url", f"has a host that does not resolve: {host}")]) from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise Invalid(
+                [
+                    FieldError(
+                        "url",
+                        f"resolves to {address}, a private, loopback or link-local address; "
+                        "set FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS=true to allow it",
+                    )
+                ]
+            )
+
+
+SPEC = {
+    "url": Url(),
+    "event_types": EventTypes(),
+    "description": Text(nullable=True),
+    "active": Flag(),
+}
+
+
+@dataclass(frozen=True)
+class WithSecret:
+    """An endpoint and its secret, which is shown this once."""
+
+    endpoint: WebhookEndpoint
+    secret: str
+
+
+async def create_webhook_endpoint(
+    *, url: str, event_types: list[str], **optional: Any
+) -> WithSecret:
+    """Subscribe a URL to event types; the answer carries the signing secret, once."""
+    values = await clean(
+        SPEC,
+        {"url": url, "event_types": event_types, **optional},
+        required=frozenset({"url", "event_types"}),
+    )
+    await _refuse_private(values["url"])
+    secret = new_secret()
+    endpoint = await WebhookEndpoint.create(secret=secret, **values)
+    return WithSecret(endpoint, secret)
+
+
+async def update_webhook_endpoint(*, id: int, **changes: Any) -> WebhookEndpoint:
+    """Change an endpoint; re-activating it clears why it was disabled."""
+    values = await clean(SPEC, changes)
+    if "url" in values:
+        await _refuse_private(values["url"])
+    async with in_transaction():
+        endpoint = await WebhookEndpoint.select_for_update().get_or_none(id=id)
+        if endpoint is None:
+            raise NotFound("id", "No webhook endpoint with this id.")
+        if values.get("active"):
+            values["disabled_reason"] = None
+        if values:
+            endpoint.update_from_dict(values)
+            await endpoint.save(update_fields=[*values, "updated_at"])
+        return endpoint
+
+
+async def delete_webhook_endpoint(*, id: int) -> WebhookEndpoint:
+    endpoint = await WebhookEndpoint.get_or_none(id=id)
+    if endpoint is None:
+        raise NotFound("id", "No webhook endpoint with this id.")
+    await endpoint.delete()
+    return endpoint
+
+
+async def rotate_webhook_secret(*, id: int) -> WithSecret:
+    """A new secret; the previous one keeps signing for a day, so receivers can switch."""
+    async with in_transaction():
+        endpoint = await WebhookEndpoint.select_for_update().get_or_none(id=id)
+        if endpoint is None:
+            raise NotFound("id", "No webhook endpoint with this id.")
+        secret = new_secret()
+        endpoint.update_from_dict(
+            {
+                "previous_secret": endpoint.secret,
+                "previous_secret_expires_at": datetime.now(UTC) + ROTATION_GRACE,
+                "secret": secret,
+            }
+        )
+        await endpoint.save(
+            update_fields=["previous_secret", "previous_secret_expires_at", "secret", "updated_at"]
+        )
+        return WithSecret(endpoint, secret)

@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from api.compensation import CompensationSignalFilter, signals_query
 from api.relay import BadUserInput, to_global_id
-from api.scalars import format_decimal
 from models import CompensationSignal, Engagement, Person
+from services.wire import format_decimal
 
 COLUMNS = (
     "signal_id",

@@ -17,6 +17,7 @@ from graphql import GraphQLError
 from tortoise.queryset import QuerySet
 
 from models.base import MAX_ID
+from services.wire import to_global_id as to_global_id  # re-exported for the types
 from settings import get_settings
 
 T = TypeVar("T")
@@ -27,10 +28,6 @@ class BadUserInput(GraphQLError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, extensions={"code": "BAD_USER_INPUT"})
-
-
-def to_global_id(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 def from_global_id(global_id: str) -> tuple[str, int]:

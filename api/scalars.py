@@ -15,6 +15,8 @@ import strawberry
 from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 from strawberry.types.scalar import ScalarDefinition
 
+from services.wire import format_datetime, format_decimal
+
 
 @dataclass(frozen=True)
 class BadScalar:
@@ -22,15 +24,6 @@ class BadScalar:
 
     raw: object
     message: str
-
-
-def format_decimal(value: Decimal) -> str:
-    """Plain notation with at least two decimals ('1234.50', '0.125'): exact, never a float."""
-    value = value.normalize()
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -2:
-        value = value.quantize(Decimal("0.01"))
-    return f"{value:f}"
 
 
 def parse_decimal(value: object) -> Decimal | BadScalar:
@@ -83,10 +76,6 @@ def _literal(parse: Any) -> Any:
     return parse_literal
 
 
-def _serialize_datetime(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat()
-
-
 DecimalScalar = ScalarDefinition(
     name="Decimal",
     description='An exact decimal number as a string, such as "1234.50"; never a float.',
@@ -100,7 +89,7 @@ DateTimeScalar = ScalarDefinition(
     description="An ISO 8601 date and time with its offset, such as "
     '"2026-11-26T09:00:00+00:00"; a time without an offset is refused.',
     specified_by_url=None,
-    serialize=_serialize_datetime,
+    serialize=format_datetime,
     parse_value=parse_datetime,
     parse_literal=_literal(parse_datetime),
 )

@@ -8,13 +8,14 @@ from models.change_order import ChangeOrder
 from models.compensation import CommissionPlan, CompensationSignal, Credit, PlanAssignment
 from models.deliverable import Deliverable
 from models.engagement import Engagement
+from models.event import Event
 from models.need import Need
 from models.organization import Organization
 from models.person import Person
 from models.promise import Promise
 from models.purchase import Purchase
 from models.role_assignment import RoleAssignment
-from models.webhook import WebhookEndpoint
+from models.webhook import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Alert",
@@ -23,7 +24,9 @@ __all__ = [
     "CompensationSignal",
     "Credit",
     "Deliverable",
+    "DeliveryAttempt",
     "Engagement",
+    "Event",
     "Need",
     "Organization",
     "Person",
@@ -31,5 +34,6 @@ __all__ = [
     "Promise",
     "Purchase",
     "RoleAssignment",
+    "WebhookDelivery",
     "WebhookEndpoint",
 ]

@@ -81,3 +81,9 @@ class SignalKind(StrEnum):
     HELD = "HELD"
     RELEASED = "RELEASED"
     ADJUSTED = "ADJUSTED"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"

@@ -8,6 +8,7 @@ from tortoise.transactions import in_transaction
 
 from models import Alert
 from models.enums import AlertStatus
+from services import events
 from services.errors import Conflict, NotFound
 from services.evaluation import LIVE
 from services.fields import Text, clean
@@ -15,7 +16,15 @@ from services.records import lock_engagement
 
 
 async def _move(
-    id: int, *, to: AlertStatus, verb: str, stamp: str, note: str, field: str, text: str
+    id: int,
+    *,
+    to: AlertStatus,
+    verb: str,
+    event: str,
+    stamp: str,
+    note: str,
+    field: str,
+    text: str,
 ) -> Alert:
     """Move a live alert to ``to``, stamping ``stamp`` with now and writing ``text`` to ``note``
     (validated as the input field ``field``), with its engagement locked."""
@@ -30,8 +39,10 @@ async def _move(
             raise Conflict(
                 "id", f"The alert is {alert.status.value}: only a live alert can be {verb}."
             )
-        alert.update_from_dict({"status": to, stamp: datetime.now(UTC), note: values[field]})
+        now = datetime.now(UTC)
+        alert.update_from_dict({"status": to, stamp: now, note: values[field]})
         await alert.save(update_fields=["status", stamp, note, "updated_at"])
+        await events.record([events.alert_occurrence(event, alert)], at=now)
         return alert
 
 
@@ -41,6 +52,7 @@ async def acknowledge_alert(*, id: int, comment: str) -> Alert:
         id,
         to=AlertStatus.ACKNOWLEDGED,
         verb="acknowledged",
+        event="acknowledged",
         stamp="acknowledged_at",
         note="comment",
         field="comment",
@@ -54,6 +66,7 @@ async def waive_alert(*, id: int, reason: str) -> Alert:
         id,
         to=AlertStatus.WAIVED,
         verb="waived",
+        event="waived",
         stamp="waived_at",
         note="waiver_reason",
         field="reason",

@@ -6,6 +6,7 @@ from tortoise.transactions import in_transaction
 
 from models import ChangeOrder, Deliverable, Engagement, Organization, Promise, Purchase
 from models.enums import DecisionModel, EngagementStatus, OrganizationKind
+from services import events
 from services.errors import Conflict, FieldError, Invalid
 from services.evaluation import (
     DAY_THRESHOLDS,
@@ -100,9 +101,23 @@ async def update_engagement(*, id: int, **changes: Any) -> Changed[Engagement]:
             values["thresholds"] = merged
         elif "thresholds" in values:
             values["thresholds"] = {}
+        previous = engagement.status
         if values:
             engagement.update_from_dict(values)
             await engagement.save(update_fields=[*values, "updated_at"])
+        if engagement.status != previous:
+            # Announced before the evaluation, so the signals it causes come after it.
+            await events.record(
+                [
+                    events.Occurrence(
+                        "engagement.status_changed",
+                        events.engagement_object(engagement),
+                        engagement.id,
+                        {"status": previous.value},
+                    )
+                ],
+                at=engagement.updated_at,
+            )
         return Changed(engagement, await reconcile(engagement))
 
 

@@ -31,6 +31,7 @@ from models import (
     RoleAssignment,
 )
 from models.enums import AlertStatus, Severity
+from services import events
 from settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -216,6 +217,14 @@ async def reconcile(engagement: Engagement, *, now: datetime | None = None) -> R
     from services.signals import emit
 
     signals = await emit(engagement, snapshot, now=now)
+    await events.record(
+        [
+            *(events.alert_occurrence("opened", a) for a in opened),
+            *(events.alert_occurrence("resolved", a) for a in resolved),
+            *(events.signal_occurrence(s) for s in signals),
+        ],
+        at=now,
+    )
     engagement.update_from_dict({"evaluated_at": now, "evaluation_error": None})
     await engagement.save(update_fields=["evaluated_at", "evaluation_error", "updated_at"])
     return Reconciled(opened=tuple(opened), resolved=tuple(resolved), signals=tuple(signals))

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from models import Engagement
 from models.enums import EngagementStatus
+from services import events
 from services.evaluation import reconcile
 
 PAGE = 500
@@ -66,6 +67,8 @@ async def _sweep_one(engagement_id: int, now: datetime, summary: SweepSummary) -
             summary.skipped += 1
             return
         result = await reconcile(engagement, now=now)
+    if result.opened or result.resolved or result.signals:
+        events.announce()
     if engagement.evaluation_error:
         summary.failed += 1
         summary.failures.append(engagement_id)

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from tortoise.transactions import in_transaction
 
 from models import WebhookEndpoint
+from services import events
 from services.errors import FieldError, Invalid, NotFound
 from services.fields import Context, Flag, Problem, Rule, Text, clean
 from settings import get_settings
@@ -76,27 +77,33 @@ class Url(Rule):
         return url
 
 
-async def _refuse_private(url: str) -> None:
-    """Resolve the URL's host; refuse it if any address is private, unless allowed."""
+async def why_unreachable(url: str) -> str | None:
+    """Why the service may not call ``url``: its host does not resolve, or resolves to a
+    private, loopback or link-local address (unless allowed). None when it may.
+
+    Checked when an endpoint is saved, and again before each send: DNS can change.
+    """
     if get_settings().webhooks_allow_private_networks:
-        return
+        return None
     host = urlsplit(url).hostname or ""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror:
-        raise Invalid([FieldError("url", f"has a host that does not resolve: {host}")]) from None
+        return f"has a host that does not resolve: {host}"
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:
-            raise Invalid(
-                [
-                    FieldError(
-                        "url",
-                        f"resolves to {address}, a private, loopback or link-local address; "
-                        "set FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS=true to allow it",
-                    )
-                ]
+            return (
+                f"resolves to {address}, a private, loopback or link-local address; "
+                "set FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS=true to allow it"
             )
+    return None
+
+
+async def _refuse_private(url: str) -> None:
+    reason = await why_unreachable(url)
+    if reason is not None:
+        raise Invalid([FieldError("url", reason)])
 
 
 SPEC = {
@@ -173,3 +180,28 @@ async def rotate_webhook_secret(*, id: int) -> WithSecret:
             update_fields=["previous_secret", "previous_secret_expires_at", "secret", "updated_at"]
         )
         return WithSecret(endpoint, secret)
+
+
+async def disable_webhook_endpoint(*, id: int, reason: str) -> WebhookEndpoint | None:
+    """Stop sending to an endpoint and say why, announcing ``webhook.endpoint_disabled`` to
+    the other subscribers. Its pending deliveries wait: re-activating it sends them.
+
+    Returns None when the endpoint is gone or already inactive (another dispatcher was first).
+    """
+    async with in_transaction():
+        endpoint = await WebhookEndpoint.select_for_update().get_or_none(id=id)
+        if endpoint is None or not endpoint.active:
+            return None
+        endpoint.update_from_dict({"active": False, "disabled_reason": reason})
+        await endpoint.save(update_fields=["active", "disabled_reason", "updated_at"])
+        await events.record(
+            [
+                events.Occurrence(
+                    "webhook.endpoint_disabled",
+                    events.endpoint_object(endpoint),
+                    previous_attributes={"active": True},
+                )
+            ],
+            at=endpoint.updated_at,
+        )
+        return endpoint

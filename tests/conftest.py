@@ -30,6 +30,9 @@ POSTGRES_SKIP_REASON = (
 requires_postgres = pytest.mark.skipif(not ON_POSTGRES, reason=POSTGRES_SKIP_REASON)
 
 _TABLES = (
+    "delivery_attempt",
+    "webhook_delivery",
+    "event",
     "webhook_endpoint",
     "compensation_signal",
     "credit",

@@ -1,0 +1,51 @@
+"""What people do with deliveries: send one again, or send a test event to an endpoint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
+
+from models import WebhookDelivery, WebhookEndpoint
+from services import events
+from services.errors import Conflict, NotFound
+
+
+def _refuse_inactive(endpoint: WebhookEndpoint, field: str) -> None:
+    if not endpoint.active:
+        reason = f" ({endpoint.disabled_reason})" if endpoint.disabled_reason else ""
+        raise Conflict(
+            field,
+            f"The endpoint is inactive{reason}: activate it with updateWebhookEndpoint first.",
+        )
+
+
+async def redeliver(*, delivery_id: int) -> WebhookDelivery:
+    """Send a delivery's event to its endpoint again, now, as a new delivery with the
+    same ``webhook-id``; the original keeps its history."""
+    async with in_transaction():
+        original = await WebhookDelivery.get_or_none(id=delivery_id).prefetch_related("endpoint")
+        if original is None:
+            raise NotFound("delivery_id", "No webhook delivery with this id.")
+        _refuse_inactive(original.endpoint, "delivery_id")
+        return await WebhookDelivery.create(
+            event_id=original.event_id,
+            endpoint_id=original.endpoint_id,
+            next_attempt_at=datetime.now(UTC),
+            redelivery=True,
+        )
+
+
+async def send_test_event(*, endpoint_id: int) -> WebhookDelivery:
+    """Send a ``webhook.test`` event to one endpoint, whatever it subscribes to."""
+    async with in_transaction():
+        endpoint = await WebhookEndpoint.get_or_none(id=endpoint_id)
+        if endpoint is None:
+            raise NotFound("endpoint_id", "No webhook endpoint with this id.")
+        _refuse_inactive(endpoint, "endpoint_id")
+        [(_, [delivery])] = await events.record(
+            [events.Occurrence(events.TEST_EVENT, events.endpoint_object(endpoint))],
+            at=datetime.now(UTC),
+            only=endpoint,
+        )
+        return delivery

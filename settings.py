@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     db_pool_max_size: int = 10
     sweep_interval_seconds: float = 300.0
     webhooks_allow_private_networks: bool = False
+    # The dispatcher: `fourway serve` runs one unless told not to (run `fourway worker`s then).
+    webhooks_dispatch_in_serve: bool = True
+    webhooks_timeout_seconds: float = 10.0
+    webhooks_poll_seconds: float = 1.0
+    webhooks_batch_size: int = 50
+    webhooks_concurrency: int = 8
+    # A claim keeps other dispatchers off a batch this long; a dispatcher that dies holds
+    # its batch no longer. It must outlast a request, so it is at least twice the timeout.
+    webhooks_lease_seconds: float = 60.0
+    webhooks_disable_after_seconds: float = 3 * 24 * 3600
     cors_origins: list[str] = Field(default_factory=list)
     # The rules' thresholds (overridable per engagement later): see rules.snapshot.Thresholds.
     rules_grace_days: int = 5

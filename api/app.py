@@ -1,4 +1,5 @@
-"""The Starlette application: GraphQL at /graphql, liveness at /healthz."""
+"""The Starlette application: GraphQL at /graphql, liveness at /healthz; in its lifespan
+the sweep and the webhook dispatcher run beside the requests."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from strawberry.asgi import GraphQL
 from tortoise.contrib.starlette import RegisterTortoise
 
 from api.context import Context
+from api.dispatch import dispatch_forever
 from api.exports import compensation_csv
 from api.schema import build_schema
 from models.db import tortoise_config
@@ -65,18 +67,21 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             app,
             config=tortoise_config(settings.database_url, pool_max_size=settings.db_pool_max_size),
         ):
-            sweeper = (
-                asyncio.create_task(sweep_forever(settings.sweep_interval_seconds))
-                if settings.sweep_interval_seconds > 0
-                else None
-            )
+            background = []
+            if settings.sweep_interval_seconds > 0:
+                background.append(
+                    asyncio.create_task(sweep_forever(settings.sweep_interval_seconds))
+                )
+            if settings.webhooks_dispatch_in_serve:
+                background.append(asyncio.create_task(dispatch_forever()))
             try:
                 yield
             finally:
-                if sweeper is not None:
-                    sweeper.cancel()
+                for task in background:
+                    task.cancel()
+                for task in background:
                     with suppress(asyncio.CancelledError):
-                        await sweeper
+                        await task
 
     middleware: list[Any] = []
     if settings.cors_origins:

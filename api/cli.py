@@ -1,4 +1,4 @@
-"""The ``fourway`` command: serve, migrate, demo, schema."""
+"""The ``fourway`` command: serve, migrate, demo, sweep, worker, schema."""
 
 from __future__ import annotations
 
@@ -46,6 +46,14 @@ def _without_credentials(database_url: str) -> str:
     return urlunsplit(parts._replace(netloc=host))
 
 
+def _log(debug: bool) -> None:
+    """Show the service's own messages (sweeps, deliveries, failures) beside uvicorn's."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(levelname)s:     %(name)s: %(message)s",
+    )
+
+
 def _migrate(database_url: str) -> None:
     from models.db import apply_migrations
 
@@ -64,11 +72,7 @@ def serve(host: str | None, port: int | None) -> None:
     from api.app import create_app
 
     settings = get_settings()
-    # The service's own messages (sweeps, evaluation failures) beside uvicorn's.
-    logging.basicConfig(
-        level=logging.DEBUG if settings.debug else logging.INFO,
-        format="%(levelname)s:     %(name)s: %(message)s",
-    )
+    _log(settings.debug)
     _migrate(settings.database_url)
     uvicorn.run(
         create_app(settings),
@@ -125,6 +129,40 @@ def sweep() -> None:
             await Tortoise.close_connections()
 
     click.echo(_run(run(), settings.database_url))
+
+
+@main.command(
+    help="Send webhook deliveries until stopped (Ctrl-C or SIGTERM), beside or instead of "
+    "the dispatcher in `serve` (FOURWAY_WEBHOOKS_DISPATCH_IN_SERVE=false)."
+)
+def worker() -> None:
+    import signal
+
+    from tortoise import Tortoise
+
+    from api.dispatch import dispatch_forever
+    from models.db import tortoise_config
+
+    settings = get_settings()
+    _log(settings.debug)
+
+    async def run() -> None:
+        await Tortoise.init(
+            config=tortoise_config(settings.database_url, pool_max_size=settings.db_pool_max_size)
+        )
+        dispatching = asyncio.create_task(dispatch_forever())
+        loop = asyncio.get_running_loop()
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop, dispatching.cancel)
+        logging.getLogger(__name__).info("dispatching webhook deliveries; stop with Ctrl-C")
+        try:
+            await dispatching
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await Tortoise.close_connections()
+
+    _run(run(), settings.database_url)
 
 
 @main.command(

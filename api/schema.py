@@ -13,6 +13,7 @@ from api.alerts import Alert, AlertMutation, AlertQuery
 from api.change_orders import ChangeOrder, ChangeOrderMutation
 from api.compensation import CommissionPlan, CompensationQuery, CreditsMutation, PlanMutation
 from api.deliverables import Deliverable, DeliverableMutation
+from api.dispatch import AnnounceEvents
 from api.engagements import EngagementMutation, EngagementQuery
 from api.errors import should_mask
 from api.needs import Need, NeedMutation
@@ -68,6 +69,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     extensions: list[object] = [
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
+        AnnounceEvents,
     ]
     if not debug:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))

@@ -1,0 +1,50 @@
+"""Wires the webhook dispatcher to the services it needs, for `serve` and `fourway worker`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from services import events
+from services.webhook_endpoints import disable_webhook_endpoint, why_unreachable
+from webhooks.dispatcher import Dispatcher
+
+
+async def _disable(endpoint_id: int, reason: str) -> None:
+    if await disable_webhook_endpoint(id=endpoint_id, reason=reason) is not None:
+        events.announce()
+
+
+async def _screen(url: str) -> str | None:
+    reason = await why_unreachable(url)
+    return None if reason is None else f"Not sent: the URL {reason}."
+
+
+def build_dispatcher(**options: Any) -> Dispatcher:
+    """A dispatcher that disables endpoints through the service (announcing it) and
+    re-checks each URL's addresses before sending."""
+    return Dispatcher(disable=_disable, screen=_screen, **options)
+
+
+async def dispatch_forever(dispatcher: Dispatcher | None = None) -> None:
+    """Run a dispatcher until cancelled, woken by events committed in this process."""
+    dispatcher = dispatcher or build_dispatcher()
+    wake = events.listen()
+    try:
+        await dispatcher.run(wake)
+    finally:
+        events.stop_listening(wake)
+        await dispatcher.aclose()
+
+
+class AnnounceEvents(SchemaExtension):
+    """After a mutation (its transactions committed), wake this process's dispatcher, so
+    the events it wrote go out now rather than at the next poll."""
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        if self.execution_context.operation_type == OperationType.MUTATION:
+            events.announce()

@@ -2,7 +2,7 @@
 
 import strawberry
 
-from models.enums import AlertStatus, Severity, SignalKind
+from models.enums import AlertStatus, DeliveryStatus, Severity, SignalKind
 
 strawberry.enum(Severity, description="How grave a finding is.")
 strawberry.enum(
@@ -11,5 +11,10 @@ strawberry.enum(
     "WAIVED ones were closed on purpose and stay closed until their facts change.",
 )
 strawberry.enum(SignalKind, description="What a compensation signal says.")
+strawberry.enum(
+    DeliveryStatus,
+    description="PENDING until the receiver answers 2xx (DELIVERED) or the retries run out "
+    "(FAILED).",
+)
 
-__all__ = ["AlertStatus", "Severity", "SignalKind"]
+__all__ = ["AlertStatus", "DeliveryStatus", "Severity", "SignalKind"]

@@ -30,6 +30,8 @@ ID_FIELD_TYPES = {
     "accepted_by_id": "Person",
     "approved_by_id": "Person",
     "plan_id": "CommissionPlan",
+    "delivery_id": "WebhookDelivery",
+    "endpoint_id": "WebhookEndpoint",
 }
 
 

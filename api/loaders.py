@@ -15,13 +15,16 @@ from models import (
     CommissionPlan,
     Credit,
     Deliverable,
+    DeliveryAttempt,
     Engagement,
+    Event,
     Need,
     Organization,
     Person,
     Promise,
     Purchase,
     RoleAssignment,
+    WebhookDelivery,
     WebhookEndpoint,
 )
 
@@ -88,13 +91,14 @@ class FactsOf(DataLoader[int, Facts]):
 
 
 class RowsOf(DataLoader[int, list[M]], Generic[M]):
-    """An engagement's rows of one kind, in id order (empty where it has none)."""
+    """A parent's rows of one kind (an engagement's by default), in id order (empty where
+    it has none)."""
 
-    def __init__(self, model: type[M]) -> None:
+    def __init__(self, model: type[M], parent: str = "engagement_id") -> None:
         async def load(keys: Sequence[int]) -> list[list[M]]:
             grouped: dict[int, list[M]] = {key: [] for key in keys}
-            for row in await model.filter(engagement_id__in=set(keys)).order_by("id"):
-                grouped[row.engagement_id].append(row)  # type: ignore[attr-defined]
+            for row in await model.filter(**{f"{parent}__in": set(keys)}).order_by("id"):
+                grouped[getattr(row, parent)].append(row)
             return [grouped[key] for key in keys]
 
         super().__init__(load_fn=load)
@@ -119,3 +123,6 @@ class Loaders:
         self.webhook_endpoint = ById(WebhookEndpoint)
         self.alerts_of = RowsOf(Alert)
         self.credits_of = RowsOf(Credit)
+        self.webhook_delivery = ById(WebhookDelivery)
+        self.event = ById(Event)
+        self.attempts_of = RowsOf(DeliveryAttempt, parent="delivery_id")

@@ -21,7 +21,7 @@ from api.promises import Promise
 from api.purchases import Purchase
 from api.relay import BadUserInput, Node, from_global_id
 from api.roles import RoleAssignment
-from api.webhooks import WebhookEndpoint
+from api.webhooks import WebhookDelivery, WebhookEndpoint
 
 # Type name → (its loader in a request's Loaders, how to build the type from a row).
 _RESOLVERS: dict[str, tuple[Callable[[Loaders], Any], Callable[[Any], Node]]] = {
@@ -37,6 +37,7 @@ _RESOLVERS: dict[str, tuple[Callable[[Loaders], Any], Callable[[Any], Node]]] = 
     "Alert": (lambda loaders: loaders.alert, Alert.from_model),
     "CommissionPlan": (lambda loaders: loaders.commission_plan, CommissionPlan.from_model),
     "WebhookEndpoint": (lambda loaders: loaders.webhook_endpoint, WebhookEndpoint.from_model),
+    "WebhookDelivery": (lambda loaders: loaders.webhook_delivery, WebhookDelivery.from_model),
 }
 
 

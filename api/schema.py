@@ -24,7 +24,13 @@ from api.promises import Promise, PromiseMutation
 from api.purchases import Purchase, PurchaseMutation
 from api.roles import RoleAssignment, RoleAssignmentMutation
 from api.scalars import SCALAR_OVERRIDES
-from api.webhooks import SecretMutation, WebhookEndpoint, WebhookMutation, WebhookQuery
+from api.webhooks import (
+    SecretMutation,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMutation,
+    WebhookQuery,
+)
 
 Query = merge_types(
     "Query",
@@ -87,6 +93,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
             Alert,
             CommissionPlan,
             WebhookEndpoint,
+            WebhookDelivery,
         ],
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=extensions,  # type: ignore[arg-type]

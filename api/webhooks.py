@@ -1,17 +1,27 @@
-"""Webhook endpoints: subscribe, change, rotate the secret, unsubscribe."""
+"""Webhooks: endpoints (subscribe, change, rotate the secret, unsubscribe), and the
+deliveries of events to them with every attempt (list, redeliver, send a test event)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Awaitable
+from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 
+from api.context import Info
+from api.enums import DeliveryStatus
 from api.errors import UserError, user_errors
 from api.inputs import to_values
 from api.mutations import mutation, mutation_type, payload_type, update_input
-from api.relay import Node, to_global_id
+from api.relay import Connection, Node, filter_id, page_of_query, to_global_id, window
+from models import DeliveryAttempt as DeliveryAttemptModel
+from models import Event as EventModel
+from models import WebhookDelivery as WebhookDeliveryModel
 from models import WebhookEndpoint as WebhookEndpointModel
+from services import webhook_deliveries
 from services import webhook_endpoints as service
 from services.errors import DomainError
 
@@ -43,6 +53,132 @@ class WebhookEndpoint(Node):
             disabled_reason=row.disabled_reason,
             created_at=row.created_at,
         )
+
+
+@strawberry.type(description="One POST of a delivery and what came of it.")
+class DeliveryAttempt:
+    at: dt.datetime
+    status_code: int | None = strawberry.field(description="Null when no answer came.")
+    duration_ms: int
+    response_excerpt: str | None = strawberry.field(
+        description="The first kilobyte of the receiver's answer."
+    )
+    error: str | None = strawberry.field(description="Why it failed; null when delivered.")
+    retry_at: dt.datetime | None = strawberry.field(
+        description="When the next attempt was scheduled, if this one failed and retries remain."
+    )
+
+    @classmethod
+    def from_model(cls, row: DeliveryAttemptModel) -> DeliveryAttempt:
+        return cls(
+            at=row.at,
+            status_code=row.status_code,
+            duration_ms=row.duration_ms,
+            response_excerpt=row.response_excerpt,
+            error=row.error,
+            retry_at=row.retry_at,
+        )
+
+
+@strawberry.type(
+    description="An event owed to an endpoint: retried with backoff for about three days "
+    "until the receiver answers 2xx. Every attempt is kept."
+)
+class WebhookDelivery(Node):
+    status: DeliveryStatus
+    attempt_count: int
+    next_attempt_at: dt.datetime | None = strawberry.field(
+        description="When the next attempt is due; null once delivered or failed."
+    )
+    delivered_at: dt.datetime | None
+    redelivery: bool = strawberry.field(description="Whether someone asked to send it again.")
+    created_at: dt.datetime
+    event_pk: strawberry.Private[int]
+    endpoint_pk: strawberry.Private[int]
+    pk: strawberry.Private[int]
+
+    async def _event(self, info: Info) -> EventModel:
+        event = await info.context.loaders.event.load(self.event_pk)
+        assert event is not None  # the foreign key guarantees it
+        return event
+
+    @strawberry.field(description="The event's id: the webhook-id header, the same on retries.")
+    async def event_id(self, info: Info) -> str:
+        return (await self._event(info)).uid
+
+    @strawberry.field
+    async def event_type(self, info: Info) -> str:
+        return (await self._event(info)).type
+
+    @strawberry.field
+    async def occurred_at(self, info: Info) -> dt.datetime:
+        occurred: dt.datetime = (await self._event(info)).occurred_at
+        return occurred
+
+    @strawberry.field(description="The body sent: {id, type, occurred_at, data}.")
+    async def payload(self, info: Info) -> JSON:
+        return JSON(json.loads((await self._event(info)).body))
+
+    @strawberry.field
+    async def endpoint(self, info: Info) -> WebhookEndpoint:
+        row = await info.context.loaders.webhook_endpoint.load(self.endpoint_pk)
+        assert row is not None  # the foreign key guarantees it
+        return WebhookEndpoint.from_model(row)
+
+    @strawberry.field(description="Every attempt, oldest first.")
+    async def attempts(self, info: Info) -> list[DeliveryAttempt]:
+        rows = await info.context.loaders.attempts_of.load(self.pk)
+        return [DeliveryAttempt.from_model(r) for r in rows]
+
+    @classmethod
+    def from_model(cls, row: WebhookDeliveryModel) -> WebhookDelivery:
+        return cls(
+            id=strawberry.ID(to_global_id("WebhookDelivery", row.pk)),
+            pk=row.pk,
+            status=row.status,
+            attempt_count=row.attempt_count,
+            next_attempt_at=row.next_attempt_at,
+            delivered_at=row.delivered_at,
+            redelivery=row.redelivery,
+            created_at=row.created_at,
+            event_pk=row.event_id,
+            endpoint_pk=row.endpoint_id,
+        )
+
+
+@strawberry.input(description="Which deliveries to list; every given condition must hold.")
+class WebhookDeliveryFilter:
+    endpoint_id: strawberry.ID | None = None
+    event_id: str | None = strawberry.field(
+        default=None, description="An event's id (evt_...), as in the webhook-id header."
+    )
+    event_type: list[str] | None = None
+    status: list[DeliveryStatus] | None = None
+
+
+def _deliveries(f: WebhookDeliveryFilter | None) -> Any:
+    query = WebhookDeliveryModel.all()
+    if f is None:
+        return query
+    if f.endpoint_id is not None:
+        query = query.filter(endpoint_id=filter_id(f.endpoint_id, "WebhookEndpoint", "endpointId"))
+    if f.event_id is not None:
+        query = query.filter(event__uid=f.event_id)
+    if f.event_type:
+        query = query.filter(event__type__in=f.event_type)
+    if f.status:
+        query = query.filter(status__in=[s.value for s in f.status])
+    return query
+
+
+@strawberry.input(description="The delivery to send again.")
+class RedeliverInput:
+    delivery_id: strawberry.ID
+
+
+@strawberry.input(description="The endpoint to send a webhook.test event to.")
+class SendTestEventInput:
+    endpoint_id: strawberry.ID
 
 
 @strawberry.input(description="A URL to send events to, and which events.")
@@ -102,6 +238,21 @@ class WebhookQuery:
         rows = await WebhookEndpointModel.all().order_by("id")
         return [WebhookEndpoint.from_model(r) for r in rows]
 
+    @strawberry.field(
+        description="Deliveries, oldest first (`last` for the newest), with their attempts."
+    )
+    async def webhook_deliveries(
+        self,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: WebhookDeliveryFilter | None = None,
+    ) -> Connection[WebhookDelivery]:
+        return await page_of_query(
+            _deliveries(filter), window(first, after, last, before), WebhookDelivery.from_model
+        )
+
 
 @strawberry.type
 class SecretMutation:
@@ -160,7 +311,24 @@ WebhookMutation = mutation_type(
             build=WebhookEndpoint.from_model,
             id_type="WebhookEndpoint",
             deleted=True,
-            description="Unsubscribe: delete a webhook endpoint.",
+            description="Unsubscribe: delete a webhook endpoint and its deliveries.",
+        ),
+        "redeliver": mutation(
+            input_type=RedeliverInput,
+            payload=payload_type("Redeliver", "delivery", WebhookDelivery),
+            field="delivery",
+            service=webhook_deliveries.redeliver,
+            build=WebhookDelivery.from_model,
+            description="Send a delivery's event to its endpoint again, now, as a new delivery "
+            "with the same webhook-id.",
+        ),
+        "send_test_event": mutation(
+            input_type=SendTestEventInput,
+            payload=payload_type("SendTestEvent", "delivery", WebhookDelivery),
+            field="delivery",
+            service=webhook_deliveries.send_test_event,
+            build=WebhookDelivery.from_model,
+            description="Send a webhook.test event to an endpoint, whatever it subscribes to.",
         ),
     },
 )

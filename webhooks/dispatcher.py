@@ -72,9 +72,6 @@ class _Job:
 class _Claim:
     """Deliveries leased by one pass, by endpoint."""
 
-    now: datetime
-    offset: timedelta
-    """How far the pass's clock is from the wall clock (tests dispatch as of a later time)."""
     deadline: float
     """Monotonic time after which nothing more is sent: the lease must outlast the sends."""
     endpoints: dict[int, WebhookEndpoint]
@@ -182,10 +179,10 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*sending.values(), return_exceptions=True)
 
-    async def dispatch_once(self, *, now: datetime | None = None) -> int:
-        """Claim one batch of due deliveries as of ``now``, send it all and record the
-        results; return how many deliveries were claimed."""
-        claim = await self._claim(now or _utcnow(), busy=set())
+    async def dispatch_once(self) -> int:
+        """Claim one batch of due deliveries, send it all and record the results; return
+        how many deliveries were claimed."""
+        claim = await self._claim(_utcnow(), busy=set())
         if claim is None:
             return 0
         await asyncio.gather(
@@ -221,8 +218,6 @@ class Dispatcher:
         for row in rows:
             jobs[row.endpoint_id].append(_Job(row, events[row.event_id]))
         return _Claim(
-            now=now,
-            offset=now - _utcnow(),
             deadline=time.monotonic() + self.lease.total_seconds() - 2 * self.timeout,
             endpoints=endpoints,
             jobs=dict(jobs),
@@ -245,7 +240,7 @@ class Dispatcher:
                 # second dispatcher sending them too.
                 results.released = [j.delivery.id for j in jobs[index:]]
                 break
-            at = _utcnow() + claim.offset
+            at = _utcnow()
             if refusal is not None:
                 outcome = Outcome(at=at, duration_ms=0, error=refusal)
             else:

@@ -13,6 +13,7 @@ from models import (
     Alert,
     ChangeOrder,
     CommissionPlan,
+    CompensationSignal,
     Credit,
     Deliverable,
     DeliveryAttempt,
@@ -123,6 +124,7 @@ class Loaders:
         self.webhook_endpoint = ById(WebhookEndpoint)
         self.alerts_of = RowsOf(Alert)
         self.credits_of = RowsOf(Credit)
+        self.compensation_signal = ById(CompensationSignal)
         self.webhook_delivery = ById(WebhookDelivery)
         self.event = ById(Event)
         self.attempts_of = RowsOf(DeliveryAttempt, parent="delivery_id")

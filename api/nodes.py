@@ -9,7 +9,7 @@ import strawberry
 
 from api.alerts import Alert
 from api.change_orders import ChangeOrder
-from api.compensation import CommissionPlan
+from api.compensation import CommissionPlan, CompensationSignal
 from api.context import Info
 from api.deliverables import Deliverable
 from api.engagements import Engagement
@@ -38,6 +38,10 @@ _RESOLVERS: dict[str, tuple[Callable[[Loaders], Any], Callable[[Any], Node]]] = 
     "CommissionPlan": (lambda loaders: loaders.commission_plan, CommissionPlan.from_model),
     "WebhookEndpoint": (lambda loaders: loaders.webhook_endpoint, WebhookEndpoint.from_model),
     "WebhookDelivery": (lambda loaders: loaders.webhook_delivery, WebhookDelivery.from_model),
+    "CompensationSignal": (
+        lambda loaders: loaders.compensation_signal,
+        CompensationSignal.from_model,
+    ),
 }
 
 

@@ -6,7 +6,6 @@ from tortoise.transactions import in_transaction
 
 from models import ChangeOrder, Deliverable, Engagement, Organization, Promise, Purchase
 from models.enums import DecisionModel, EngagementStatus, OrganizationKind
-from services import events
 from services.errors import Conflict, FieldError, Invalid
 from services.evaluation import (
     DAY_THRESHOLDS,
@@ -105,20 +104,8 @@ async def update_engagement(*, id: int, **changes: Any) -> Changed[Engagement]:
         if values:
             engagement.update_from_dict(values)
             await engagement.save(update_fields=[*values, "updated_at"])
-        if engagement.status != previous:
-            # Announced before the evaluation, so the signals it causes come after it.
-            await events.record(
-                [
-                    events.Occurrence(
-                        "engagement.status_changed",
-                        events.engagement_object(engagement),
-                        engagement.id,
-                        {"status": previous.value},
-                    )
-                ],
-                at=engagement.updated_at,
-            )
-        return Changed(engagement, await reconcile(engagement))
+        moved_from = previous if engagement.status != previous else None
+        return Changed(engagement, await reconcile(engagement, moved_from=moved_from))
 
 
 async def evaluate_engagement(*, id: int) -> Changed[Engagement]:

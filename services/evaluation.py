@@ -30,7 +30,7 @@ from models import (
     Purchase,
     RoleAssignment,
 )
-from models.enums import AlertStatus, Severity
+from models.enums import AlertStatus, EngagementStatus, Severity
 from services import events
 from settings import get_settings
 
@@ -156,8 +156,15 @@ def _facts_hash(facts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-async def reconcile(engagement: Engagement, *, now: datetime | None = None) -> Reconciled:
-    """Evaluate ``engagement`` as of ``now`` and bring its alerts in line.
+async def reconcile(
+    engagement: Engagement,
+    *,
+    now: datetime | None = None,
+    moved_from: EngagementStatus | None = None,
+) -> Reconciled:
+    """Evaluate ``engagement`` as of ``now``, bring its alerts in line, and write the
+    outbox events of it all. ``moved_from`` is the status the change moved it from, if
+    it did: that event comes first, so the signals it causes follow it.
 
     The caller holds the engagement's row lock inside a transaction. An engagement the
     engine cannot evaluate keeps its alerts untouched and records why.
@@ -170,6 +177,7 @@ async def reconcile(engagement: Engagement, *, now: datetime | None = None) -> R
         logger.exception("could not evaluate engagement %s", engagement.id)
         engagement.evaluation_error = f"{type(error).__name__}: {error}"[:2000]
         await engagement.save(update_fields=["evaluation_error", "updated_at"])
+        await events.record(_status_changed(engagement, moved_from), at=now)
         return Reconciled()
     current = {fingerprint(engagement.id, f): f for f in findings}
     alerts = await Alert.filter(
@@ -217,17 +225,34 @@ async def reconcile(engagement: Engagement, *, now: datetime | None = None) -> R
     from services.signals import emit
 
     signals = await emit(engagement, snapshot, now=now)
+    engagement.update_from_dict({"evaluated_at": now, "evaluation_error": None})
+    await engagement.save(update_fields=["evaluated_at", "evaluation_error", "updated_at"])
+    # Each object as it stands at commit: the events read like GraphQL right after.
     await events.record(
         [
+            *_status_changed(engagement, moved_from),
             *(events.alert_occurrence("opened", a) for a in opened),
             *(events.alert_occurrence("resolved", a) for a in resolved),
             *(events.signal_occurrence(s) for s in signals),
         ],
         at=now,
     )
-    engagement.update_from_dict({"evaluated_at": now, "evaluation_error": None})
-    await engagement.save(update_fields=["evaluated_at", "evaluation_error", "updated_at"])
     return Reconciled(opened=tuple(opened), resolved=tuple(resolved), signals=tuple(signals))
+
+
+def _status_changed(
+    engagement: Engagement, moved_from: EngagementStatus | None
+) -> list[events.Occurrence]:
+    if moved_from is None:
+        return []
+    return [
+        events.Occurrence(
+            "engagement.status_changed",
+            events.engagement_object(engagement),
+            engagement.id,
+            {"status": moved_from.value},
+        )
+    ]
 
 
 async def _refresh(alert: Alert, finding: rules.Finding, facts_hash: str) -> None:

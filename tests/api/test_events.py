@@ -1,0 +1,189 @@
+"""The outbox: every change of state writes one event, in the change's transaction, whose
+data reads exactly like the object fetched over GraphQL right after."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from models import Engagement, Event, WebhookDelivery
+from services import events
+from services.events import subscribed
+from services.webhook_endpoints import create_webhook_endpoint
+from settings import get_settings
+from tests.api.test_signals import _complete_with_actual_cost, _sale
+
+STATE_CHANGES = {
+    "alert.opened",
+    "alert.resolved",
+    "alert.acknowledged",
+    "alert.waived",
+    "compensation.booked",
+    "compensation.held",
+    "compensation.released",
+    "compensation.adjusted",
+    "engagement.status_changed",
+}
+
+
+def _selection(value: dict[str, Any]) -> str:
+    """A GraphQL selection asking for exactly the fields an event object holds."""
+    parts = []
+    for key, inner in value.items():
+        parts.append(f"{key} {{ id }}" if isinstance(inner, dict) and "id" in inner else key)
+    return " ".join(parts)
+
+
+class Outbox:
+    """Reads the events written since it last looked, and checks each against GraphQL."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.seen = 0
+        self.types: list[str] = []
+
+    async def check_new(self) -> list[dict[str, Any]]:
+        rows = await Event.filter(id__gt=self.seen).order_by("id")
+        bodies = []
+        for row in rows:
+            body = json.loads(row.body)
+            assert set(body) == {"id", "type", "occurred_at", "data"}
+            assert (body["id"], body["type"]) == (row.uid, row.type)
+            assert datetime.fromisoformat(body["occurred_at"]) == row.occurred_at
+            obj = body["data"]["object"]
+            query = (
+                "query($id: ID!) { node(id: $id) { "
+                f"... on {obj['__typename']} {{ {_selection(obj)} }} }} }}"
+            )
+            shown = await self.client.data(query, {"id": obj["id"]})
+            assert shown["node"] == obj, row.type
+            bodies.append(body)
+            self.types.append(row.type)
+            self.seen = row.id
+        return bodies
+
+
+class Checking:
+    """A GraphQL client that checks the outbox after every mutation, while each object
+    the new events hold is still as they show it."""
+
+    def __init__(self, client: Any, outbox: Outbox) -> None:
+        self.client, self.outbox = client, outbox
+        self.bodies: list[dict[str, Any]] = []
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        return await self.client.data(query, variables)
+
+    async def mutate(self, name: str, input: dict[str, Any], selection: str) -> Any:
+        payload = await self.client.mutate(name, input, selection)
+        self.bodies += await self.outbox.check_new()
+        return payload
+
+
+async def test_every_change_of_state_writes_one_event_that_reads_like_graphql(client):
+    outbox = Outbox(client)
+    checking = Checking(client, outbox)
+    ids = await _sale(checking, signed_off=False)
+    first = list(checking.bodies)
+    assert {"alert.opened", "engagement.status_changed", "compensation.booked"} <= {
+        b["type"] for b in first
+    }
+    [moved] = [b for b in first if b["type"] == "engagement.status_changed"]
+    assert moved["data"]["previous_attributes"] == {"status": "PROPOSED"}
+    assert moved["data"]["object"]["status"] == "SOLD"
+    # The status change comes before the booking it causes.
+    order = [b["type"] for b in first]
+    assert order.index("engagement.status_changed") < order.index("compensation.booked")
+
+    signed = await checking.mutate(
+        "updatePromise",
+        {"id": ids["promise"], "deliverySignoffById": ids["sponsor"]},
+        "alertsResolved { id }",
+    )
+    assert signed["alertsResolved"]
+    released = checking.bodies[len(first) :]
+    assert {"alert.resolved", "compensation.released"} <= {b["type"] for b in released}
+
+    live = await client.data(
+        "query($id: ID!) { alerts(filter: {engagementId: $id, status: [OPEN]}) { nodes { id } } }",
+        {"id": ids["engagement"]},
+    )
+    live_id = live["alerts"]["nodes"][0]["id"]
+    seen = len(checking.bodies)
+    await checking.mutate("acknowledgeAlert", {"id": live_id, "comment": "On it"}, "")
+    await checking.mutate("waiveAlert", {"id": live_id, "reason": "Agreed with client"}, "")
+    handled = checking.bodies[seen:]
+    assert [b["type"] for b in handled] == ["alert.acknowledged", "alert.waived"]
+    assert handled[0]["data"]["object"]["comment"] == "On it"
+
+    await _complete_with_actual_cost(checking, ids, "75000")
+    assert set(outbox.types) >= STATE_CHANGES
+
+    # A change that changes nothing announces nothing.
+    seen = len(checking.bodies)
+    await checking.mutate("evaluateEngagement", {"id": ids["engagement"]}, "engagement { id }")
+    assert checking.bodies[seen:] == []
+
+
+async def test_events_are_owed_to_the_endpoints_subscribed_to_them(client, monkeypatch):
+    monkeypatch.setattr(get_settings(), "webhooks_allow_private_networks", True)
+    alerts = await create_webhook_endpoint(url="http://127.0.0.1:9/a", event_types=["alert.*"])
+    booked = await create_webhook_endpoint(
+        url="http://127.0.0.1:9/b", event_types=["compensation.booked"]
+    )
+    paused = await create_webhook_endpoint(
+        url="http://127.0.0.1:9/c", event_types=["alert.*"], active=False
+    )
+    await _sale(client)
+    owed: dict[int, set[str]] = {}
+    for delivery in await WebhookDelivery.all().prefetch_related("event"):
+        owed.setdefault(delivery.endpoint_id, set()).add(delivery.event.type)
+    assert owed[alerts.endpoint.id] == {"alert.opened", "alert.resolved"}
+    assert owed[booked.endpoint.id] == {"compensation.booked"}
+    assert paused.endpoint.id not in owed
+    every_alert_event = await Event.filter(type__startswith="alert.").count()
+    assert await WebhookDelivery.filter(endpoint_id=alerts.endpoint.id).count() == (
+        every_alert_event
+    )
+
+
+@pytest.mark.parametrize(
+    ("types", "type", "expected"),
+    [
+        (["alert.*"], "alert.opened", True),
+        (["alert.opened"], "alert.opened", True),
+        (["alert.opened"], "alert.resolved", False),
+        (["compensation.*"], "alert.opened", False),
+        (["alert"], "alert.opened", False),
+    ],
+)
+def test_an_endpoint_subscribes_to_exact_types_or_families(types, type, expected):
+    assert subscribed(types, type) is expected
+
+
+async def test_a_rolled_back_change_leaves_no_event_and_no_delivery(client, monkeypatch):
+    monkeypatch.setattr(get_settings(), "webhooks_allow_private_networks", True)
+    await create_webhook_endpoint(url="http://127.0.0.1:9/a", event_types=["engagement.*"])
+    ids = await _sale(client)
+    before = (await Event.all().count(), await WebhookDelivery.all().count())
+    real_record = events.record
+
+    async def record_then_fail(*args: Any, **kwargs: Any) -> Any:
+        written = await real_record(*args, **kwargs)
+        if written:
+            raise RuntimeError("the database went away after the events were written")
+        return written
+
+    monkeypatch.setattr(events, "record", record_then_fail)
+    response = await client.execute(
+        "mutation($input: UpdateEngagementInput!) { updateEngagement(input: $input) "
+        "{ engagement { status } } }",
+        {"input": {"id": ids["engagement"], "status": "DELIVERING"}},
+    )
+    assert response["data"] is None
+    assert response["errors"][0]["message"] == "Unexpected error."
+    assert (await Event.all().count(), await WebhookDelivery.all().count()) == before
+    assert (await Engagement.get()).status.value == "SOLD"

@@ -106,6 +106,7 @@ UNKNOWN = {
     "Engagement": "RW5nYWdlbWVudDo5OTk5OQ==",  # Engagement:99999
     "Person": "UGVyc29uOjk5OTk5",  # Person:99999
     "Organization": "T3JnYW5pemF0aW9uOjk5OTk5",  # Organization:99999
+    "WebhookDelivery": "V2ViaG9va0RlbGl2ZXJ5Ojk5OTk5",  # WebhookDelivery:99999
 }
 
 

@@ -74,6 +74,18 @@ async def world(client) -> dict[str, str]:
         "webhookEndpoint { id }",
     )
     ids["endpoint"] = endpoint["webhookEndpoint"]["id"]
+    paused = await client.mutate(
+        "createWebhookEndpoint",
+        {"url": "http://8.8.4.4/hooks", "eventTypes": ["alert.*"], "active": False},
+        "webhookEndpoint { id }",
+    )
+    ids["paused_endpoint"] = paused["webhookEndpoint"]["id"]
+    test = await client.mutate("sendTestEvent", {"endpointId": ids["endpoint"]}, "delivery { id }")
+    ids["delivery"] = test["delivery"]["id"]
+    paused_delivery = await client.mutate(
+        "sendTestEvent", {"endpointId": ids["paused_endpoint"]}, "delivery { id }"
+    )
+    assert paused_delivery["userErrors"][0]["code"] == "CONFLICT"
     await client.mutate(
         "assignCommissionPlan", {"personId": ids["seller"], "planId": ids["assigned_plan"]}, ""
     )
@@ -317,6 +329,12 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
     ),
     ("deleteWebhookEndpoint", {"id": MALFORMED_ID}, "id", "VALIDATION"),
     ("rotateWebhookSecret", {"id": "$need"}, "id", "NOT_FOUND"),
+    ("redeliver", {"deliveryId": MALFORMED_ID}, "deliveryId", "VALIDATION"),
+    ("redeliver", {"deliveryId": "$endpoint"}, "deliveryId", "NOT_FOUND"),
+    ("redeliver", {"deliveryId": UNKNOWN["WebhookDelivery"]}, "deliveryId", "NOT_FOUND"),
+    ("sendTestEvent", {"endpointId": MALFORMED_ID}, "endpointId", "VALIDATION"),
+    ("sendTestEvent", {"endpointId": "$delivery"}, "endpointId", "NOT_FOUND"),
+    ("sendTestEvent", {"endpointId": "$paused_endpoint"}, "endpointId", "CONFLICT"),
     # alerts and evaluation
     ("acknowledgeAlert", {"id": MALFORMED_ID, "comment": "On it"}, "id", "VALIDATION"),
     ("acknowledgeAlert", {"id": "$need", "comment": "On it"}, "id", "NOT_FOUND"),

@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     webhooks_batch_size: int = 50
     webhooks_concurrency: int = 8
     # A claim keeps other dispatchers off a batch this long; a dispatcher that dies holds
-    # its batch no longer. It must outlast a request, so it is at least twice the timeout.
+    # its batch no longer. Sends stop two timeouts before it ends (one to send, one to
+    # record), so it is at least three timeouts.
     webhooks_lease_seconds: float = 60.0
     webhooks_disable_after_seconds: float = 3 * 24 * 3600
     cors_origins: list[str] = Field(default_factory=list)

@@ -33,12 +33,13 @@ def check_database_url(database_url: str) -> None:
 
 def tortoise_config(database_url: str, *, pool_max_size: int = 10) -> dict[str, Any]:
     """Return Tortoise's config for ``database_url`` (``sqlite://`` or ``postgres://``)."""
-    connection: str | dict[str, Any] = database_url
-    if database_url.startswith(_POSTGRES_SCHEMES):
-        from tortoise.backends.base.config_generator import expand_db_url
+    from tortoise.backends.base.config_generator import expand_db_url
 
-        connection = expand_db_url(database_url)
+    connection: dict[str, Any] = expand_db_url(database_url)
+    if database_url.startswith(_POSTGRES_SCHEMES):
         connection["credentials"].setdefault("maxsize", pool_max_size)
+    else:
+        connection["engine"] = "models.sqlite"  # BEGIN IMMEDIATE: see models/sqlite.py
     return {
         "connections": {"default": connection},
         "apps": {

@@ -110,8 +110,10 @@ class Dispatcher:
         settings = get_settings()
         self.timeout = settings.webhooks_timeout_seconds
         self.batch_size = settings.webhooks_batch_size
+        # A send may start until one timeout (for it) and one more (to record it) before
+        # the lease ends, so a lease shorter than three timeouts would leave no time at all.
         self.lease = timedelta(
-            seconds=max(settings.webhooks_lease_seconds, 2 * settings.webhooks_timeout_seconds)
+            seconds=max(settings.webhooks_lease_seconds, 3 * settings.webhooks_timeout_seconds)
         )
         self.disable_after = timedelta(seconds=settings.webhooks_disable_after_seconds)
         self.poll = settings.webhooks_poll_seconds

@@ -20,7 +20,7 @@ from strawberry.asgi import GraphQL
 from tortoise.contrib.starlette import RegisterTortoise
 
 from api.context import Context
-from api.dispatch import dispatch_forever
+from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
 from api.exports import compensation_csv
 from api.schema import build_schema
 from models.db import tortoise_config
@@ -67,21 +67,22 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             app,
             config=tortoise_config(settings.database_url, pool_max_size=settings.db_pool_max_size),
         ):
-            background = []
-            if settings.sweep_interval_seconds > 0:
-                background.append(
-                    asyncio.create_task(sweep_forever(settings.sweep_interval_seconds))
-                )
-            if settings.webhooks_dispatch_in_serve:
-                background.append(asyncio.create_task(dispatch_forever()))
+            sweeper = (
+                asyncio.create_task(sweep_forever(settings.sweep_interval_seconds))
+                if settings.sweep_interval_seconds > 0
+                else None
+            )
+            dispatcher = build_dispatcher() if settings.webhooks_dispatch_in_serve else None
+            dispatching = asyncio.create_task(dispatch_forever(dispatcher)) if dispatcher else None
             try:
                 yield
             finally:
-                for task in background:
-                    task.cancel()
-                for task in background:
+                if dispatcher is not None and dispatching is not None:
+                    await stop_dispatching(dispatcher, dispatching)
+                if sweeper is not None:
+                    sweeper.cancel()
                     with suppress(asyncio.CancelledError):
-                        await task
+                        await sweeper
 
     middleware: list[Any] = []
     if settings.cors_origins:

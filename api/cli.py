@@ -140,7 +140,7 @@ def worker() -> None:
 
     from tortoise import Tortoise
 
-    from api.dispatch import dispatch_forever
+    from api.dispatch import build_dispatcher, dispatch_forever
     from models.db import tortoise_config
 
     settings = get_settings()
@@ -150,15 +150,14 @@ def worker() -> None:
         await Tortoise.init(
             config=tortoise_config(settings.database_url, pool_max_size=settings.db_pool_max_size)
         )
-        dispatching = asyncio.create_task(dispatch_forever())
+        dispatcher = build_dispatcher()
         loop = asyncio.get_running_loop()
         for stop in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(stop, dispatching.cancel)
+            # Graceful: the sends in flight finish and are recorded before it exits.
+            loop.add_signal_handler(stop, dispatcher.stop)
         logging.getLogger(__name__).info("dispatching webhook deliveries; stop with Ctrl-C")
         try:
-            await dispatching
-        except asyncio.CancelledError:
-            pass
+            await dispatch_forever(dispatcher)
         finally:
             await Tortoise.close_connections()
 

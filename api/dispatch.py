@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,15 +31,25 @@ def build_dispatcher(**options: Any) -> Dispatcher:
     return Dispatcher(disable=_disable, screen=_screen, **options)
 
 
-async def dispatch_forever(dispatcher: Dispatcher | None = None) -> None:
-    """Run a dispatcher until cancelled, woken by events committed in this process."""
-    dispatcher = dispatcher or build_dispatcher()
+async def dispatch_forever(dispatcher: Dispatcher) -> None:
+    """Run ``dispatcher`` until it is stopped, woken by events committed in this process."""
     wake = events.listen()
     try:
         await dispatcher.run(wake)
     finally:
         events.stop_listening(wake)
         await dispatcher.aclose()
+
+
+async def stop_dispatching(dispatcher: Dispatcher, task: asyncio.Task[None]) -> None:
+    """Stop a dispatcher gracefully, letting its sends in flight finish; cancel it only if
+    they outlast a lease."""
+    dispatcher.stop()
+    done, _ = await asyncio.wait({task}, timeout=dispatcher.lease.total_seconds())
+    if not done:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class AnnounceEvents(SchemaExtension):

@@ -122,6 +122,8 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self._disable = disable
         self._screen = screen
+        self._stopping = False
+        self._wake: asyncio.Event | None = None
         self._own_client = client is None
         self.client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout),
@@ -135,11 +137,20 @@ class Dispatcher:
         if self._own_client:
             await self.client.aclose()
 
+    def stop(self) -> None:
+        """Ask ``run`` to return: it claims nothing more and lets the sends in flight finish
+        and record their results. (Cancelling it instead could interrupt a transaction
+        as it begins, which leaves Tortoise's SQLite connection locked for good.)"""
+        self._stopping = True
+        if self._wake is not None:
+            self._wake.set()
+
     async def run(self, wake: asyncio.Event | None = None) -> None:
-        """Dispatch until cancelled. Each endpoint's share of a claim is sent by its own
+        """Dispatch until :meth:`stop`. Each endpoint's share of a claim is sent by its own
         task, so a slow receiver holds up nobody else. Looks again at once when ``wake``
         is set (events committed in this process) or a send finishes, else every poll."""
-        wake = wake or asyncio.Event()
+        wake = self._wake = wake or asyncio.Event()
+        self._stopping = False
         sending: dict[int, asyncio.Task[None]] = {}
 
         def finished(endpoint_id: int) -> Callable[[asyncio.Task[None]], None]:
@@ -154,7 +165,7 @@ class Dispatcher:
             return done
 
         try:
-            while True:
+            while not self._stopping:
                 wake.clear()
                 claimed = 0
                 if len(sending) < self.concurrency:
@@ -174,12 +185,17 @@ class Dispatcher:
                             task.add_done_callback(finished(endpoint_id))
                 if claimed >= self.batch_size and len(sending) < self.concurrency:
                     continue  # more is probably due
+                # Not wait_for: on 3.11 it can swallow a cancellation that arrives as the
+                # event is set, and the task then never ends.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self.poll)
+                    async with asyncio.timeout(self.poll):
+                        await wake.wait()
+            await asyncio.gather(*sending.values(), return_exceptions=True)
         finally:
             for task in sending.values():
                 task.cancel()
             await asyncio.gather(*sending.values(), return_exceptions=True)
+            self._wake = None
 
     async def dispatch_once(self) -> int:
         """Claim one batch of due deliveries, send it all and record the results; return

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.dispatch import build_dispatcher, dispatch_forever
+from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
 from models import Alert, DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus
 from services.webhook_deliveries import send_test_event
@@ -381,13 +381,14 @@ async def test_the_running_dispatcher_sends_a_mutations_events_without_waiting_t
 ):
     monkeypatch.setattr(get_settings(), "webhooks_poll_seconds", 3600)
     await subscribe(receiver, "engagement.*")
-    running = asyncio.create_task(dispatch_forever())
+    dispatcher = build_dispatcher()
+    running = asyncio.create_task(dispatch_forever(dispatcher))
     try:
         await asyncio.sleep(0.1)  # its first look finds nothing; now it waits an hour
         ids = await seed_engagement(client)
         await client.mutate("updateEngagement", {"id": ids["engagement"], "status": "SOLD"}, "")
         await eventually(lambda: receiver.received, timeout=20)
     finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
+        await stop_dispatching(dispatcher, running)
+    assert running.done() and not running.cancelled()
     assert receiver.received[0].payload["type"] == "engagement.status_changed"

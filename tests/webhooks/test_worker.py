@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from api.dispatch import build_dispatcher
+from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
 from models import Event, WebhookDelivery
 from models.enums import DeliveryStatus
 from services.webhook_deliveries import send_test_event
@@ -116,7 +116,7 @@ async def test_dispatchers_side_by_side_never_send_a_delivery_twice(database_url
             for endpoint in endpoints:
                 await send_test_event(endpoint_id=endpoint.id)
         dispatchers = [build_dispatcher() for _ in range(3)]
-        running = [asyncio.create_task(d.run()) for d in dispatchers]
+        running = [asyncio.create_task(dispatch_forever(d)) for d in dispatchers]
         try:
 
             async def all_delivered() -> bool:
@@ -124,11 +124,8 @@ async def test_dispatchers_side_by_side_never_send_a_delivery_twice(database_url
 
             await eventually(all_delivered, timeout=60, every=0.1)
         finally:
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
-            for dispatcher in dispatchers:
-                await dispatcher.aclose()
+            for dispatcher, task in zip(dispatchers, running, strict=True):
+                await stop_dispatching(dispatcher, task)
         for receiver in receivers:
             counts = Counter(receiver.ids())
             assert len(counts) == 100

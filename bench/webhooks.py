@@ -1,32 +1,37 @@
 """Webhook benchmark: the dispatcher's throughput against a plain HTTP loop, and the latency
 from a committed mutation to the receiver.
 
-    python bench/webhooks.py [--events 2000] [--mutations 50] [--database-url URL] [--profile]
+    python bench/webhooks.py [--events 2000] [--rounds 3] [--mutations 50]
+                             [--database-url URL] [--profile]
 
 It makes a fresh database (a temporary SQLite file unless ``--database-url`` names one; a
 PostgreSQL URL names a database the bench drops and recreates, and drops again at the end,
-as the tests' FOURWAY_TEST_DATABASE_URL), migrates it, subscribes one endpoint whose URL is
-a receiver on 127.0.0.1 and measures, in one run:
+as the tests' FOURWAY_TEST_DATABASE_URL does), migrates it, subscribes one endpoint whose
+URL is a receiver on 127.0.0.1, and measures, in one run:
 
 1. the dispatcher (``api.dispatch.build_dispatcher()``, its ``run`` loop as a task, as
    ``fourway serve`` runs it) delivering a backlog of ``--events`` ``webhook.test`` events
    owed to that endpoint: deliveries/s from its start until no delivery is pending (the
-   backlog is written beforehand, untimed); where its time went (claiming, posting,
-   recording), timed by wrappers around those methods of the instance;
-2. a plain loop: one ``httpx.AsyncClient`` posting the same events' bodies one after
-   another to the same receiver, nothing else (and, for reference, the same loop signing
-   each request and streaming the answer as the dispatcher does, still without a database);
-   the goal is the dispatcher at least 0.5 of the plain loop's rate;
+   backlog is written beforehand, untimed); and where that time went (claiming, posting,
+   settling, recording), summed by wrappers set on the dispatcher instance;
+2. a plain loop: one ``httpx.AsyncClient`` posting the same events' bodies (read from the
+   event table) one after another to the same receiver, nothing else; for reference also
+   the same loop signing each request and streaming each answer as the dispatcher does,
+   still without a database. Both run ``--rounds`` times, alternating, after one untimed
+   batch; medians are reported, and the goal is the dispatcher at least 0.5 of the plain
+   loop's rate (the median of the rounds' ratios);
 3. the latency of ``--mutations`` ``sendTestEvent`` mutations sent one at a time through the
    real ASGI app in process, the dispatcher running beside it (``dispatch_forever``, woken by
-   ``services.events.announce`` after each mutation): from the mutation's HTTP response to
-   the request's arrival at the receiver.
+   ``services.events.announce`` after each mutation): from the mutation's HTTP response (and
+   from its request) to the arrival of its event at the receiver.
 
-The receiver runs in its own process (uvicorn, a bare ASGI app answering 200 "ok" and
-noting when each ``webhook-id`` first arrived, by ``time.time()``), so that it takes no CPU
-from the process measured. With ``--profile`` another backlog is then delivered under
-cProfile and the dispatcher's hot spots are printed (the figures above are not profiled).
-Everything talks to 127.0.0.1 only, and every wait is bounded.
+The receiver runs in its own process (uvicorn, a bare ASGI app that answers 200 "ok" and
+notes when each ``webhook-id`` first arrived, by ``time.time()``), so it takes no CPU from
+the process measured; every request is counted, and each run must deliver every event once.
+The dispatcher is stopped with ``stop_dispatching``, as ``fourway serve`` stops it. With
+``--profile`` another
+backlog is then delivered under cProfile and the hot spots printed (the figures above are
+not profiled). Everything talks to 127.0.0.1 only, and every wait is bounded (``--timeout``).
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,6 +74,7 @@ CHUNK = 250
 """Events written per transaction while making a backlog."""
 WARMUP_MUTATIONS = 3
 USER_AGENT = "fourway-bench/1"
+RECEIVER_NAME = "fourway-bench-receiver"
 
 SEND_TEST_EVENT = """
 mutation Send($input: SendTestEventInput!) {
@@ -126,7 +132,9 @@ class ReceiverApp:
             await respond(send, 404, b"not found", b"text/plain")
 
     def stats(self) -> bytes:
-        return json.dumps({"requests": self.requests, "distinct": len(self.arrivals)}).encode()
+        return json.dumps(
+            {"receiver": RECEIVER_NAME, "requests": self.requests, "distinct": len(self.arrivals)}
+        ).encode()
 
     async def wait(self, query: dict[str, list[str]]) -> bytes:
         deadline = time.monotonic() + float(query.get("timeout", ["30"])[0])
@@ -166,51 +174,55 @@ async def respond(send: Any, status: int, body: bytes, content_type: bytes) -> N
     await send({"type": "http.response.body", "body": body})
 
 
-def serve_receiver(port: int) -> None:
-    """The receiver process: uvicorn on 127.0.0.1:``port`` until terminated."""
+def serve_receiver(connection: Any) -> None:
+    """The receiver process: binds a free port of 127.0.0.1 itself (no race with other
+    programs picking ports), sends the port over ``connection``, serves until terminated."""
     import uvicorn
 
-    uvicorn.run(
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    connection.send(sock.getsockname()[1])
+    connection.close()
+    config = uvicorn.Config(
         ReceiverApp(),
-        host="127.0.0.1",
-        port=port,
         log_level="warning",
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=1,
     )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 @contextmanager
 def running_receiver() -> Iterator[str]:
     """Start the receiver process; yield its base URL; stop it afterwards."""
-    port = free_port()
-    process = multiprocessing.get_context("spawn").Process(
-        target=serve_receiver, args=(port,), daemon=True
-    )
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=serve_receiver, args=(theirs,), daemon=True)
     process.start()
-    base_url = f"http://127.0.0.1:{port}"
+    theirs.close()
     try:
+        try:
+            if not ours.poll(START_TIMEOUT_S):
+                raise BenchError(f"the receiver did not start within {START_TIMEOUT_S:.0f} s")
+            base_url = f"http://127.0.0.1:{ours.recv()}"
+        except EOFError:
+            raise BenchError(f"the receiver exited with {process.exitcode} at start") from None
         deadline = time.monotonic() + START_TIMEOUT_S
         with httpx.Client(base_url=base_url, timeout=2.0, trust_env=False) as client:
             while True:
                 if not process.is_alive():
                     raise BenchError(f"the receiver exited with {process.exitcode} while starting")
-                with suppress(httpx.HTTPError):
-                    if client.get("/stats").status_code == 200:
+                with suppress(httpx.HTTPError, ValueError):
+                    if client.get("/stats").json().get("receiver") == RECEIVER_NAME:
                         break
                 if time.monotonic() > deadline:
                     raise BenchError(f"the receiver did not answer within {START_TIMEOUT_S:.0f} s")
                 time.sleep(0.05)
         yield base_url
     finally:
+        ours.close()
         process.terminate()
         process.join(10)
         if process.is_alive():
@@ -224,9 +236,7 @@ class ReceiverControl:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.hooks_url = f"{base_url}/hooks"
-        self.client = httpx.AsyncClient(
-            base_url=base_url, timeout=ARRIVAL_TIMEOUT_S + DELIVERY_TIMEOUT_S, trust_env=False
-        )
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=10.0, trust_env=False)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -234,24 +244,29 @@ class ReceiverControl:
     async def reset(self) -> None:
         (await self.client.post("/reset")).raise_for_status()
 
-    async def stats(self) -> dict[str, int]:
+    async def stats(self) -> tuple[int, int]:
+        """Requests received, and distinct webhook-ids among them."""
         response = await self.client.get("/stats")
         response.raise_for_status()
-        result: dict[str, int] = response.json()
-        return result
+        stats = response.json()
+        return int(stats["requests"]), int(stats["distinct"])
 
     async def wait(self, *, timeout: float, **condition: Any) -> dict[str, Any]:
-        response = await self.client.get("/wait", params={**condition, "timeout": timeout})
+        """Until the receiver has ``count`` requests or the request ``id``, or ``timeout``."""
+        response = await self.client.get(
+            "/wait", params={**condition, "timeout": timeout}, timeout=timeout + 10.0
+        )
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
 
-    async def expect(self, label: str, requests: int, distinct: int) -> None:
-        stats = await self.stats()
-        if stats != {"requests": requests, "distinct": distinct}:
+    async def expect(self, label: str, count: int) -> None:
+        """The receiver got ``count`` requests, each for a different webhook-id."""
+        requests, distinct = await self.stats()
+        if (requests, distinct) != (count, count):
             raise BenchError(
-                f"{label}: the receiver got {stats['requests']} requests for "
-                f"{stats['distinct']} distinct webhook-ids, expected {requests} for {distinct}"
+                f"{label}: the receiver got {requests} requests for {distinct} distinct "
+                f"webhook-ids, expected {count} for {count}"
             )
 
 
@@ -335,27 +350,40 @@ async def pending() -> int:
 
 @dataclass
 class Throughput:
+    """Deliveries per round, and each round's wall time."""
+
     label: str
     count: int
-    wall_s: float
+    walls: list[float] = field(default_factory=list)
+
+    @property
+    def rates(self) -> list[float]:
+        return [self.count / wall for wall in self.walls]
 
     @property
     def rate(self) -> float:
-        return self.count / self.wall_s if self.wall_s else math.inf
+        return statistics.median(self.rates)
 
-    @property
-    def per_ms(self) -> float:
-        return self.wall_s / self.count * 1000
+    def row(self) -> tuple[str, ...]:
+        rates = self.rates
+        return (
+            self.label,
+            f"{self.count} x {len(rates)}",
+            f"{self.rate:.0f}",
+            f"{min(rates):.0f}-{max(rates):.0f}",
+            f"{1000 / self.rate:.3f}",
+        )
 
 
-@dataclass
 class Breakdown:
-    """Time the dispatcher spent in its own methods, summed (its sends to one endpoint are
-    sequential, so the sums add up to wall time less what lies between them)."""
+    """Seconds the dispatcher spent in its own methods, summed, timed by wrappers set on
+    the instance (a few microseconds a call). Its sends to one endpoint are sequential, so
+    the sums of a batch's claim, posts, settling and record add up to wall time, less what
+    lies between them; a claim that comes back empty runs while a batch is being sent."""
 
-    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    claims: int = 0
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
 
     def wrap(self, dispatcher: Any) -> None:
         for name in ("_claim", "_post", "_record"):
@@ -367,14 +395,15 @@ class Breakdown:
     ) -> Callable[..., Awaitable[Any]]:
         async def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
+            key = name
             try:
                 result = await method(*args, **kwargs)
+                if name == "_claim" and result is None:
+                    key = "_claim (empty)"
+                return result
             finally:
-                self.seconds[name] += time.perf_counter() - started
-                self.calls[name] += 1
-            if name == "_claim" and result is not None:
-                self.claims += 1
-            return result
+                self.seconds[key] += time.perf_counter() - started
+                self.calls[key] += 1
 
         return timed
 
@@ -389,10 +418,9 @@ class Breakdown:
 
         return timed
 
-    def reset(self) -> None:
+    def clear(self) -> None:
         self.seconds.clear()
         self.calls.clear()
-        self.claims = 0
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -405,7 +433,7 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}"
 
 
-def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(row: tuple[str, ...]) -> str:
@@ -430,6 +458,8 @@ async def deliver_backlog(
 ) -> tuple[float, float]:
     """Run ``dispatcher.run`` until no delivery is pending; the seconds until the receiver
     had ``count`` requests, and until nothing was pending."""
+    from api.dispatch import stop_dispatching
+
     wake = asyncio.Event()
     if profiler is not None:
         profiler.enable()
@@ -457,9 +487,7 @@ async def deliver_backlog(
     finally:
         if profiler is not None:
             profiler.disable()
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        await stop_dispatching(dispatcher, task)
     return received_s, done_s
 
 
@@ -544,7 +572,7 @@ async def latencies(
     dispatcher running beside it; the seconds from each response, and from each request, to
     the arrival of its event at the receiver."""
     from api.app import create_app
-    from api.dispatch import dispatch_forever
+    from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
     from services.wire import to_global_id
     from settings import Settings
 
@@ -553,7 +581,8 @@ async def latencies(
     payload = {"query": SEND_TEST_EVENT, "variables": variables}
     from_response: list[float] = []
     from_request: list[float] = []
-    dispatching = asyncio.create_task(dispatch_forever())
+    dispatcher = build_dispatcher()
+    dispatching = asyncio.create_task(dispatch_forever(dispatcher))
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://fourway.test"
@@ -579,13 +608,21 @@ async def latencies(
                     from_response.append(arrival["arrived"] - answered)
                     from_request.append(arrival["arrived"] - sent)
     finally:
-        dispatching.cancel()
-        with suppress(asyncio.CancelledError):
-            await dispatching
+        await stop_dispatching(dispatcher, dispatching)
     return from_response, from_request
 
 
 # --- the run ------------------------------------------------------------------------------------
+
+
+class Phase:
+    """What the run is doing, said as it starts, for progress and for a timeout's message."""
+
+    now = "starting"
+
+    @classmethod
+    def say(cls, text: str) -> None:
+        print(text, flush=True)
 
 
 def hot_spots(profiler: cProfile.Profile, lines: int) -> str:
@@ -593,106 +630,182 @@ def hot_spots(profiler: cProfile.Profile, lines: int) -> str:
     stats = pstats.Stats(profiler, stream=out)
     stats.strip_dirs()
     stats.sort_stats("tottime").print_stats(lines)
-    stats.sort_stats("cumulative").print_stats(
-        r"dispatcher|dispatch\.py|signing|standardwebhooks|queryset|models\.py|"
-        r"_models\.py|_client\.py|client\.py|executor",
-        lines,
-    )
-    # Keep the tables and drop pstats' own preamble lines.
-    return "\n".join(
-        line
-        for line in out.getvalue().splitlines()
-        if line.strip() and "function calls" not in line
+    stats.sort_stats("cumulative").print_stats(lines)
+    # Keep the tables, drop pstats' preamble.
+    kept = []
+    for line in out.getvalue().splitlines():
+        if not line.strip() or "function calls" in line or line.startswith("   Random listing"):
+            continue
+        if line.startswith("   Ordered by"):
+            kept.append("")
+        kept.append(line)
+    return "\n".join(kept)
+
+
+@dataclass
+class Round:
+    """One round's figures, in seconds, and the bodies it sent."""
+
+    written_s: float
+    received_s: float
+    dispatched_s: float
+    plain_s: float
+    signed_s: float
+    bodies: list[tuple[str, str]]
+
+
+async def one_round(
+    label: str,
+    count: int,
+    receiver: ReceiverControl,
+    dispatcher: Any,
+    endpoint: Any,
+    secret: str,
+) -> Round:
+    """A backlog of ``count`` through the dispatcher, then the same bodies through the
+    plain loops, every request counted at the receiver."""
+    from models import Event
+
+    Phase.now = f"{label}: writing a backlog of {count}"
+    started = time.perf_counter()
+    backlog = await make_backlog(endpoint, count)
+    written_s = time.perf_counter() - started
+
+    Phase.now = f"{label}: the dispatcher"
+    await receiver.reset()
+    received_s, dispatched_s = await deliver_backlog(receiver, dispatcher, count)
+    await receiver.expect("the dispatcher", count)
+    await check_delivered(backlog)
+    rows = await Event.filter(id__in=backlog).order_by("id").values_list("uid", "body")
+    bodies = [(str(uid), str(body)) for uid, body in rows]
+
+    Phase.now = f"{label}: the plain loop"
+    await receiver.reset()
+    plain_s = await plain_loop(receiver.hooks_url, bodies)
+    await receiver.expect("the plain loop", count)
+
+    Phase.now = f"{label}: the plain loop, signed and streamed"
+    await receiver.reset()
+    signed_s = await plain_loop_as_dispatcher(receiver.hooks_url, bodies, secret)
+    await receiver.expect("the plain loop, signed and streamed", count)
+    return Round(written_s, received_s, dispatched_s, plain_s, signed_s, bodies)
+
+
+async def profile_dispatcher(
+    args: argparse.Namespace, receiver: ReceiverControl, endpoint: Any
+) -> str:
+    """Deliver another backlog under cProfile with a fresh dispatcher; its hot spots."""
+    from api.dispatch import build_dispatcher
+
+    profiler = cProfile.Profile()
+    dispatcher = build_dispatcher()
+    try:
+        backlog = await make_backlog(endpoint, args.events)
+        await receiver.reset()
+        _, profiled_s = await deliver_backlog(receiver, dispatcher, args.events, profiler)
+    finally:
+        await dispatcher.aclose()
+    await check_delivered(backlog)
+    return (
+        f"cProfile of the dispatcher delivering another {args.events} "
+        f"({args.events / profiled_s:.0f}/s under the profiler), the whole process:\n"
+        + hot_spots(profiler, args.profile_lines)
     )
 
 
 async def measure(receiver_url: str, database_url: str, args: argparse.Namespace) -> int:
+    """``run``, given up after ``--timeout`` seconds, saying where every task then was."""
+    main = asyncio.current_task()
+    assert main is not None
+    expired = False
+
+    async def watchdog() -> None:
+        nonlocal expired
+        await asyncio.sleep(args.timeout)
+        expired = True
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task():
+                task.print_stack(limit=12, file=sys.stderr)
+        main.cancel()
+
+    watching = asyncio.create_task(watchdog())
+    try:
+        return await run(receiver_url, database_url, args)
+    except asyncio.CancelledError:
+        if not expired:
+            raise
+        raise BenchError(f"still busy after {args.timeout:g} s, at: {Phase.now}") from None
+    finally:
+        watching.cancel()
+
+
+async def run(receiver_url: str, database_url: str, args: argparse.Namespace) -> int:
     from api.dispatch import build_dispatcher
-    from models import Event
     from services.webhook_endpoints import create_webhook_endpoint
     from settings import get_settings
 
     settings = get_settings()
     receiver = ReceiverControl(receiver_url)
+    figures = {
+        "dispatcher": Throughput("(1) dispatcher run() -> receiver", args.events),
+        "received": Throughput("    the same, until the last arrived", args.events),
+        "plain": Throughput("(2) plain httpx loop -> receiver", args.events),
+        "signed": Throughput("    plain loop, signed and streamed as (1)", args.events),
+        "signing": Throughput("    signing alone (signed_headers)", args.events),
+    }
+    ratios: list[float] = []
+    breakdown = Breakdown()
+    profile_text = ""
     try:
+        Phase.now = "migrating the database"
         async with database(database_url):
+            Phase.say(f"database: {redact(database_url)}, migrated")
             made = await create_webhook_endpoint(
                 url=receiver.hooks_url, event_types=["webhook.*"], description="bench"
             )
             endpoint, secret = made.endpoint, made.secret
 
-            # Warm up: one batch through a dispatcher, and the plain loop, untimed.
             dispatcher = build_dispatcher()
-            breakdown = Breakdown()
             breakdown.wrap(dispatcher)
             try:
-                warm = await make_backlog(endpoint, settings.webhooks_batch_size)
-                await deliver_backlog(receiver, dispatcher, len(warm))
-                warm_rows = (
-                    await Event.filter(id__in=warm).order_by("id").values_list("uid", "body")
-                )
-                await plain_loop(receiver.hooks_url, [(str(u), str(b)) for u, b in warm_rows])
-
-                # 1. The dispatcher.
-                started = time.perf_counter()
-                backlog = await make_backlog(endpoint, args.events)
-                backlog_s = time.perf_counter() - started
-                await receiver.reset()
-                breakdown.reset()
-                received_s, dispatched_s = await deliver_backlog(receiver, dispatcher, args.events)
+                count = settings.webhooks_batch_size
+                await one_round("warming up", count, receiver, dispatcher, endpoint, secret)
+                breakdown.clear()
+                for n in range(1, args.rounds + 1):
+                    done = await one_round(
+                        f"round {n}", args.events, receiver, dispatcher, endpoint, secret
+                    )
+                    figures["dispatcher"].walls.append(done.dispatched_s)
+                    figures["received"].walls.append(done.received_s)
+                    figures["plain"].walls.append(done.plain_s)
+                    figures["signed"].walls.append(done.signed_s)
+                    figures["signing"].walls.append(signing_alone(done.bodies, secret))
+                    ratios.append(done.plain_s / done.dispatched_s)
+                    Phase.say(
+                        f"round {n}/{args.rounds}: backlog written in {done.written_s:.2f} s "
+                        f"(untimed); dispatcher {args.events / done.dispatched_s:.0f}/s, "
+                        f"plain loop {args.events / done.plain_s:.0f}/s, ratio {ratios[-1]:.2f}"
+                    )
             finally:
                 await dispatcher.aclose()
-            await receiver.expect("dispatcher", args.events, args.events)
-            await check_delivered(backlog)
-            rows = await Event.filter(id__in=backlog).order_by("id").values_list("uid", "body")
-            bodies: list[tuple[str, str]] = [(str(u), str(b)) for u, b in rows]
+            body_bytes = len(done.bodies[0][1])
 
-            # 2. The plain loops.
-            await receiver.reset()
-            plain_s = await plain_loop(receiver.hooks_url, bodies)
-            await receiver.expect("plain loop", args.events, args.events)
-            await receiver.reset()
-            plain_signed_s = await plain_loop_as_dispatcher(receiver.hooks_url, bodies, secret)
-            await receiver.expect("plain loop (as the dispatcher)", args.events, args.events)
-            signing_s = signing_alone(bodies, secret)
-
-            # 3. Latency from a mutation to the receiver.
+            Phase.now = "measuring latency"
             await receiver.reset()
             from_response, from_request = await latencies(
                 receiver, database_url, endpoint.id, args.mutations
             )
+            Phase.say(f"latency: {args.mutations} mutations sent, one at a time")
 
-            # Optionally, where the dispatcher's time goes, under cProfile (not timed above).
-            profile_text = ""
             if args.profile:
-                profiler = cProfile.Profile()
-                dispatcher = build_dispatcher()
-                try:
-                    extra = await make_backlog(endpoint, args.events)
-                    await receiver.reset()
-                    _, profiled_s = await deliver_backlog(
-                        receiver, dispatcher, args.events, profiler
-                    )
-                finally:
-                    await dispatcher.aclose()
-                await check_delivered(extra)
-                profile_text = (
-                    f"cProfile of the dispatcher delivering another {args.events} "
-                    f"({args.events / profiled_s:.0f}/s under the profiler):\n"
-                    + hot_spots(profiler, args.profile_lines)
-                )
+                Phase.now = "profiling the dispatcher"
+                profile_text = await profile_dispatcher(args, receiver, endpoint)
     finally:
         await receiver.aclose()
 
-    dispatcher_figures = Throughput("(1) dispatcher run() -> receiver", args.events, dispatched_s)
-    received_figures = Throughput("    the same, until the last arrived", args.events, received_s)
-    plain = Throughput("(2) plain httpx loop -> receiver", args.events, plain_s)
-    plain_signed = Throughput(
-        "    plain loop, signed and streamed as the dispatcher", args.events, plain_signed_s
-    )
-    signing = Throughput("    signing alone (signed_headers)", args.events, signing_s)
-    ratio = dispatcher_figures.rate / plain.rate
-
+    dispatched = figures["dispatcher"]
+    dispatched_s = math.fsum(dispatched.walls)
+    deliveries = args.events * args.rounds
     print()
     print(f"database      {redact(database_url)}")
     print(f"event loop    {type(asyncio.get_running_loop()).__module__}")
@@ -700,56 +813,60 @@ async def measure(receiver_url: str, database_url: str, args: argparse.Namespace
     print(
         f"dispatcher    batch {settings.webhooks_batch_size}, concurrency "
         f"{settings.webhooks_concurrency}, poll {settings.webhooks_poll_seconds:g} s; "
-        f"one endpoint"
-    )
-    print(
-        f"backlog       {args.events} webhook.test events of {len(bodies[0][1])} bytes, "
-        f"written in {backlog_s:.2f} s (untimed)"
+        f"one endpoint; {args.rounds} rounds of {args.events} webhook.test events of "
+        f"{body_bytes} bytes"
     )
     print()
     print_table(
-        ("scenario", "deliveries", "wall s", "per s", "ms each"),
-        [
-            (f.label, str(f.count), f"{f.wall_s:.3f}", f"{f.rate:.0f}", f"{f.per_ms:.3f}")
-            for f in (dispatcher_figures, received_figures, plain, plain_signed, signing)
-        ],
+        ("scenario", "deliveries", "per s (median)", "per s (range)", "ms each"),
+        [f.row() for f in figures.values()],
     )
     print()
     print(
-        f"dispatcher's time, {dispatched_s:.3f} s over {breakdown.claims} claims of up to "
-        f"{settings.webhooks_batch_size} (summed per method):"
+        f"where the dispatcher's {dispatched_s:.3f} s went, all rounds "
+        f"({deliveries} deliveries, {breakdown.calls['_claim']} batches):"
     )
     parts = [
-        ("_claim (lease a batch, load its events)", "_claim"),
+        ("_claim, leasing a batch and loading its events", "_claim"),
         ("_post (sign, POST, read the answer)", "_post"),
-        ("_settle (decide, build the attempt)", "_settle"),
+        ("_settle (decide, build the attempt row)", "_settle"),
         ("_record (write attempts and statuses)", "_record"),
     ]
-    accounted = sum(breakdown.seconds[key] for _, key in parts)
+    accounted = math.fsum(breakdown.seconds[key] for _, key in parts)
     table = [
         (
             label,
             str(breakdown.calls[key]),
             f"{breakdown.seconds[key]:.3f}",
             f"{breakdown.seconds[key] / dispatched_s:.0%}",
-            f"{breakdown.seconds[key] / args.events * 1000:.3f}",
+            f"{breakdown.seconds[key] / deliveries * 1000:.3f}",
         )
         for label, key in parts
     ]
     table.append(
         (
-            "elsewhere (the loop, waking, waiting for the tail)",
+            "between them (the loop, waking, the tail)",
             "",
             f"{dispatched_s - accounted:.3f}",
             f"{(dispatched_s - accounted) / dispatched_s:.0%}",
-            f"{(dispatched_s - accounted) / args.events * 1000:.3f}",
+            f"{(dispatched_s - accounted) / deliveries * 1000:.3f}",
+        )
+    )
+    empty = "_claim (empty)"
+    table.append(
+        (
+            "_claim coming back empty (overlaps the sends)",
+            str(breakdown.calls[empty]),
+            f"{breakdown.seconds[empty]:.3f}",
+            "",
+            "",
         )
     )
     print_table(("part", "calls", "s", "of wall", "ms per delivery"), table)
     print()
     print(
         f"latency, mutation to receiver: {args.mutations} sendTestEvent mutations through the "
-        f"ASGI app, one at a time, dispatch_forever() beside it"
+        "ASGI app in process, one at a time, dispatch_forever() beside it"
     )
     print_table(
         ("measured from", "n", "p50 ms", "p90 ms", "max ms", "mean ms"),
@@ -771,20 +888,24 @@ async def measure(receiver_url: str, database_url: str, args: argparse.Namespace
     if profile_text:
         print()
         print(profile_text)
+    ratio = statistics.median(ratios)
     print()
     print(
-        f"ratio dispatcher / plain loop: {dispatcher_figures.rate:.0f}/s / {plain.rate:.0f}/s "
-        f"= {ratio:.2f} (against the signed, streamed loop: "
-        f"{dispatcher_figures.rate / plain_signed.rate:.2f})"
+        "ratio dispatcher / plain loop per round: "
+        f"{', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f} "
+        f"(medians of rates: {dispatched.rate / figures['plain'].rate:.2f}; against the "
+        f"signed, streamed loop: {dispatched.rate / figures['signed'].rate:.2f})"
     )
+    poll = settings.webhooks_poll_seconds
+    p50 = statistics.median(from_response)
     print(
-        f"latency p50 {ms(statistics.median(from_response))} ms after the response, "
-        f"{statistics.median(from_response) / settings.webhooks_poll_seconds:.1%} of the "
-        f"{settings.webhooks_poll_seconds:g} s poll (woken by announce, not polled)"
+        f"latency p50 {ms(p50)} ms after the mutation's response, {p50 / poll:.1%} of the "
+        f"{poll:g} s poll: woken by announce(), not polled"
     )
     verdict = "met" if ratio >= GOAL_RATIO else "NOT met"
     print(
-        f"goal: dispatcher at least {GOAL_RATIO} x the plain loop -> {verdict} (ratio {ratio:.2f})"
+        f"goal: dispatcher at least {GOAL_RATIO} x the plain loop's rate -> {verdict} "
+        f"(median ratio {ratio:.2f})"
     )
     return 0
 
@@ -801,7 +922,13 @@ def redact(url: str) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--events", type=int, default=2000, help="deliveries per throughput run (2000)"
+        "--events", type=int, default=2000, help="deliveries per round and loop (2000)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of dispatcher, plain loop, signed loop; medians are reported (3)",
     )
     parser.add_argument(
         "--mutations", type=int, default=50, help="mutations timed for latency (50)"
@@ -816,8 +943,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--loop",
         choices=("uvloop", "asyncio"),
         default="uvloop",
-        help="event loop of the bench process (uvloop, as uvicorn picks it; asyncio's own "
-        "loop if uvloop is missing)",
+        help="event loop of the bench process (uvloop, as uvicorn picks it when installed)",
     )
     parser.add_argument(
         "--profile",
@@ -827,11 +953,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile-lines", type=int, default=25, help="lines per profile table (25)"
     )
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, help="give up after this many seconds (600)"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.events <= 100_000:
         parser.error("--events must be between 1 and 100000")
+    if not 1 <= args.rounds <= 100:
+        parser.error("--rounds must be between 1 and 100")
     if not 1 <= args.mutations <= 10_000:
         parser.error("--mutations must be between 1 and 10000")
+    if not 0 < args.timeout <= 86_400:
+        parser.error("--timeout must be between 0 and 86400 seconds")
     url = args.database_url
     if url is not None and not is_postgres(url):
         path = url.removeprefix("sqlite://").split("?")[0]
@@ -841,6 +974,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def loop_factory(name: str) -> Any:
+    """uvloop's loop when asked for and installed; else asyncio's own."""
     if name == "uvloop":
         try:
             import uvloop
@@ -864,6 +998,7 @@ def main(argv: list[str] | None = None) -> int:
             running_receiver() as receiver_url,
             asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner,
         ):
+            Phase.say(f"receiver: {receiver_url}/hooks, in its own process")
             return runner.run(measure(receiver_url, database_url, args))
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)

@@ -74,6 +74,7 @@ def serve(host: str | None, port: int | None) -> None:
     settings = get_settings()
     _log(settings.debug)
     _migrate(settings.database_url)
+    _first_admin_key(settings.database_url)
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
@@ -82,6 +83,33 @@ def serve(host: str | None, port: int | None) -> None:
         # Unexpected errors are logged by the app; uvicorn's own access log is enough here.
         server_header=False,
     )
+
+
+def _first_admin_key(database_url: str) -> None:
+    """On a service without any API key, make an ADMIN key and print it, this once."""
+    from services.api_keys import first_admin_key
+
+    made = _run(_with_database(database_url, first_admin_key()), database_url)
+    if made is not None:
+        click.echo(
+            "No API key existed, so this ADMIN key was made. Store it now: it is not shown "
+            "again. Send it as 'Authorization: Bearer <key>'; make more with "
+            "'fourway apikey create'."
+        )
+        click.echo(made.key)
+
+
+async def _with_database(database_url: str, work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` with the ORM open on ``database_url``."""
+    from tortoise import Tortoise
+
+    from models.db import tortoise_config
+
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        return await work
+    finally:
+        await Tortoise.close_connections()
 
 
 @main.command(help="Apply pending migrations to DATABASE_URL and exit.")
@@ -162,6 +190,79 @@ def worker() -> None:
             await Tortoise.close_connections()
 
     _run(run(), settings.database_url)
+
+
+@main.group(help="Make, list and revoke API keys.")
+def apikey() -> None:
+    pass
+
+
+@apikey.command(
+    "create", help="Make an API key; the key is printed alone on the last line, this once."
+)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["ADMIN", "FINANCE", "SALES", "DELIVERY", "VIEWER"], case_sensitive=False),
+)
+@click.option("--name", required=True, help="What the key is for, e.g. 'finance export'.")
+@click.option("--person", default=None, help="The Person the key acts for (its global id).")
+@click.option(
+    "--expires-at",
+    default=None,
+    help="When it stops working, ISO 8601 with an offset (2027-01-01T00:00:00+00:00).",
+)
+def apikey_create(role: str, name: str, person: str | None, expires_at: str | None) -> None:
+    import datetime as dt
+
+    from api.relay import from_global_id
+    from services.api_keys import create_api_key
+
+    options: dict[str, Any] = {}
+    if person is not None:
+        try:
+            type_name, options["person_id"] = from_global_id(person)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--person") from None
+        if type_name != "Person":
+            raise click.BadParameter("names no Person", param_hint="--person")
+    if expires_at is not None:
+        try:
+            options["expires_at"] = dt.datetime.fromisoformat(expires_at)
+        except ValueError:
+            raise click.BadParameter(
+                "must be ISO 8601, such as 2027-01-01T00:00:00+00:00", param_hint="--expires-at"
+            ) from None
+    url = get_settings().database_url
+    made = _run(_with_database(url, create_api_key(name=name, role=role.upper(), **options)), url)
+    click.echo(
+        f"made {made.api_key.prefix} ({made.api_key.role.value}, {made.api_key.name!r}); "
+        "store the key now, it is not shown again:"
+    )
+    click.echo(made.key)
+
+
+@apikey.command("list", help="List API keys by their visible prefix (never the keys).")
+def apikey_list() -> None:
+    from services.api_keys import list_api_keys
+
+    url = get_settings().database_url
+    rows = _run(_with_database(url, list_api_keys()), url)
+    click.echo("prefix       role      state     expires                    name")
+    for row in rows:
+        state = "revoked" if row.revoked_at else "active"
+        expires = row.expires_at.isoformat() if row.expires_at else "never"
+        click.echo(f"{row.prefix:<12} {row.role.value:<9} {state:<9} {expires:<26} {row.name}")
+
+
+@apikey.command("revoke", help="Stop the key with this prefix (fw_...) from working.")
+@click.argument("prefix")
+def apikey_revoke(prefix: str) -> None:
+    from services.api_keys import revoke_api_key
+
+    url = get_settings().database_url
+    row = _run(_with_database(url, revoke_api_key(prefix=prefix)), url)
+    click.echo(f"revoked {row.prefix} ({row.name!r})")
 
 
 @main.command(

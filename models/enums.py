@@ -87,3 +87,13 @@ class DeliveryStatus(StrEnum):
     PENDING = "PENDING"
     DELIVERED = "DELIVERED"
     FAILED = "FAILED"
+
+
+class Role(StrEnum):
+    """What an API key may do (see the access table in the README)."""
+
+    ADMIN = "ADMIN"
+    FINANCE = "FINANCE"
+    SALES = "SALES"
+    DELIVERY = "DELIVERY"
+    VIEWER = "VIEWER"

@@ -18,6 +18,7 @@ from tortoise import Tortoise
 
 from api.app import create_app
 from models.db import apply_migrations, tortoise_config
+from services.api_keys import create_api_key
 from settings import Settings
 from tests.support import GraphQLClient, recreate_postgres_database
 
@@ -30,6 +31,7 @@ POSTGRES_SKIP_REASON = (
 requires_postgres = pytest.mark.skipif(not ON_POSTGRES, reason=POSTGRES_SKIP_REASON)
 
 _TABLES = (
+    "api_key",
     "delivery_attempt",
     "webhook_delivery",
     "event",
@@ -87,11 +89,21 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[GraphQLClient]:
-    """A GraphQL client talking to the real ASGI app in process."""
+async def admin_key(database_url: str) -> str:
+    """An ADMIN API key, made for the test."""
+    return (await create_api_key(name="tests", role="ADMIN")).key
+
+
+@pytest.fixture
+async def client(settings: Settings, admin_key: str) -> AsyncIterator[GraphQLClient]:
+    """A GraphQL client talking to the real ASGI app in process, as an ADMIN."""
     app = create_app(settings, manage_database=False)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fourway.test") as http:
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://fourway.test",
+        headers={"Authorization": f"Bearer {admin_key}"},
+    ) as http:
         yield GraphQLClient(http)
 
 

@@ -1,0 +1,101 @@
+"""API keys: made (shown once), listed by their visible prefix, revoked, and checked.
+
+A key reads ``fw_<8 characters>_<secret>``. The first part is its prefix, stored in the
+clear and shown in lists; the whole key is stored only as its SHA-256. A key carries 256
+random bits, so a fast hash is enough: nothing can be guessed from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from models import ApiKey, Person
+from models.enums import Role
+from services.errors import Conflict, NotFound
+from services.fields import Choice, Moment, Ref, Text, clean
+
+KEY_START = "fw_"
+_ALPHABET = string.ascii_lowercase + string.digits
+
+SPEC = {
+    "name": Text(max_length=200),
+    "role": Choice(enum=Role),
+    "person_id": Ref(model=Person, label="person", nullable=True),
+    "expires_at": Moment(nullable=True),
+}
+
+
+@dataclass(frozen=True)
+class WithKey:
+    """A new API key's record and the key itself, which is shown this once."""
+
+    api_key: ApiKey
+    key: str
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_key() -> tuple[str, str]:
+    prefix = KEY_START + "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return prefix, f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+async def create_api_key(*, name: str, role: str, **optional: Any) -> WithKey:
+    """Make a key acting in ``role`` (optionally for a person, until a time)."""
+    values = await clean(
+        SPEC, {"name": name, "role": role, **optional}, required=frozenset({"name", "role"})
+    )
+    prefix, key = _new_key()
+    row = await ApiKey.create(prefix=prefix, key_hash=_hash(key), **values)
+    return WithKey(row, key)
+
+
+async def list_api_keys() -> list[ApiKey]:
+    return await ApiKey.all().order_by("id")
+
+
+async def revoke_api_key(*, prefix: str) -> ApiKey:
+    """Stop a key from working, from now on; it stays listed as revoked."""
+    async with in_transaction():
+        row = await ApiKey.select_for_update().get_or_none(prefix=prefix.strip())
+        if row is None:
+            raise NotFound("prefix", f"No API key starts with {prefix.strip()!r}.")
+        if row.revoked_at is not None:
+            raise Conflict("prefix", f"The key was revoked at {row.revoked_at.isoformat()}.")
+        row.revoked_at = datetime.now(UTC)
+        await row.save(update_fields=["revoked_at", "updated_at"])
+        return row
+
+
+async def authenticate(key: str, *, now: datetime | None = None) -> ApiKey | None:
+    """The live key ``key`` is, or None: unknown, wrong, revoked and expired keys alike."""
+    if not key.startswith(KEY_START):
+        return None
+    short, _, secret = key.removeprefix(KEY_START).partition("_")  # the secret may hold "_"
+    if len(short) != 8 or not secret:
+        return None
+    row = await ApiKey.get_or_none(prefix=KEY_START + short)
+    if row is None or not hmac.compare_digest(row.key_hash, _hash(key)):
+        return None
+    now = now or datetime.now(UTC)
+    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    return row
+
+
+async def first_admin_key() -> WithKey | None:
+    """On a service with no key at all, make an ADMIN key (its first user's); else None."""
+    async with in_transaction():
+        if await ApiKey.exists():
+            return None
+        return await create_api_key(name="first admin key", role=Role.ADMIN.value)

@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from tortoise.contrib.starlette import RegisterTortoise
 
+from api.auth import Authenticate
 from api.context import Context
 from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
 from api.exports import compensation_csv
@@ -35,7 +36,9 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         return Context(
-            request=request, response=response if isinstance(response, Response) else None
+            request=request,
+            response=response if isinstance(response, Response) else None,
+            principal=request.scope.get("state", {}).get("principal"),
         )
 
 
@@ -85,7 +88,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                         await sweeper
 
     middleware: list[Any] = []
-    if settings.cors_origins:
+    if settings.cors_origins:  # outermost: a preflight carries no key
         middleware.append(
             Middleware(
                 CORSMiddleware,
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
+    middleware.append(Middleware(Authenticate))
     return Starlette(
         debug=False,
         routes=[

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
+from api.auth import Principal
 from api.loaders import Loaders
 
 
@@ -17,6 +18,8 @@ class Context:
     request: Request | WebSocket | None = None
     response: Response | None = None
     loaders: Loaders = field(default_factory=Loaders)
+    principal: Principal | None = None
+    """The API key the request came with (set for every request that reaches a resolver)."""
 
 
 Info = StrawberryInfo[Context, None]

@@ -170,7 +170,7 @@ def server_env(database_url: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(database_url: str, log_path: Path) -> Iterator[str]:
+def running_server(database_url: str, log_path: Path, key: str) -> Iterator[str]:
     """Start ``fourway serve`` on a free port; yield its base URL; stop it afterwards."""
     port = free_port()
     with log_path.open("wb") as log:
@@ -183,7 +183,7 @@ def running_server(database_url: str, log_path: Path) -> Iterator[str]:
         )
         try:
             base_url = f"http://127.0.0.1:{port}"
-            wait_until_up(process, base_url, log_path)
+            wait_until_up(process, base_url, log_path, key)
             yield base_url
         finally:
             process.terminate()
@@ -194,9 +194,13 @@ def running_server(database_url: str, log_path: Path) -> Iterator[str]:
                 process.wait(timeout=10)
 
 
-def wait_until_up(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+def wait_until_up(
+    process: subprocess.Popen[bytes], base_url: str, log_path: Path, key: str
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
-    with httpx.Client(base_url=base_url, timeout=2.0, trust_env=False) as client:
+    with httpx.Client(
+        base_url=base_url, timeout=2.0, trust_env=False, headers=bearer(key)
+    ) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise BenchError(
@@ -213,6 +217,10 @@ def wait_until_up(process: subprocess.Popen[bytes], base_url: str, log_path: Pat
     raise BenchError(
         f"the server did not answer within {START_TIMEOUT_S:.0f} s:\n{log_tail(log_path)}"
     )
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 def log_tail(path: Path, size: int = 4000) -> str:
@@ -486,12 +494,16 @@ async def find_engagement(client: httpx.AsyncClient) -> str:
     return str(matches[0])
 
 
-async def measure(base_url: str, database_url: str, args: argparse.Namespace) -> int:
+async def measure(base_url: str, key: str, database_url: str, args: argparse.Namespace) -> int:
     from api.relay import from_global_id
 
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=64)
     async with httpx.AsyncClient(
-        base_url=base_url, timeout=REQUEST_TIMEOUT_S, limits=limits, trust_env=False
+        base_url=base_url,
+        timeout=REQUEST_TIMEOUT_S,
+        limits=limits,
+        trust_env=False,
+        headers=bearer(key),
     ) as client:
         engagement_id = await find_engagement(client)
         variables = {"id": engagement_id}
@@ -639,10 +651,13 @@ def main(argv: list[str] | None = None) -> int:
         env = server_env(database_url)
         print(f"migrate: {run_fourway(['migrate'], env).splitlines()[-1]}")
         print(f"demo:    {run_fourway(['demo'], env).splitlines()[-1]}")
-        with running_server(database_url, workdir / "server.log") as base_url:
+        # Every request authenticates, as in production: a VIEWER key reads.
+        key = run_fourway(["apikey", "create", "--role", "VIEWER", "--name", "bench"], env)
+        key = key.splitlines()[-1]
+        with running_server(database_url, workdir / "server.log", key) as base_url:
             print(f"server:  fourway serve at {base_url}")
             with asyncio.Runner(loop_factory=loop_factory()) as runner:
-                return runner.run(measure(base_url, database_url, args))
+                return runner.run(measure(base_url, key, database_url, args))
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1

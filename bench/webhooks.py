@@ -573,6 +573,7 @@ async def latencies(
     the arrival of its event at the receiver."""
     from api.app import create_app
     from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
+    from services.api_keys import create_api_key
     from services.wire import to_global_id
     from settings import Settings
 
@@ -581,11 +582,14 @@ async def latencies(
     payload = {"query": SEND_TEST_EVENT, "variables": variables}
     from_response: list[float] = []
     from_request: list[float] = []
+    key = (await create_api_key(name="bench", role="ADMIN")).key
     dispatcher = build_dispatcher()
     dispatching = asyncio.create_task(dispatch_forever(dispatcher))
     try:
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://fourway.test"
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://fourway.test",
+            headers={"Authorization": f"Bearer {key}"},
         ) as client:
             for n in range(WARMUP_MUTATIONS + mutations):
                 sent = time.time()

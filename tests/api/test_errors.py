@@ -29,10 +29,12 @@ async def test_an_unexpected_error_is_masked_and_leaks_nothing(client, monkeypat
     assert "hunter2" not in response.text and "Traceback" not in response.text
 
 
-async def test_debug_mode_shows_the_unexpected_error(database_url, monkeypatch):
+async def test_debug_mode_shows_the_unexpected_error(database_url, admin_key, monkeypatch):
     app = create_app(Settings(database_url=database_url, debug=True), manage_database=False)
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://fourway.test"
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://fourway.test",
+        headers={"Authorization": f"Bearer {admin_key}"},
     ) as http:
         client = GraphQLClient(http)
         ids = await seed_engagement(client)

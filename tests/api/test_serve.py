@@ -38,8 +38,9 @@ async def served_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def server(served_url: str, tmp_path: Path) -> Iterator[str]:
-    """``fourway serve`` on a free loopback port against an empty database; its base URL."""
+def server(served_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """``fourway serve`` on a free loopback port against an empty database; its base URL,
+    and the ADMIN key it printed on first start."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": served_url, "FOURWAY_DEBUG": "false"}
     log = (tmp_path / "serve.log").open("w")
@@ -61,7 +62,10 @@ def server(served_url: str, tmp_path: Path) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError((tmp_path / "serve.log").read_text())
             time.sleep(0.1)
-        yield base
+        printed = (tmp_path / "serve.log").read_text().splitlines()
+        keys = [line for line in printed if line.startswith("fw_")]
+        assert len(keys) == 1, printed
+        yield base, keys[0]
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -69,7 +73,13 @@ def server(served_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 async def test_serve_migrates_an_empty_database_and_answers_a_real_client(server, tmp_path):
-    transport = HTTPXAsyncTransport(url=f"{server}/graphql", timeout=10)
+    base, key = server
+    refused = httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}, timeout=5)
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    transport = HTTPXAsyncTransport(
+        url=f"{base}/graphql", timeout=10, headers={"Authorization": f"Bearer {key}"}
+    )
     async with Client(transport=transport) as session:
         create = gql(
             "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) "

@@ -1,0 +1,93 @@
+"""Who is calling: every request to /graphql and /exports carries ``Authorization: Bearer
+<key>``; without a live key it is answered 401 with the code UNAUTHENTICATED.
+
+Only the GraphiQL page itself (a browser's GET asking for HTML) is served without a key:
+a browser cannot add the header to a navigation, and GraphiQL sends it with each query.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from models import ApiKey
+from models.enums import Role
+from services.api_keys import authenticate
+
+PROTECTED = ("/graphql", "/exports/")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The API key a request came with, and what it acts as."""
+
+    key_id: int
+    prefix: str
+    role: Role
+    person_id: int | None
+
+    @classmethod
+    def of(cls, row: ApiKey) -> Principal:
+        return cls(key_id=row.id, prefix=row.prefix, role=row.role, person_id=row.person_id)
+
+
+def _bearer(headers: Headers) -> str | None:
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return credentials.strip()
+
+
+def _is_graphiql_page(scope: Scope, headers: Headers) -> bool:
+    return (
+        scope["method"] == "GET"
+        and scope["path"] == "/graphql"
+        and not scope.get("query_string")
+        and "text/html" in headers.get("accept", "")
+    )
+
+
+async def _refuse(send: Send, message: str) -> None:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"www-authenticate", b'Bearer realm="fourway"'),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+class Authenticate:
+    """ASGI middleware: puts the caller's :class:`Principal` in ``scope["state"]``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PROTECTED):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if _is_graphiql_page(scope, headers):
+            await self.app(scope, receive, send)
+            return
+        key = _bearer(headers)
+        if key is None:
+            await _refuse(send, "Send an API key: 'Authorization: Bearer <key>'.")
+            return
+        row = await authenticate(key)
+        if row is None:
+            await _refuse(send, "The API key is unknown, revoked or expired.")
+            return
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["principal"] = Principal.of(row)
+        await self.app(scope, receive, send)

@@ -1,0 +1,144 @@
+"""API keys: every request to /graphql and /exports needs a live one; keys are made, listed
+and revoked with `fourway apikey`, stored hashed, and the first is made on first start."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.app import create_app
+from models import ApiKey
+from services.api_keys import create_api_key, first_admin_key, revoke_api_key
+from tests.conftest import ON_POSTGRES
+
+QUERY = {"query": "{ __typename }"}
+
+
+@pytest.fixture
+async def http(settings):
+    app = create_app(settings, manage_database=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://fourway.test"
+    ) as client:
+        yield client
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _unauthenticated(response: httpx.Response) -> str:
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="fourway"'
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert "data" not in response.json()
+    return str(error["message"])
+
+
+async def test_a_request_without_a_key_is_unauthenticated(http):
+    assert "Authorization: Bearer" in _unauthenticated(await http.post("/graphql", json=QUERY))
+    assert _unauthenticated(await http.get("/graphql", params=QUERY))
+    assert _unauthenticated(
+        await http.get("/exports/compensation.csv", params={"period": "2026-11"})
+    )
+    basic = await http.post("/graphql", json=QUERY, headers={"Authorization": "Basic eDp5"})
+    assert _unauthenticated(basic)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "fw_abcdefgh_not-the-secret",
+        "fw_short_x",
+        "fw_abcdefgh_",
+        "not-a-fourway-key",
+        "fw_" + "a" * 2000,
+    ],
+)
+async def test_an_unknown_or_malformed_key_is_unauthenticated(http, key):
+    await create_api_key(name="real", role="ADMIN")
+    message = _unauthenticated(await http.post("/graphql", json=QUERY, headers=_bearer(key)))
+    assert message == "The API key is unknown, revoked or expired."
+
+
+async def test_a_live_key_gets_in_and_a_revoked_or_expired_one_does_not(http):
+    live = await create_api_key(name="live", role="VIEWER")
+    ok = await http.post("/graphql", json=QUERY, headers=_bearer(live.key))
+    assert ok.status_code == 200 and ok.json() == {"data": {"__typename": "Query"}}
+
+    await revoke_api_key(prefix=live.api_key.prefix)
+    _unauthenticated(await http.post("/graphql", json=QUERY, headers=_bearer(live.key)))
+
+    expired = await create_api_key(
+        name="old", role="VIEWER", expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    _unauthenticated(await http.post("/graphql", json=QUERY, headers=_bearer(expired.key)))
+    later = await create_api_key(
+        name="new", role="VIEWER", expires_at=datetime.now(UTC) + timedelta(days=1)
+    )
+    assert (await http.post("/graphql", json=QUERY, headers=_bearer(later.key))).status_code == 200
+
+
+async def test_the_graphiql_page_and_health_need_no_key(http):
+    page = await http.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_a_key_is_stored_only_as_its_hash_behind_a_visible_prefix(database_url):
+    made = await create_api_key(name="finance export", role="FINANCE")
+    stored = await ApiKey.get()
+    assert made.key.startswith(stored.prefix + "_") and len(stored.prefix) == 11
+    assert stored.key_hash == hashlib.sha256(made.key.encode()).hexdigest()
+    assert made.key not in str(await ApiKey.all().values())
+
+
+async def test_the_first_admin_key_is_made_only_on_a_service_without_keys(database_url):
+    made = await first_admin_key()
+    assert made is not None and made.api_key.role.value == "ADMIN"
+    assert await first_admin_key() is None
+    assert await ApiKey.all().count() == 1
+
+
+def _fourway(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="runs the command against its own SQLite file")
+def test_apikey_create_list_and_revoke_from_the_command_line(tmp_path: Path):
+    url = f"sqlite://{tmp_path / 'keys.db'}"
+    assert _fourway("migrate", database_url=url).returncode == 0
+    made = _fourway(
+        "apikey", "create", "--role", "finance", "--name", "Finance export", database_url=url
+    )
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    assert key.startswith("fw_")
+    prefix = key[:11]
+    listed = _fourway("apikey", "list", database_url=url)
+    assert listed.returncode == 0, listed.stderr
+    assert prefix in listed.stdout and "FINANCE" in listed.stdout and "active" in listed.stdout
+    assert key not in listed.stdout
+    revoked = _fourway("apikey", "revoke", prefix, database_url=url)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "revoked" in _fourway("apikey", "list", database_url=url).stdout
+    again = _fourway("apikey", "revoke", prefix, database_url=url)
+    assert again.returncode != 0 and "was revoked at" in again.stderr
+    unknown = _fourway("apikey", "revoke", "fw_nothing0", database_url=url)
+    assert unknown.returncode != 0 and "No API key starts with" in unknown.stderr
+    bad = _fourway("apikey", "create", "--role", "ROOT", "--name", "x", database_url=url)
+    assert bad.returncode != 0 and "ROOT" in bad.stderr

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
@@ -264,7 +265,13 @@ class Dispatcher:
             else:
                 outcome = await self._post(endpoint, job.event, at)
             self._settle(job.delivery, outcome, results)
-        await self._record(endpoint, results)
+        try:
+            await self._record(endpoint, results)
+        except IntegrityError:
+            # The endpoint was deleted while we sent, and its deliveries with it.
+            logger.info(
+                "endpoint %s was deleted during a send; its results are dropped", endpoint.id
+            )
 
     async def _post(self, endpoint: WebhookEndpoint, event: Event, at: datetime) -> Outcome:
         secrets = [endpoint.secret]

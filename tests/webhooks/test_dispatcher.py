@@ -392,3 +392,25 @@ async def test_the_running_dispatcher_sends_a_mutations_events_without_waiting_t
         await stop_dispatching(dispatcher, running)
     assert running.done() and not running.cancelled()
     assert receiver.received[0].payload["type"] == "engagement.status_changed"
+
+
+async def test_an_endpoint_deleted_mid_send_is_dropped_quietly(receiver):
+    endpoint = await subscribe(receiver, "webhook.*")
+    await send_test_event(endpoint_id=endpoint.id)
+    deleting: list[asyncio.Future[int]] = []
+
+    def answer(_):
+        deleting.append(asyncio.ensure_future(WebhookEndpoint.filter(id=endpoint.id).delete()))
+        return (200, {}, b"ok")
+
+    receiver.answer = answer
+    receiver.delay = 0.2  # the deletion commits before the answer comes back
+    dispatcher = build_dispatcher()
+    try:
+        assert await dispatcher.dispatch_once() == 1
+    finally:
+        await dispatcher.aclose()
+    await deleting[0]
+    assert not await WebhookEndpoint.exists()
+    assert await WebhookDelivery.all().count() == 0
+    assert await DeliveryAttempt.all().count() == 0

@@ -1,7 +1,10 @@
-"""Helpers the tests share: a small GraphQL client and database set-up."""
+"""Helpers the tests share: a small GraphQL client, database set-up, the command line."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -143,3 +146,14 @@ class QueryCounter:
     @property
     def count(self) -> int:
         return len(self.statements)
+
+
+def run_fourway(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``fourway`` command against ``database_url``; its exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

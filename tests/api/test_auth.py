@@ -4,9 +4,6 @@ and revoked with `fourway apikey`, stored hashed, and the first is made on first
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +14,7 @@ from api.app import create_app
 from models import ApiKey
 from services.api_keys import create_api_key, first_admin_key, revoke_api_key
 from tests.conftest import ON_POSTGRES
+from tests.support import run_fourway
 
 QUERY = {"query": "{ __typename }"}
 
@@ -108,37 +106,27 @@ async def test_the_first_admin_key_is_made_only_on_a_service_without_keys(databa
     assert await ApiKey.all().count() == 1
 
 
-def _fourway(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.mark.skipif(ON_POSTGRES, reason="runs the command against its own SQLite file")
 def test_apikey_create_list_and_revoke_from_the_command_line(tmp_path: Path):
     url = f"sqlite://{tmp_path / 'keys.db'}"
-    assert _fourway("migrate", database_url=url).returncode == 0
-    made = _fourway(
+    assert run_fourway("migrate", database_url=url).returncode == 0
+    made = run_fourway(
         "apikey", "create", "--role", "finance", "--name", "Finance export", database_url=url
     )
     assert made.returncode == 0, made.stderr
     key = made.stdout.strip().splitlines()[-1]
     assert key.startswith("fw_")
     prefix = key[:11]
-    listed = _fourway("apikey", "list", database_url=url)
+    listed = run_fourway("apikey", "list", database_url=url)
     assert listed.returncode == 0, listed.stderr
     assert prefix in listed.stdout and "FINANCE" in listed.stdout and "active" in listed.stdout
     assert key not in listed.stdout
-    revoked = _fourway("apikey", "revoke", prefix, database_url=url)
+    revoked = run_fourway("apikey", "revoke", prefix, database_url=url)
     assert revoked.returncode == 0, revoked.stderr
-    assert "revoked" in _fourway("apikey", "list", database_url=url).stdout
-    again = _fourway("apikey", "revoke", prefix, database_url=url)
+    assert "revoked" in run_fourway("apikey", "list", database_url=url).stdout
+    again = run_fourway("apikey", "revoke", prefix, database_url=url)
     assert again.returncode != 0 and "was revoked at" in again.stderr
-    unknown = _fourway("apikey", "revoke", "fw_nothing0", database_url=url)
+    unknown = run_fourway("apikey", "revoke", "fw_nothing0", database_url=url)
     assert unknown.returncode != 0 and "No API key starts with" in unknown.stderr
-    bad = _fourway("apikey", "create", "--role", "ROOT", "--name", "x", database_url=url)
+    bad = run_fourway("apikey", "create", "--role", "ROOT", "--name", "x", database_url=url)
     assert bad.returncode != 0 and "ROOT" in bad.stderr

@@ -1,24 +1,12 @@
 """The fourway command: one-line errors, a demo that loads once, the schema on stdout."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from api.cli import main
 from api.schema import schema_sdl
-
-
-def _fourway(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.support import run_fourway
 
 
 def test_schema_dash_prints_the_schema():
@@ -29,13 +17,13 @@ def test_schema_dash_prints_the_schema():
 
 def test_demo_loads_once_and_says_so_the_second_time(tmp_path: Path):
     url = f"sqlite://{tmp_path / 'demo.db'}"
-    first = _fourway("demo", database_url=url)
+    first = run_fourway("demo", database_url=url)
     assert first.returncode == 0, first.stderr
     assert "Loaded the demo portfolio: 6 organizations" in first.stdout
-    again = _fourway("demo", database_url=url)
+    again = run_fourway("demo", database_url=url)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().endswith("The demo portfolio is already loaded.")
-    swept = _fourway("sweep", database_url=url)
+    swept = run_fourway("sweep", database_url=url)
     assert swept.returncode == 0, swept.stderr
     # Six of the seven demo engagements are not CLOSED.
     assert swept.stdout.startswith("swept 6 engagement(s): "), swept.stdout
@@ -47,7 +35,7 @@ def test_an_unusable_database_is_a_one_line_error(tmp_path: Path):
         ("mysql://db.example/x", "DATABASE_URL must start with sqlite://"),
         ("postgres://postgres:secret@127.0.0.1:1/x", "cannot use the database at"),
     ):
-        result = _fourway("migrate", database_url=url)
+        result = run_fourway("migrate", database_url=url)
         assert result.returncode == 1
         assert message in result.stderr
         assert "Traceback" not in result.stderr and "secret" not in result.stderr

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from api.access import QUERIES, Forbidden, own_signals_only
+from api.auth import Principal
 from api.context import Info
 from api.enums import Severity, SignalKind
 from api.errors import UserError, user_errors
@@ -242,13 +244,23 @@ class CompensationSignalFilter:
     kind: list[SignalKind] | None = None
 
 
-def signals_query(f: CompensationSignalFilter | None) -> Any:
-    """The signals a filter selects; the one read path for compensation data."""
+def signals_query(f: CompensationSignalFilter | None, principal: Principal | None) -> Any:
+    """The signals a filter selects that ``principal`` may see; the one read path for
+    compensation data. A salesperson's key sees their own; asking for someone else's is
+    FORBIDDEN. Roles that may not read signals see none where they meet them nested."""
     query = CompensationSignalModel.all()
+    if principal is None or principal.role not in QUERIES["compensationSignals"]:
+        return query.filter(id=0)
+    own = own_signals_only(principal)
+    if own is not None:
+        query = query.filter(salesperson_id=own)
     if f is None:
         return query
     if f.salesperson_id is not None:
-        query = query.filter(salesperson_id=filter_id(f.salesperson_id, "Person", "salespersonId"))
+        wanted = filter_id(f.salesperson_id, "Person", "salespersonId")
+        if own is not None and wanted != own:
+            raise Forbidden(f"A {principal.role.value} key sees its own person's signals only.")
+        query = query.filter(salesperson_id=wanted)
     if f.engagement_id is not None:
         query = query.filter(engagement_id=filter_id(f.engagement_id, "Engagement", "engagementId"))
     if f.period is not None:
@@ -298,6 +310,7 @@ class CompensationQuery:
     @strawberry.field(description="Compensation signals, oldest first, filtered.")
     async def compensation_signals(
         self,
+        info: Info,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -305,18 +318,19 @@ class CompensationQuery:
         filter: CompensationSignalFilter | None = None,
     ) -> Connection[CompensationSignal]:
         return await page_of_query(
-            signals_query(filter),
+            signals_query(filter, info.context.principal),
             window(first, after, last, before),
             CompensationSignal.from_model,
         )
 
     @strawberry.field(description="A salesperson's signals for one month (YYYY-MM), totalled.")
     async def compensation_statement(
-        self, salesperson_id: strawberry.ID, period: str
+        self, info: Info, salesperson_id: strawberry.ID, period: str
     ) -> CompensationStatement:
         rows = list(
             await signals_query(
-                CompensationSignalFilter(salesperson_id=salesperson_id, period=period)
+                CompensationSignalFilter(salesperson_id=salesperson_id, period=period),
+                info.context.principal,
             ).order_by("id")
         )
         sums = totals(rows)

@@ -265,6 +265,7 @@ class Engagement(Node):
     @strawberry.field(description="The compensation signals the sale emitted, oldest first.")
     async def compensation_signals(
         self,
+        info: Info,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -273,7 +274,7 @@ class Engagement(Node):
         from api.compensation import CompensationSignal, CompensationSignalFilter, signals_query
 
         return await page_of_query(
-            signals_query(CompensationSignalFilter(engagement_id=self.id)),
+            signals_query(CompensationSignalFilter(engagement_id=self.id), info.context.principal),
             window(first, after, last, before),
             CompensationSignal.from_model,
         )

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from api.access import QUERIES
+from api.auth import Principal
 from api.compensation import CompensationSignalFilter, signals_query
 from api.relay import BadUserInput, to_global_id
 from models import CompensationSignal, Engagement, Person
@@ -46,12 +48,12 @@ def _line(values: list[object]) -> str:
     return out.getvalue()
 
 
-async def _rows(period: str) -> AsyncIterator[str]:
+async def _rows(period: str, principal: Principal) -> AsyncIterator[str]:
     yield _line(list(COLUMNS))
     last_id = 0
     while True:
         page: list[CompensationSignal] = list(
-            await signals_query(CompensationSignalFilter(period=period))
+            await signals_query(CompensationSignalFilter(period=period), principal)
             .filter(id__gt=last_id)
             .order_by("id")
             .limit(PAGE)
@@ -94,12 +96,18 @@ async def _rows(period: str) -> AsyncIterator[str]:
 
 async def compensation_csv(request: Request) -> Response:
     period = request.query_params.get("period", "")
+    principal: Principal = request.scope["state"]["principal"]  # set by Authenticate
+    if principal.role not in QUERIES["compensationSignals"]:
+        return JSONResponse(
+            {"error": f"A {principal.role.value} key may not read compensation."},
+            status_code=403,
+        )
     try:
-        signals_query(CompensationSignalFilter(period=period))
+        signals_query(CompensationSignalFilter(period=period), principal)
     except BadUserInput as error:
         return JSONResponse({"error": error.message}, status_code=400)
     return StreamingResponse(
-        _rows(period),
+        _rows(period, principal),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="compensation-{period}.csv"'},
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 
+from api.access import may_read_type, own_signals_only
 from api.alerts import Alert
 from api.change_orders import ChangeOrder
 from api.compensation import CommissionPlan, CompensationSignal
@@ -51,11 +52,17 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
         type_name, pk = from_global_id(global_id)
     except ValueError as exc:
         raise BadUserInput(str(exc)) from None
-    if type_name not in _RESOLVERS:
-        return None
+    principal = info.context.principal
+    if type_name not in _RESOLVERS or not may_read_type(principal, type_name):
+        return None  # what a key may not read, it cannot tell from what does not exist
     loader, build = _RESOLVERS[type_name]
     row = await loader(info.context.loaders).load(pk)
-    return build(row) if row is not None else None
+    if row is None:
+        return None
+    own = own_signals_only(principal) if type_name == "CompensationSignal" else None
+    if own is not None and row.salesperson_id != own:
+        return None
+    return build(row)
 
 
 @strawberry.type

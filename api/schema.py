@@ -9,6 +9,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from api.access import Authorize
 from api.alerts import Alert, AlertMutation, AlertQuery
 from api.change_orders import ChangeOrder, ChangeOrderMutation
 from api.compensation import CommissionPlan, CompensationQuery, CreditsMutation, PlanMutation
@@ -75,6 +76,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     extensions: list[object] = [
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
+        Authorize,
         AnnounceEvents,
     ]
     if not debug:

@@ -219,6 +219,14 @@ def wait_until_up(
     )
 
 
+def bench_viewer() -> Any:
+    """In process, requests skip the HTTP layer that authenticates: they act as a viewer."""
+    from api.auth import Principal
+    from models.enums import Role
+
+    return Principal(key_id=0, prefix="fw_bench", role=Role.VIEWER, person_id=None)
+
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -355,7 +363,7 @@ def primed_context(rows: EngagementRows) -> Any:
     """A fresh request context whose loaders already hold every row the query reads."""
     from api.context import Context
 
-    context = Context()
+    context = Context(principal=bench_viewer())
     loaders = context.loaders
     pk = rows.engagement.pk
     loaders.engagement.prime(pk, rows.engagement)
@@ -433,7 +441,9 @@ async def in_process_trivial(runs: int) -> Figures:
     latencies: list[float] = []
     for _ in range(runs):
         started = time.perf_counter()
-        result = await schema.execute(TRIVIAL_QUERY, context_value=Context())
+        result = await schema.execute(
+            TRIVIAL_QUERY, context_value=Context(principal=bench_viewer())
+        )
         latencies.append(time.perf_counter() - started)
         if result.errors:
             raise BenchError(f"in process: {result.errors}")

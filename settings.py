@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     rules_quote_tolerance_pct: Decimal = Decimal("0.02")
     rules_cost_tolerance_pct: Decimal = Decimal("0.10")
     rules_margin_floor_pct: Decimal = Decimal("0.20")
+    # What one GraphQL document may ask for; introspection can be switched off in production.
+    graphql_max_depth: int = 15
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 5000
+    graphql_introspection: bool = True
     # Connections: a page is `first`/`last` items, never more than `max_page_size`.
     default_page_size: int = 20
     max_page_size: int = 100

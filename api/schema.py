@@ -5,7 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from graphql import ASTValidationRule
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -32,6 +42,7 @@ from api.webhooks import (
     WebhookMutation,
     WebhookQuery,
 )
+from settings import get_settings
 
 Query = merge_types(
     "Query",
@@ -68,12 +79,33 @@ Mutation = merge_types(
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
+def _limits() -> list[type[ASTValidationRule]]:
+    """The validation rules that bound a document's depth and aliases (and introspection).
+
+    Made once per schema: the validation cache is keyed by the rule classes, and the
+    limiters make new classes each time they are built, so limiters built per request
+    would make every request miss the cache.
+    """
+    settings = get_settings()
+    rules: list[type[ASTValidationRule]] = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
+    if not settings.graphql_introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return rules
+
+
 def build_schema(*, debug: bool = False) -> strawberry.Schema:
-    """The schema with its caches; unexpected errors are masked unless ``debug``."""
+    """The schema with its caches and limits; unexpected errors are masked unless ``debug``."""
     # Factories, not instances: strawberry makes the extensions anew per request. The two
     # caches live at module level all the same, so graphql-core's ~1 ms of parsing and
     # validating a realistic query is paid once per distinct query text.
+    limits = _limits()
+    max_tokens = get_settings().graphql_max_tokens
     extensions: list[object] = [
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: AddValidationRules(limits),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         Authorize,

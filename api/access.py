@@ -129,14 +129,16 @@ def refusal(
     document: DocumentNode, operation_name: str | None, principal: Principal | None
 ) -> str | None:
     """Why ``principal`` may not run the operation, or None when it may."""
+    if principal is None:
+        return "No API key."
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [
         o
         for o in operations
         if operation_name is None or (o.name and o.name.value == operation_name)
     ]
-    if len(chosen) != 1 or principal is None:
-        return None if principal is not None else "No API key."
+    if len(chosen) != 1:
+        return None  # graphql-core answers an ambiguous or unknown operation itself
     operation = chosen[0]
     table = MUTATIONS if operation.operation.value == "mutation" else QUERIES
     fragments = {

@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import ms, redact  # noqa: E402  (after the path is set)
+
 GOAL_RATIO = 2.0
 START_TIMEOUT_S = 30.0
 COMMAND_TIMEOUT_S = 120.0
@@ -461,10 +463,6 @@ def count_leaves(value: Any) -> int:
     return 1
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f}"
-
-
 def print_table(rows: list[Figures]) -> None:
     header = ("scenario", "requests", "clients", "req/s", "p50 ms", "p99 ms", "mean ms")
     cells = [
@@ -605,15 +603,6 @@ async def measure(base_url: str, key: str, database_url: str, args: argparse.Nam
     verdict = "met" if ratio_p50 <= GOAL_RATIO else "NOT met"
     print(f"goal: ratio (b)/(c) <= {GOAL_RATIO:.1f} -> {verdict} (p50 ratio {ratio_p50:.2f})")
     return 0
-
-
-def redact(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        rest = f"{user}@{host}"
-    return f"{scheme}{sep}{rest}"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

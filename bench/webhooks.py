@@ -58,13 +58,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.common import ms, redact  # noqa: E402  (after the path is set)
 
 GOAL_RATIO = 0.5
 START_TIMEOUT_S = 30.0
@@ -277,27 +279,6 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgres://", "postgresql://", "asyncpg://"))
 
 
-def admin_url(url: str) -> tuple[str, str]:
-    """The server's ``postgres`` database to connect to, and the name of ``url``'s database."""
-    parts = urlsplit(url)
-    return urlunsplit(("postgresql", parts.netloc, "/postgres", "", "")), parts.path.lstrip("/")
-
-
-async def recreate_postgres(url: str, *, create: bool = True) -> None:
-    import asyncpg
-
-    admin, name = admin_url(url)
-    if not name or name == "postgres":
-        raise BenchError("the PostgreSQL URL must name a database of its own, not 'postgres'")
-    connection = await asyncpg.connect(admin)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if create:
-            await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-
-
 @asynccontextmanager
 async def database(url: str) -> AsyncIterator[None]:
     """Migrate ``url`` (recreated first when PostgreSQL) and open the ORM on it."""
@@ -305,9 +286,10 @@ async def database(url: str) -> AsyncIterator[None]:
 
     from models.db import apply_migrations, tortoise_config
     from settings import get_settings
+    from tests.support import recreate_postgres_database
 
     if is_postgres(url):
-        await recreate_postgres(url)
+        await recreate_postgres_database(url)
     try:
         await apply_migrations(url)
         await Tortoise.init(
@@ -319,7 +301,7 @@ async def database(url: str) -> AsyncIterator[None]:
             await Tortoise.close_connections()
     finally:
         if is_postgres(url):
-            await recreate_postgres(url, create=False)
+            await recreate_postgres_database(url, create=False)
 
 
 async def make_backlog(endpoint: Any, count: int) -> list[int]:
@@ -427,10 +409,6 @@ def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
     return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f}"
 
 
 def print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
@@ -912,15 +890,6 @@ async def run(receiver_url: str, database_url: str, args: argparse.Namespace) ->
         f"(median ratio {ratio:.2f})"
     )
     return 0
-
-
-def redact(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        rest = f"{user}@{host}"
-    return f"{scheme}{sep}{rest}"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -20,14 +20,14 @@ async def _move(
     *,
     to: AlertStatus,
     verb: str,
-    event: str,
     stamp: str,
     note: str,
     field: str,
     text: str,
 ) -> Alert:
     """Move a live alert to ``to``, stamping ``stamp`` with now and writing ``text`` to ``note``
-    (validated as the input field ``field``), with its engagement locked."""
+    (validated as the input field ``field``), with its engagement locked; the outbox event
+    is ``alert.<verb>``."""
     values = await clean({field: Text()}, {field: text}, required=frozenset({field}))
     async with in_transaction():
         found = await Alert.get_or_none(id=id)
@@ -42,7 +42,7 @@ async def _move(
         now = datetime.now(UTC)
         alert.update_from_dict({"status": to, stamp: now, note: values[field]})
         await alert.save(update_fields=["status", stamp, note, "updated_at"])
-        await events.record([events.alert_occurrence(event, alert)], at=now)
+        await events.record([events.alert_occurrence(verb, alert)], at=now)
         return alert
 
 
@@ -52,7 +52,6 @@ async def acknowledge_alert(*, id: int, comment: str) -> Alert:
         id,
         to=AlertStatus.ACKNOWLEDGED,
         verb="acknowledged",
-        event="acknowledged",
         stamp="acknowledged_at",
         note="comment",
         field="comment",
@@ -66,7 +65,6 @@ async def waive_alert(*, id: int, reason: str) -> Alert:
         id,
         to=AlertStatus.WAIVED,
         verb="waived",
-        event="waived",
         stamp="waived_at",
         note="waiver_reason",
         field="reason",

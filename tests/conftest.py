@@ -12,15 +12,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from tortoise import Tortoise
 
-from api.app import create_app
 from models.db import apply_migrations, tortoise_config
 from services.api_keys import create_api_key
 from settings import Settings
-from tests.support import GraphQLClient, recreate_postgres_database
+from tests.support import GraphQLClient, http_as, recreate_postgres_database
 
 TEST_DATABASE_URL = os.environ.get("FOURWAY_TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgres://", "postgresql://"))
@@ -97,13 +95,7 @@ async def admin_key(database_url: str) -> str:
 @pytest.fixture
 async def client(settings: Settings, admin_key: str) -> AsyncIterator[GraphQLClient]:
     """A GraphQL client talking to the real ASGI app in process, as an ADMIN."""
-    app = create_app(settings, manage_database=False)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://fourway.test",
-        headers={"Authorization": f"Bearer {admin_key}"},
-    ) as http:
+    async with http_as(settings, admin_key) as http:
         yield GraphQLClient(http)
 
 

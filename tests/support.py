@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,15 +45,33 @@ class GraphQLClient:
         return payload
 
 
-async def recreate_postgres_database(url: str) -> None:
-    """Drop and create the database named in ``url`` (connecting to the server's 'postgres')."""
+@asynccontextmanager
+async def http_as(settings: Any, key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client to the real ASGI app in process, sending ``key`` as its bearer."""
+    from api.app import create_app
+
+    app = create_app(settings, manage_database=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://fourway.test",
+        headers={"Authorization": f"Bearer {key}"},
+    ) as http:
+        yield http
+
+
+async def recreate_postgres_database(url: str, *, create: bool = True) -> None:
+    """Drop the database named in ``url``, and create it anew unless ``create`` is false
+    (connecting to the server's 'postgres')."""
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
+    if not name or name == "postgres":
+        raise ValueError("the PostgreSQL URL must name a database of its own, not 'postgres'")
     admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
     connection = await asyncpg.connect(admin)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        if create:
+            await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
 

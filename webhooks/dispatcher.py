@@ -77,7 +77,10 @@ class _Claim:
     """Monotonic time after which nothing more is sent: the lease must outlast the sends."""
     endpoints: dict[int, WebhookEndpoint]
     jobs: dict[int, list[_Job]]
-    size: int
+
+    @property
+    def size(self) -> int:
+        return sum(len(jobs) for jobs in self.jobs.values())
 
 
 @dataclass
@@ -90,8 +93,6 @@ class _Results:
     released: list[int] = field(default_factory=list)
     paused: list[int] = field(default_factory=list)
     last: Outcome | None = None
-    last_retry_at: datetime | None = None
-    any_delivered: bool = False
     failing_since: datetime | None = None
     """The first failure after the last success in this share."""
 
@@ -240,7 +241,6 @@ class Dispatcher:
             deadline=time.monotonic() + self.lease.total_seconds() - 2 * self.timeout,
             endpoints=endpoints,
             jobs=dict(jobs),
-            size=len(rows),
         )
 
     async def _send_all(self, endpoint: WebhookEndpoint, jobs: list[_Job], claim: _Claim) -> None:
@@ -315,7 +315,6 @@ class Dispatcher:
         retry_at: datetime | None = None
         if outcome.delivered:
             results.delivered.append(delivery.id)
-            results.any_delivered = True
             results.failing_since = None
         else:
             results.failing_since = results.failing_since or outcome.at
@@ -323,7 +322,6 @@ class Dispatcher:
             if retry_at is not None and outcome.status_code in (429, 503):
                 retry_at = retry_after(outcome.retry_after, outcome.at) or retry_at
             results.rescheduled.append((delivery.id, retry_at, attempts))
-        results.last_retry_at = retry_at
         results.attempts.append(
             DeliveryAttempt(
                 delivery_id=delivery.id,
@@ -360,12 +358,14 @@ class Dispatcher:
                 )
             if results.released:
                 await WebhookDelivery.filter(id__in=results.released).update(locked_until=None)
-            if results.paused:
-                # Due with the retry they wait behind, and after it (ordered by id).
+            if results.paused and last is not None:
+                # Due with the retry they wait behind (the last attempt's), and after it
+                # (ordered by id); at once if that one has run out of retries.
+                _, retry_at, _ = results.rescheduled[-1]
                 await WebhookDelivery.filter(id__in=results.paused).update(
-                    locked_until=None, next_attempt_at=results.last_retry_at or _time_of(last)
+                    locked_until=None, next_attempt_at=retry_at or last.at
                 )
-            if results.any_delivered:
+            if results.delivered:
                 await WebhookEndpoint.filter(id=endpoint.id).update(
                     failing_since=results.failing_since
                 )
@@ -386,10 +386,6 @@ class Dispatcher:
                 f"Every delivery has failed since {since.isoformat()} "
                 f"(last: {(last.error or '')[:200]}).",
             )
-
-
-def _time_of(last: Outcome | None) -> datetime:
-    return last.at if last is not None else _utcnow()
 
 
 def _utcnow() -> datetime:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -18,12 +17,11 @@ from graphql import (
     GraphQLScalarType,
 )
 
-from api.app import create_app
 from api.relay import from_global_id
 from api.schema import build_schema
 from services.api_keys import create_api_key
 from tests.api.test_signals import _sale
-from tests.support import UNKNOWN
+from tests.support import UNKNOWN, http_as
 
 # The access table, written out here on its own so that the code's table is checked
 # against it: A admin, F finance, S sales, D delivery, V viewer.
@@ -122,12 +120,7 @@ def _request(name: str, person: str) -> tuple[str, dict[str, Any]]:
 
 
 async def _as(settings, key: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    app = create_app(settings, manage_database=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://fourway.test",
-        headers={"Authorization": f"Bearer {key}"},
-    ) as http:
+    async with http_as(settings, key) as http:
         response = await http.post("/graphql", json={"query": query, "variables": variables})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -241,16 +234,11 @@ async def test_a_salesperson_sees_their_own_pay_and_nobody_elses(client, setting
 
 async def test_the_csv_export_keeps_to_the_same_rules(client, settings):
     ids = await _sale(client)
-    app = create_app(settings, manage_database=False)
     period = datetime.now(UTC).strftime("%Y-%m")
     rows: dict[str, int] = {}
     for role, person in (("FINANCE", None), ("SALES", ids["seller"]), ("SALES", ids["sponsor"])):
         key = await create_api_key(name=role, role=role, person_id=_pk(person) if person else None)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://fourway.test",
-            headers={"Authorization": f"Bearer {key.key}"},
-        ) as http:
+        async with http_as(settings, key.key) as http:
             response = await http.get("/exports/compensation.csv", params={"period": period})
         assert response.status_code == 200
         rows[f"{role}:{person}"] = len(response.text.strip().splitlines()) - 1
@@ -260,10 +248,6 @@ async def test_the_csv_export_keeps_to_the_same_rules(client, settings):
         f"SALES:{ids['sponsor']}": 0,
     }
     viewer = await create_api_key(name="viewer", role="VIEWER")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://fourway.test",
-        headers={"Authorization": f"Bearer {viewer.key}"},
-    ) as http:
+    async with http_as(settings, viewer.key) as http:
         refused = await http.get("/exports/compensation.csv", params={"period": "2026-11"})
     assert refused.status_code == 403

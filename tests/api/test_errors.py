@@ -1,11 +1,8 @@
 """Unexpected errors are masked outside debug mode; expected ones never are."""
 
-import httpx
-
-from api.app import create_app
 from services import engagements
 from settings import Settings
-from tests.support import GraphQLClient, seed_engagement
+from tests.support import GraphQLClient, http_as, seed_engagement
 
 RENAME = (
     "mutation($input: UpdateEngagementInput!) { updateEngagement(input: $input) "
@@ -30,12 +27,7 @@ async def test_an_unexpected_error_is_masked_and_leaks_nothing(client, monkeypat
 
 
 async def test_debug_mode_shows_the_unexpected_error(database_url, admin_key, monkeypatch):
-    app = create_app(Settings(database_url=database_url, debug=True), manage_database=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://fourway.test",
-        headers={"Authorization": f"Bearer {admin_key}"},
-    ) as http:
+    async with http_as(Settings(database_url=database_url, debug=True), admin_key) as http:
         client = GraphQLClient(http)
         ids = await seed_engagement(client)
         monkeypatch.setattr(engagements, "lock_engagement", _failing_lock)

@@ -3,12 +3,11 @@ be switched off, and the limits leave the validation cache working."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from api.app import create_app
 from settings import get_settings
+from tests.support import http_as
 
 
 @pytest.fixture
@@ -20,12 +19,7 @@ def limited(monkeypatch):
 
 
 async def _post(settings, admin_key: str, query: str) -> dict:
-    app = create_app(settings, manage_database=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://fourway.test",
-        headers={"Authorization": f"Bearer {admin_key}"},
-    ) as http:
+    async with http_as(settings, admin_key) as http:
         response = await http.post("/graphql", json={"query": query})
     body: dict = response.json()
     return body
@@ -68,12 +62,7 @@ async def test_introspection_can_be_switched_off(settings, admin_key, monkeypatc
 async def test_the_limits_leave_the_validation_cache_hitting(settings, admin_key):
     cache = _get_validate_cache(512)
     query = "{ rules { id severity } organizations { totalCount } }"
-    app = create_app(settings, manage_database=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://fourway.test",
-        headers={"Authorization": f"Bearer {admin_key}"},
-    ) as http:
+    async with http_as(settings, admin_key) as http:
         await http.post("/graphql", json={"query": query})
         before = cache.cache_info()
         for _ in range(5):

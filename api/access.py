@@ -58,6 +58,8 @@ QUERIES: dict[str, frozenset[Role]] = {
     "compensationStatement": frozenset({ADMIN, FINANCE, SALES}),
     "webhookEndpoints": frozenset({ADMIN}),
     "webhookDeliveries": frozenset({ADMIN}),
+    # Changes to types a role may not read are left out of its trail (see api.audit).
+    "auditLog": frozenset({ADMIN, FINANCE}),
 }
 
 MUTATIONS: dict[str, frozenset[Role]] = {
@@ -89,6 +91,9 @@ NODE_TYPES: dict[str, frozenset[Role]] = {
     "CompensationSignal": QUERIES["compensationSignals"],
     "WebhookEndpoint": QUERIES["webhookEndpoints"],
     "WebhookDelivery": QUERIES["webhookDeliveries"],
+    "AuditEntry": QUERIES["auditLog"],
+    # Keys have no GraphQL type; their changes show in the audit trail, to admins only.
+    "ApiKey": frozenset({ADMIN}),
 }
 
 

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from models import ApiKey
 from models.enums import Role
 from services.api_keys import authenticate
+from services.audit import Actor, ActorKind, acting_as
 
 PROTECTED = ("/graphql", "/exports/")
 
@@ -90,4 +91,7 @@ class Authenticate:
             return
         state: dict[str, Any] = scope.setdefault("state", {})
         state["principal"] = Principal.of(row)
-        await self.app(scope, receive, send)
+        with acting_as(
+            Actor(ActorKind.API_KEY, key_id=row.id, key_prefix=row.prefix, person_id=row.person_id)
+        ):
+            await self.app(scope, receive, send)

@@ -217,6 +217,7 @@ def apikey_create(role: str, name: str, person: str | None, expires_at: str | No
 
     from api.relay import from_global_id
     from services.api_keys import create_api_key
+    from services.audit import COMMAND, acting_as
 
     options: dict[str, Any] = {}
     if person is not None:
@@ -234,7 +235,10 @@ def apikey_create(role: str, name: str, person: str | None, expires_at: str | No
                 "must be ISO 8601, such as 2027-01-01T00:00:00+00:00", param_hint="--expires-at"
             ) from None
     url = get_settings().database_url
-    made = _run(_with_database(url, create_api_key(name=name, role=role.upper(), **options)), url)
+    with acting_as(COMMAND):
+        made = _run(
+            _with_database(url, create_api_key(name=name, role=role.upper(), **options)), url
+        )
     click.echo(
         f"made {made.api_key.prefix} ({made.api_key.role.value}, {made.api_key.name!r}); "
         "store the key now, it is not shown again:"
@@ -259,9 +263,11 @@ def apikey_list() -> None:
 @click.argument("prefix")
 def apikey_revoke(prefix: str) -> None:
     from services.api_keys import revoke_api_key
+    from services.audit import COMMAND, acting_as
 
     url = get_settings().database_url
-    row = _run(_with_database(url, revoke_api_key(prefix=prefix)), url)
+    with acting_as(COMMAND):
+        row = _run(_with_database(url, revoke_api_key(prefix=prefix)), url)
     click.echo(f"revoked {row.prefix} ({row.name!r})")
 
 

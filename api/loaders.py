@@ -11,6 +11,7 @@ from tortoise.models import Model
 
 from models import (
     Alert,
+    AuditEntry,
     ChangeOrder,
     CommissionPlan,
     CompensationSignal,
@@ -126,5 +127,6 @@ class Loaders:
         self.credits_of = RowsOf(Credit)
         self.compensation_signal = ById(CompensationSignal)
         self.webhook_delivery = ById(WebhookDelivery)
+        self.audit_entry = ById(AuditEntry)
         self.event = ById(Event)
         self.attempts_of = RowsOf(DeliveryAttempt, parent="delivery_id")

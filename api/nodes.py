@@ -9,6 +9,7 @@ import strawberry
 
 from api.access import may_read_type, own_signals_only
 from api.alerts import Alert
+from api.audit import AuditEntry
 from api.change_orders import ChangeOrder
 from api.compensation import CommissionPlan, CompensationSignal
 from api.context import Info
@@ -43,6 +44,7 @@ _RESOLVERS: dict[str, tuple[Callable[[Loaders], Any], Callable[[Any], Node]]] = 
         lambda loaders: loaders.compensation_signal,
         CompensationSignal.from_model,
     ),
+    "AuditEntry": (lambda loaders: loaders.audit_entry, AuditEntry.from_model),
 }
 
 
@@ -61,6 +63,8 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
         return None
     own = own_signals_only(principal) if type_name == "CompensationSignal" else None
     if own is not None and row.salesperson_id != own:
+        return None
+    if type_name == "AuditEntry" and not may_read_type(principal, row.target_type):
         return None
     return build(row)
 

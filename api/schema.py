@@ -21,6 +21,7 @@ from strawberry.tools import merge_types
 
 from api.access import Authorize
 from api.alerts import Alert, AlertMutation, AlertQuery
+from api.audit import AuditEntry, AuditQuery
 from api.change_orders import ChangeOrder, ChangeOrderMutation
 from api.compensation import CommissionPlan, CompensationQuery, CreditsMutation, PlanMutation
 from api.deliverables import Deliverable, DeliverableMutation
@@ -54,6 +55,7 @@ Query = merge_types(
         AlertQuery,
         CompensationQuery,
         WebhookQuery,
+        AuditQuery,
     ),
 )
 Mutation = merge_types(
@@ -128,6 +130,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
             CommissionPlan,
             WebhookEndpoint,
             WebhookDelivery,
+            AuditEntry,
         ],
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=extensions,  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ Tortoise discovers the models through this package (app label ``fourway``).
 
 from models.alert import Alert
 from models.api_key import ApiKey
+from models.audit import AuditEntry
 from models.change_order import ChangeOrder
 from models.compensation import CommissionPlan, CompensationSignal, Credit, PlanAssignment
 from models.deliverable import Deliverable
@@ -21,6 +22,7 @@ from models.webhook import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 __all__ = [
     "Alert",
     "ApiKey",
+    "AuditEntry",
     "ChangeOrder",
     "CommissionPlan",
     "CompensationSignal",

@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 
 from models import Alert
 from models.enums import AlertStatus
-from services import events
+from services import audit, events
 from services.errors import Conflict, NotFound
 from services.evaluation import LIVE
 from services.fields import Text, clean
@@ -40,9 +40,11 @@ async def _move(
                 "id", f"The alert is {alert.status.value}: only a live alert can be {verb}."
             )
         now = datetime.now(UTC)
+        before = audit.snapshot(alert)
         alert.update_from_dict({"status": to, stamp: now, note: values[field]})
         await alert.save(update_fields=["status", stamp, note, "updated_at"])
         await events.record([events.alert_occurrence(verb, alert)], at=now)
+        await audit.updated(alert, before=before, verb=verb)
         return alert
 
 

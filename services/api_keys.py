@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 
 from models import ApiKey, Person
 from models.enums import Role
+from services import audit
 from services.errors import Conflict, NotFound
 from services.fields import Choice, Moment, Ref, Text, clean
 
@@ -56,7 +57,9 @@ async def create_api_key(*, name: str, role: str, **optional: Any) -> WithKey:
         SPEC, {"name": name, "role": role, **optional}, required=frozenset({"name", "role"})
     )
     prefix, key = _new_key()
-    row = await ApiKey.create(prefix=prefix, key_hash=_hash(key), **values)
+    async with in_transaction():
+        row = await ApiKey.create(prefix=prefix, key_hash=_hash(key), **values)
+        await audit.created(row)
     return WithKey(row, key)
 
 
@@ -72,8 +75,10 @@ async def revoke_api_key(*, prefix: str) -> ApiKey:
             raise NotFound("prefix", f"No API key starts with {prefix.strip()!r}.")
         if row.revoked_at is not None:
             raise Conflict("prefix", f"The key was revoked at {row.revoked_at.isoformat()}.")
+        before = audit.snapshot(row)
         row.revoked_at = datetime.now(UTC)
         await row.save(update_fields=["revoked_at", "updated_at"])
+        await audit.updated(row, before=before, verb="revoked")
         return row
 
 

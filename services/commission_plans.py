@@ -13,10 +13,12 @@ from models import CommissionPlan, Credit, Engagement, Person, PlanAssignment
 from models.enums import Severity
 from rules.catalogue import BY_ID
 from rules.compensation import Attribution
+from services import audit
 from services.errors import Conflict, FieldError, Invalid, NotFound
 from services.evaluation import reconcile
 from services.fields import Flag, Fraction, Names, Ref, Text, WholeNumber, clean
 from services.records import guard_integrity, lock_engagement
+from services.wire import format_decimal, to_global_id
 
 # Pay is held, by default, while a critical mismatch the sale is answerable for is open.
 DEFAULT_HOLD_RULES = (
@@ -72,6 +74,7 @@ async def create_commission_plan(
             lambda: CommissionPlan.create(**values), field="name", message="The name is taken."
         )
         await _only_default(plan)
+        await audit.created(plan)
         return plan
 
 
@@ -83,10 +86,12 @@ async def update_commission_plan(*, id: int, **changes: Any) -> CommissionPlan:
         if plan is None:
             raise NotFound("id", "No commission plan with this id.")
         await _refuse_taken_name(values.get("name"), other_than=id)
+        before = audit.snapshot(plan)
         if values:
             plan.update_from_dict(values)
             await plan.save(update_fields=[*values, "updated_at"])
         await _only_default(plan)
+        await audit.updated(plan, before=before)
         return plan
 
 
@@ -104,11 +109,37 @@ async def assign_commission_plan(*, person_id: int, plan_id: int) -> PlanAssignm
         assignment = await PlanAssignment.select_for_update().get_or_none(
             person_id=values["person_id"]
         )
+        before = None if assignment is None else _plan_of(assignment)
         if assignment is None:
-            return await PlanAssignment.create(**values)
-        assignment.plan_id = values["plan_id"]
-        await assignment.save(update_fields=["plan_id", "updated_at"])
+            assignment = await PlanAssignment.create(**values)
+        else:
+            assignment.plan_id = values["plan_id"]
+            await assignment.save(update_fields=["plan_id", "updated_at"])
+        await audit.record(
+            "person.commission_plan_assigned",
+            await Person.get(id=assignment.person_id),
+            before=before,
+            after=_plan_of(assignment),
+        )
         return assignment
+
+
+def _plan_of(assignment: PlanAssignment) -> dict[str, Any]:
+    return {"commissionPlan": {"id": to_global_id("CommissionPlan", assignment.plan_id)}}
+
+
+async def _credits_of(engagement: Engagement) -> dict[str, Any]:
+    """The engagement's credits as the trail records them."""
+    credits = await Credit.filter(engagement_id=engagement.id).order_by("id")
+    return {
+        "credits": [
+            {
+                "person": {"id": to_global_id("Person", c.person_id)},
+                "splitPct": format_decimal(c.split_pct),
+            }
+            for c in credits
+        ]
+    }
 
 
 @dataclass(frozen=True)
@@ -148,8 +179,15 @@ async def set_engagement_credits(
         raise Invalid([FieldError("credits", f"splits must sum to 1 (100%); they sum to {total}")])
     async with in_transaction():
         engagement = await lock_engagement(engagement_id)
+        before = await _credits_of(engagement)
         await Credit.filter(engagement_id=engagement.id).delete()
         made = [await Credit.create(engagement_id=engagement.id, **c) for c in cleaned]
+        await audit.record(
+            "engagement.credits_set",
+            engagement,
+            before=before,
+            after=await _credits_of(engagement),
+        )
         # Who is credited decides whose signals the sale emits: evaluate now.
         await reconcile(engagement)
         return Credits(engagement, tuple(made))
@@ -172,4 +210,5 @@ async def delete_commission_plan(*, id: int) -> CommissionPlan:
         if await PlanAssignment.filter(plan_id=id).exists():
             raise Conflict("id", "Salespeople are on this plan: move them to another first.")
         await plan.delete()
+        await audit.deleted(plan)
         return plan

@@ -6,6 +6,7 @@ from tortoise.transactions import in_transaction
 
 from models import ChangeOrder, Deliverable, Engagement, Organization, Promise, Purchase
 from models.enums import DecisionModel, EngagementStatus, OrganizationKind
+from services import audit
 from services.errors import Conflict, FieldError, Invalid
 from services.evaluation import (
     DAY_THRESHOLDS,
@@ -71,6 +72,7 @@ async def create_engagement(
         if values.get("thresholds") is None:
             values.pop("thresholds", None)
         engagement = await Engagement.create(**values)
+        await audit.created(engagement)
         return Changed(engagement, await reconcile(engagement))
 
 
@@ -101,10 +103,12 @@ async def update_engagement(*, id: int, **changes: Any) -> Changed[Engagement]:
         elif "thresholds" in values:
             values["thresholds"] = {}
         previous = engagement.status
+        before = audit.snapshot(engagement)
         if values:
             engagement.update_from_dict(values)
             await engagement.save(update_fields=[*values, "updated_at"])
         moved_from = previous if engagement.status != previous else None
+        await audit.updated(engagement, before=before)
         return Changed(engagement, await reconcile(engagement, moved_from=moved_from))
 
 
@@ -112,7 +116,17 @@ async def evaluate_engagement(*, id: int) -> Changed[Engagement]:
     """Check the engagement against the rules now and bring its alerts in line."""
     async with in_transaction():
         engagement = await lock_engagement(id, field="id")
-        return Changed(engagement, await reconcile(engagement))
+        reconciled = await reconcile(engagement)
+        await audit.record(
+            "engagement.evaluated",
+            engagement,
+            before=None,
+            after={
+                "alertsOpened": [audit.global_id(a) for a in reconciled.opened],
+                "alertsResolved": [audit.global_id(a) for a in reconciled.resolved],
+            },
+        )
+        return Changed(engagement, reconciled)
 
 
 async def delete_engagement(*, id: int) -> Engagement:
@@ -120,4 +134,5 @@ async def delete_engagement(*, id: int) -> Engagement:
     async with in_transaction():
         engagement = await lock_engagement(id, field="id")
         await engagement.delete()
+        await audit.deleted(engagement)
         return engagement

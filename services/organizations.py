@@ -6,6 +6,7 @@ from tortoise.transactions import in_transaction
 
 from models import Organization
 from models.enums import OrganizationKind
+from services import audit
 from services.errors import Conflict, NotFound
 from services.fields import Choice, Text, clean
 from services.records import guard_integrity
@@ -26,6 +27,7 @@ async def create_organization(*, name: str, kind: OrganizationKind) -> Organizat
         organization: Organization = await guard_integrity(
             lambda: Organization.create(**values), field="name", message="The name is taken."
         )
+        await audit.created(organization)
         return organization
 
 
@@ -44,12 +46,14 @@ async def update_organization(*, id: int, **changes: Any) -> Organization:
             raise Conflict(
                 "kind", "The organization is the client of engagements: it stays a CLIENT."
             )
+        before = audit.snapshot(organization)
         organization.update_from_dict(values)
         await guard_integrity(
             lambda: organization.save(update_fields=[*values, "updated_at"]),
             field="name",
             message="The name is taken.",
         )
+        await audit.updated(organization, before=before)
         return organization
 
 
@@ -69,4 +73,5 @@ async def delete_organization(*, id: int) -> Organization:
         await guard_integrity(
             organization.delete, field="id", message="The organization is still referred to."
         )
+        await audit.deleted(organization)
         return organization

@@ -5,6 +5,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models import Organization, Person
+from services import audit
 from services.errors import Conflict, NotFound
 from services.fields import Email, Ref, Text, clean
 from services.records import guard_integrity
@@ -33,6 +34,7 @@ async def create_person(*, name: str, email: str, organization_id: int) -> Perso
         person: Person = await guard_integrity(
             lambda: Person.create(**values), field="email", message="The email is taken."
         )
+        await audit.created(person)
         return person
 
 
@@ -44,12 +46,14 @@ async def update_person(*, id: int, **changes: Any) -> Person:
             raise NotFound("id", "No person with this id.")
         values = await clean(SPEC, changes)
         await _refuse_taken_email(values.get("email"), other_than=id)
+        before = audit.snapshot(person)
         person.update_from_dict(values)
         await guard_integrity(
             lambda: person.save(update_fields=[*values, "updated_at"]),
             field="email",
             message="The email is taken.",
         )
+        await audit.updated(person, before=before)
         return person
 
 
@@ -65,4 +69,5 @@ async def delete_person(*, id: int) -> Person:
             message="The person still holds roles or is named on engagement records: "
             "reassign those first.",
         )
+        await audit.deleted(person)
         return person

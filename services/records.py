@@ -16,6 +16,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models import Engagement
+from services import audit
 from services.errors import Conflict, FieldError, Invalid, NotFound
 from services.evaluation import Changed, reconcile
 from services.fields import Context, Spec, clean
@@ -63,6 +64,7 @@ async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]
         )
         _cross_check(kind, {name: cleaned.get(name) for name in kind.spec})
         record = await kind.model.create(engagement_id=engagement.id, **cleaned)
+        await audit.created(record)
         return Changed(record, await reconcile(engagement))
 
 
@@ -76,9 +78,11 @@ async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> Chang
             raise kind.not_found()
         cleaned = await clean(kind.spec, changes, ctx=Context(engagement.currency))
         _cross_check(kind, {name: getattr(record, name) for name in kind.spec} | cleaned)
+        before = audit.snapshot(record)
         if cleaned:
             record.update_from_dict(cleaned)
             await record.save(update_fields=[*cleaned, "updated_at"])
+        await audit.updated(record, before=before)
         return Changed(record, await reconcile(engagement))
 
 
@@ -91,6 +95,7 @@ async def delete(kind: Kind[M], *, id: int) -> Changed[M]:
         if record is None:
             raise kind.not_found()
         await record.delete()
+        await audit.deleted(record)
         return Changed(record, await reconcile(engagement))
 
 

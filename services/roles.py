@@ -4,6 +4,7 @@ from tortoise.transactions import in_transaction
 
 from models import Person, RoleAssignment
 from models.enums import EngagementFunction, Raci
+from services import audit
 from services.errors import Conflict, NotFound
 from services.evaluation import Changed, reconcile
 from services.fields import Choice, Ref, clean
@@ -39,6 +40,7 @@ async def create_role_assignment(
             field="function",
             message="The person already holds this function on the engagement.",
         )
+        await audit.created(role)
         return Changed(role, await reconcile(engagement))
 
 
@@ -67,6 +69,7 @@ async def delete_role_assignment(
             raise NotFound("id" if id is not None else None, "No such role assignment.")
         engagement = await lock_engagement(role.engagement_id)
         await role.delete()
+        await audit.deleted(role)
         return Changed(role, await reconcile(engagement))
 
 
@@ -94,7 +97,9 @@ async def update_role_assignment(
                 raise Conflict(
                     "function", "The person already holds this function on the engagement."
                 )
+        before = audit.snapshot(role)
         if values:
             role.update_from_dict(values)
             await role.save(update_fields=[*values, "updated_at"])
+        await audit.updated(role, before=before)
         return Changed(role, await reconcile(engagement))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from tortoise.transactions import in_transaction
 
 from models import WebhookDelivery, WebhookEndpoint
-from services import events
+from services import audit, events
 from services.errors import Conflict, NotFound
 
 
@@ -28,12 +28,16 @@ async def redeliver(*, delivery_id: int) -> WebhookDelivery:
         if original is None:
             raise NotFound("delivery_id", "No webhook delivery with this id.")
         _refuse_inactive(original.endpoint, "delivery_id")
-        return await WebhookDelivery.create(
+        delivery = await WebhookDelivery.create(
             event_id=original.event_id,
             endpoint_id=original.endpoint_id,
             next_attempt_at=datetime.now(UTC),
             redelivery=True,
         )
+        await audit.record(
+            "webhook_delivery.redelivered", delivery, before=None, after=audit.snapshot(delivery)
+        )
+        return delivery
 
 
 async def send_test_event(*, endpoint_id: int) -> WebhookDelivery:
@@ -47,5 +51,11 @@ async def send_test_event(*, endpoint_id: int) -> WebhookDelivery:
             [events.Occurrence(events.TEST_EVENT, events.endpoint_object(endpoint))],
             at=datetime.now(UTC),
             only=endpoint,
+        )
+        await audit.record(
+            "webhook_endpoint.test_event_sent",
+            endpoint,
+            before=None,
+            after={"delivery": {"id": audit.global_id(delivery)}},
         )
         return delivery

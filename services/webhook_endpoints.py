@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from tortoise.transactions import in_transaction
 
 from models import WebhookEndpoint
-from services import events
+from services import audit, events
 from services.errors import FieldError, Invalid, NotFound
 from services.fields import Context, Flag, Problem, Rule, Text, clean
 from settings import get_settings
@@ -133,7 +133,9 @@ async def create_webhook_endpoint(
     )
     await _refuse_private(values["url"])
     secret = new_secret()
-    endpoint = await WebhookEndpoint.create(secret=secret, **values)
+    async with in_transaction():
+        endpoint = await WebhookEndpoint.create(secret=secret, **values)
+        await audit.created(endpoint)
     return WithSecret(endpoint, secret)
 
 
@@ -148,17 +150,21 @@ async def update_webhook_endpoint(*, id: int, **changes: Any) -> WebhookEndpoint
             raise NotFound("id", "No webhook endpoint with this id.")
         if values.get("active"):
             values["disabled_reason"] = None
+        before = audit.snapshot(endpoint)
         if values:
             endpoint.update_from_dict(values)
             await endpoint.save(update_fields=[*values, "updated_at"])
+        await audit.updated(endpoint, before=before)
         return endpoint
 
 
 async def delete_webhook_endpoint(*, id: int) -> WebhookEndpoint:
-    endpoint = await WebhookEndpoint.get_or_none(id=id)
-    if endpoint is None:
-        raise NotFound("id", "No webhook endpoint with this id.")
-    await endpoint.delete()
+    async with in_transaction():
+        endpoint = await WebhookEndpoint.select_for_update().get_or_none(id=id)
+        if endpoint is None:
+            raise NotFound("id", "No webhook endpoint with this id.")
+        await endpoint.delete()
+        await audit.deleted(endpoint)
     return endpoint
 
 
@@ -169,6 +175,7 @@ async def rotate_webhook_secret(*, id: int) -> WithSecret:
         if endpoint is None:
             raise NotFound("id", "No webhook endpoint with this id.")
         secret = new_secret()
+        before = audit.snapshot(endpoint)
         endpoint.update_from_dict(
             {
                 "previous_secret": endpoint.secret,
@@ -179,6 +186,7 @@ async def rotate_webhook_secret(*, id: int) -> WithSecret:
         await endpoint.save(
             update_fields=["previous_secret", "previous_secret_expires_at", "secret", "updated_at"]
         )
+        await audit.updated(endpoint, before=before, verb="secret_rotated")
         return WithSecret(endpoint, secret)
 
 
@@ -192,6 +200,7 @@ async def disable_webhook_endpoint(*, id: int, reason: str) -> WebhookEndpoint |
         endpoint = await WebhookEndpoint.select_for_update().get_or_none(id=id)
         if endpoint is None or not endpoint.active:
             return None
+        before = audit.snapshot(endpoint)
         endpoint.update_from_dict({"active": False, "disabled_reason": reason})
         await endpoint.save(update_fields=["active", "disabled_reason", "updated_at"])
         await events.record(
@@ -204,4 +213,5 @@ async def disable_webhook_endpoint(*, id: int, reason: str) -> WebhookEndpoint |
             ],
             at=endpoint.updated_at,
         )
+        await audit.updated(endpoint, before=before, verb="disabled")
         return endpoint

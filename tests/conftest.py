@@ -29,6 +29,7 @@ POSTGRES_SKIP_REASON = (
 requires_postgres = pytest.mark.skipif(not ON_POSTGRES, reason=POSTGRES_SKIP_REASON)
 
 _TABLES = (
+    "audit_entry",
     "api_key",
     "delivery_attempt",
     "webhook_delivery",

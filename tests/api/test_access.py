@@ -40,6 +40,7 @@ EXPECTED: dict[str, str] = {
     "compensationStatement": "AFS",
     "webhookEndpoints": "A",
     "webhookDeliveries": "A",
+    "auditLog": "AF",
     # mutations
     **{f"{v}Organization": "AS" for v in ("create", "update", "delete")},
     **{f"{v}Person": "AS" for v in ("create", "update", "delete")},

@@ -1,0 +1,173 @@
+"""The audit trail: who changed what and when, with the object before and after.
+
+Every use case that changes something records an entry inside its own transaction, so the
+trail holds exactly the changes that were committed. Who acted is taken from the context:
+the API sets it per request from the request's key (``acting_as``), ``fourway`` commands
+act as COMMAND, and anything else (the sweep, the demo) acts as SYSTEM.
+
+An object is recorded as the API shows it: fields by their GraphQL names, related objects
+as ``{"id": <global id>}``, decimals and times as strings. Secrets are never recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum, StrEnum
+from typing import Any
+
+from tortoise.fields.relational import RelationalField
+from tortoise.models import Model
+
+from models import AuditEntry, Engagement
+from services.wire import format_datetime, format_decimal, to_global_id
+
+# Columns that hold a secret or its hash, and bookkeeping every row has.
+_SECRET_FIELDS = frozenset({"secret", "previous_secret", "key_hash"})
+_NOT_RECORDED = _SECRET_FIELDS | {"created_at", "updated_at"}
+
+
+class ActorKind(StrEnum):
+    API_KEY = "API_KEY"
+    COMMAND = "COMMAND"
+    SYSTEM = "SYSTEM"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who a change is recorded against: an API key (and the person it belongs to), a
+    command run on the server, or the service itself."""
+
+    kind: ActorKind
+    key_id: int | None = None
+    key_prefix: str | None = None
+    person_id: int | None = None
+
+
+SYSTEM = Actor(ActorKind.SYSTEM)
+COMMAND = Actor(ActorKind.COMMAND)
+
+_actor: ContextVar[Actor] = ContextVar("fourway_actor", default=SYSTEM)
+
+
+@contextmanager
+def acting_as(actor: Actor) -> Iterator[None]:
+    """Record every change made inside the block against ``actor``."""
+    token = _actor.set(actor)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def current_actor() -> Actor:
+    return _actor.get()
+
+
+def label(model: type[Model]) -> str:
+    """``WebhookEndpoint`` -> ``webhook_endpoint``: how actions name what they act on."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", model.__name__).lower()
+
+
+def global_id(row: Model) -> str:
+    return to_global_id(type(row).__name__, row.pk)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, dt.datetime):
+        return format_datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def snapshot(row: Model) -> dict[str, Any]:
+    """The row as the trail records it (see the module's docstring)."""
+    meta = row._meta
+    related = meta.fk_fields | meta.o2o_fields
+    sources = {f"{name}_id" for name in related}
+    recorded: dict[str, Any] = {"id": global_id(row)}
+    for name, field in meta.fields_map.items():
+        if name in _NOT_RECORDED or name in sources or name == meta.pk_attr:
+            continue
+        if isinstance(field, RelationalField) and name in related:
+            pk = getattr(row, f"{name}_id")
+            recorded[_camel(name)] = (
+                None if pk is None else {"id": to_global_id(field.related_model.__name__, pk)}
+            )
+        elif name in meta.db_fields:
+            recorded[_camel(name)] = _value(getattr(row, name))
+    return recorded
+
+
+def changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
+    """The names whose values differ between ``before`` and ``after`` (either may be absent)."""
+    before, after = before or {}, after or {}
+    return sorted(
+        name
+        for name in before.keys() | after.keys()
+        if name != "id" and before.get(name) != after.get(name)
+    )
+
+
+def _engagement_id(row: Model) -> int | None:
+    if isinstance(row, Engagement):
+        return int(row.pk)
+    engagement_id = getattr(row, "engagement_id", None)
+    return int(engagement_id) if engagement_id is not None else None
+
+
+async def record(
+    action: str,
+    target: Model,
+    *,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    at: dt.datetime | None = None,
+) -> AuditEntry:
+    """Record ``action`` on ``target`` by the current actor; call it inside the change's
+    transaction. ``before``/``after`` are what the object was and became (None where it
+    did not exist)."""
+    actor = current_actor()
+    return await AuditEntry.create(
+        at=at or dt.datetime.now(dt.UTC),
+        action=action,
+        target_type=type(target).__name__,
+        target_id=target.pk,
+        engagement_id=_engagement_id(target),
+        actor_kind=actor.kind.value,
+        actor_key_id=actor.key_id,
+        actor_key_prefix=actor.key_prefix,
+        actor_person_id=actor.person_id,
+        before=dict(before) if before is not None else None,
+        after=dict(after) if after is not None else None,
+        changed_fields=changed_fields(before, after),
+    )
+
+
+async def created(row: Model) -> AuditEntry:
+    return await record(f"{label(type(row))}.created", row, before=None, after=snapshot(row))
+
+
+async def updated(row: Model, *, before: Mapping[str, Any], verb: str = "updated") -> AuditEntry:
+    """Record a change of ``row``, given its ``snapshot`` from before the change."""
+    return await record(f"{label(type(row))}.{verb}", row, before=before, after=snapshot(row))
+
+
+async def deleted(row: Model) -> AuditEntry:
+    """Record the deletion of ``row``, which still holds the values it had."""
+    return await record(f"{label(type(row))}.deleted", row, before=snapshot(row), after=None)

@@ -339,6 +339,18 @@ class Dispatcher:
         """Write one endpoint's results in one transaction, then disable it if it must be."""
         last = results.last
         async with in_transaction():
+            # The endpoint's row first, as deleting it does before its deliveries cascade:
+            # taking the rows in the other order deadlocks against a deletion.
+            alive = (
+                await WebhookEndpoint.select_for_update()
+                .filter(id=endpoint.id)
+                .values_list("id", flat=True)
+            )
+            if not alive:
+                logger.info(
+                    "endpoint %s was deleted during a send; its results are dropped", endpoint.id
+                )
+                return
             if results.attempts:
                 await DeliveryAttempt.bulk_create(results.attempts)
             if results.delivered:

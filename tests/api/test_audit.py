@@ -258,7 +258,7 @@ async def test_a_refused_or_rolled_back_mutation_records_nothing(client, monkeyp
 
     monkeypatch.setattr(audit, "record", record_then_fail)
     failed = await client.execute(
-        "mutation($id: ID!) { acknowledgeAlert(input: {id: $id, comment: \"x\"}) { alert { id } } }",
+        'mutation($id: ID!) { acknowledgeAlert(input: {id: $id, comment: "x"}) { alert { id } } }',
         {"id": alert},
     )
     assert failed["errors"][0]["message"] == "Unexpected error."

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
     graphql_introspection: bool = True
+    # "Did you mean ...?" in errors names the schema's fields and values; switch it off
+    # with introspection when the schema is not public.
+    graphql_suggestions: bool = True
     # Connections: a page is `first`/`last` items, never more than `max_page_size`.
     default_page_size: int = 20
     max_page_size: int = 100

@@ -27,6 +27,7 @@ from api.deliverables import Deliverable, DeliverableMutation
 from api.dispatch import AnnounceEvents
 from api.engagements import EngagementMutation, EngagementQuery
 from api.errors import should_mask
+from api.limits import HideSuggestions, QuietExecutor
 from api.needs import Need, NeedMutation
 from api.nodes import NodeQuery
 from api.organizations import OrganizationMutation, OrganizationQuery
@@ -80,7 +81,8 @@ SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
 def _limits() -> list[type[ASTValidationRule]]:
-    """The validation rules that bound a document's depth and aliases (and introspection).
+    """The validation rules that bound a document's depth and aliases (and introspection,
+    and suggestions).
 
     Made once per schema: the validation cache is keyed by the rule classes, and the
     limiters make new classes each time they are built, so limiters built per request
@@ -93,6 +95,8 @@ def _limits() -> list[type[ASTValidationRule]]:
     ]
     if not settings.graphql_introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
+    if not settings.graphql_suggestions:
+        rules.append(HideSuggestions)
     return rules
 
 
@@ -101,8 +105,9 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     # Factories, not instances: strawberry makes the extensions anew per request. The two
     # caches live at module level all the same, so graphql-core's ~1 ms of parsing and
     # validating a realistic query is paid once per distinct query text.
+    settings = get_settings()
     limits = _limits()
-    max_tokens = get_settings().graphql_max_tokens
+    max_tokens = settings.graphql_max_tokens
     extensions: list[object] = [
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(limits),
@@ -131,6 +136,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         ],
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=extensions,  # type: ignore[arg-type]
+        execution_context_class=None if settings.graphql_suggestions else QuietExecutor,
         config=StrawberryConfig(relay_max_results=100),
     )
 

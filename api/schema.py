@@ -27,7 +27,7 @@ from api.deliverables import Deliverable, DeliverableMutation
 from api.dispatch import AnnounceEvents
 from api.engagements import EngagementMutation, EngagementQuery
 from api.errors import should_mask
-from api.limits import HideSuggestions, QuietExecutor
+from api.limits import CountNodes, HideSuggestions, NodeBudget, QuietExecutor
 from api.needs import Need, NeedMutation
 from api.nodes import NodeQuery
 from api.organizations import OrganizationMutation, OrganizationQuery
@@ -108,12 +108,20 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     settings = get_settings()
     limits = _limits()
     max_tokens = settings.graphql_max_tokens
+    # Holds the plans of recent documents, so it is made once, like the caches.
+    budget = NodeBudget(
+        max_nodes=settings.graphql_max_nodes,
+        default_page_size=settings.default_page_size,
+        max_page_size=settings.max_page_size,
+    )
     extensions: list[object] = [
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(limits),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         Authorize,
+        # After Authorize: a forbidden operation is refused as such, whatever it costs.
+        lambda: CountNodes(budget),
         AnnounceEvents,
     ]
     if not debug:

@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
     graphql_introspection: bool = True
+    # The nodes one request may ask for across its connections (api.limits.NodeBudget):
+    # each connection counts its page (`first`/`last`, else the default page) times the
+    # pages of the connections around it. bench/read_path.py's read of one engagement
+    # (200 nodes with their fields) takes about 12 ms in process, some 60 us a node: 10,000
+    # nodes is about half a second of one core, GitHub's 500,000 (with the same maximum
+    # page of 100) would be half a minute. It admits a default page of engagements with
+    # four full sides each (20 + 4 * 20 * 100 = 8,020) and refuses a full page inside a
+    # full page (100 + 100 * 100 = 10,100): page the inner list with cursors instead.
+    graphql_max_nodes: int = 10_000
+    # "Did you mean ...?" in errors names the schema's fields and values; switch it off
+    # with introspection when the schema is not public.
+    graphql_suggestions: bool = True
     # Connections: a page is `first`/`last` items, never more than `max_page_size`.
     default_page_size: int = 20
     max_page_size: int = 100

@@ -28,6 +28,7 @@ from api.deliverables import Deliverable, DeliverableMutation
 from api.dispatch import AnnounceEvents
 from api.engagements import EngagementMutation, EngagementQuery
 from api.errors import should_mask
+from api.limits import CountNodes, HideSuggestions, NodeBudget, QuietExecutor
 from api.needs import Need, NeedMutation
 from api.nodes import NodeQuery
 from api.organizations import OrganizationMutation, OrganizationQuery
@@ -82,7 +83,8 @@ SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
 def _limits() -> list[type[ASTValidationRule]]:
-    """The validation rules that bound a document's depth and aliases (and introspection).
+    """The validation rules that bound a document's depth and aliases (and introspection,
+    and suggestions).
 
     Made once per schema: the validation cache is keyed by the rule classes, and the
     limiters make new classes each time they are built, so limiters built per request
@@ -95,6 +97,8 @@ def _limits() -> list[type[ASTValidationRule]]:
     ]
     if not settings.graphql_introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
+    if not settings.graphql_suggestions:
+        rules.append(HideSuggestions)
     return rules
 
 
@@ -103,14 +107,23 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     # Factories, not instances: strawberry makes the extensions anew per request. The two
     # caches live at module level all the same, so graphql-core's ~1 ms of parsing and
     # validating a realistic query is paid once per distinct query text.
+    settings = get_settings()
     limits = _limits()
-    max_tokens = get_settings().graphql_max_tokens
+    max_tokens = settings.graphql_max_tokens
+    # Holds the plans of recent documents, so it is made once, like the caches.
+    budget = NodeBudget(
+        max_nodes=settings.graphql_max_nodes,
+        default_page_size=settings.default_page_size,
+        max_page_size=settings.max_page_size,
+    )
     extensions: list[object] = [
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(limits),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         Authorize,
+        # After Authorize: a forbidden operation is refused as such, whatever it costs.
+        lambda: CountNodes(budget),
         AnnounceEvents,
     ]
     if not debug:
@@ -134,6 +147,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         ],
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=extensions,  # type: ignore[arg-type]
+        execution_context_class=None if settings.graphql_suggestions else QuietExecutor,
         config=StrawberryConfig(relay_max_results=100),
     )
 

@@ -1,13 +1,16 @@
-"""What one document may ask for: depth, aliases and tokens are bounded, introspection can
-be switched off, and the limits leave the validation cache working."""
+"""What one document may ask for: depth, aliases and tokens are bounded, introspection and
+suggestions can be switched off, the nodes its connections may return are budgeted and
+reported, and the limits leave the validation cache working."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from settings import get_settings
-from tests.support import http_as
+from tests.support import QueryCounter, dump_database, http_as
 
 
 @pytest.fixture
@@ -18,11 +21,19 @@ def limited(monkeypatch):
     monkeypatch.setattr(settings, "graphql_max_tokens", 200)
 
 
-async def _post(settings, admin_key: str, query: str) -> dict:
+async def _post(
+    settings, admin_key: str, query: str, variables: dict[str, Any] | None = None
+) -> dict:
     async with http_as(settings, admin_key) as http:
-        response = await http.post("/graphql", json={"query": query})
+        response = await http.post("/graphql", json={"query": query, "variables": variables})
     body: dict = response.json()
     return body
+
+
+def _requested(body: dict) -> int:
+    """The nodes the response says the request asked for."""
+    requested: int = body["extensions"]["cost"]["requestedNodes"]
+    return requested
 
 
 async def test_a_document_deeper_than_the_limit_is_refused(settings, admin_key, limited):
@@ -68,5 +79,191 @@ async def test_the_limits_leave_the_validation_cache_hitting(settings, admin_key
         for _ in range(5):
             assert (await http.post("/graphql", json={"query": query})).status_code == 200
         after = cache.cache_info()
+    assert after.hits - before.hits == 5
+    assert after.misses == before.misses
+
+
+# --- the node budget ----------------------------------------------------------------------
+
+
+async def test_a_request_within_the_node_budget_runs_and_one_node_more_is_refused(
+    settings, admin_key, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "graphql_max_nodes", 31)
+    # 5 engagements, and 5 needs for each of them: 5 + 25.
+    nested = "engagements(first: 5) { nodes { needs(first: 5) { totalCount } } }"
+    at_limit = await _post(
+        settings, admin_key, f"{{ {nested} organizations(first: 1) {{ totalCount }} }}"
+    )
+    assert "errors" not in at_limit
+    assert at_limit["extensions"]["cost"] == {"requestedNodes": 31, "maxNodes": 31}
+
+    over = await _post(
+        settings, admin_key, f"{{ {nested} organizations(first: 2) {{ totalCount }} }}"
+    )
+    assert over["data"] is None
+    assert len(over["errors"]) == 1
+    error = over["errors"][0]
+    assert error["extensions"] == {"code": "MAX_NODE_LIMIT_EXCEEDED"}
+    assert "up to 32 nodes" in error["message"]
+    assert "limit of 31" in error["message"]
+    assert over["extensions"]["cost"] == {"requestedNodes": 32, "maxNodes": 31}
+
+
+async def test_nested_connections_multiply_their_pages(settings, admin_key):
+    query = """{
+      organizations(first: 3) { nodes {
+        engagements(first: 4) { nodes { needs(first: 5) { totalCount } } }
+        people(first: 2) { totalCount }
+      } }
+    }"""
+    # 3 organizations; 12 engagements with 60 needs; 6 people.
+    assert _requested(await _post(settings, admin_key, query)) == 3 + 12 + 60 + 6
+
+
+async def test_pages_absent_beyond_the_maximum_or_from_the_end_count_as_fetched(
+    settings, admin_key
+):
+    query = """{
+      engagements { totalCount }
+      organizations(last: 7) { totalCount }
+      people(first: 500) { totalCount }
+    }"""
+    body = await _post(settings, admin_key, query)
+    # The default page, `last` like `first`, and a page beyond the maximum as the maximum:
+    # that one is still refused for itself, as always.
+    assert _requested(body) == 20 + 7 + 100
+    assert body["errors"][0]["path"] == ["people"]
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
+
+
+async def test_page_sizes_given_as_variables_count_as_the_request_gives_them(settings, admin_key):
+    query = """query($n: Int, $m: Int = 3) {
+      engagements(first: $n) { nodes { needs(last: $m) { totalCount } } }
+    }"""
+    async with http_as(settings, admin_key) as http:
+
+        async def requested(variables: dict[str, Any]) -> int:
+            response = await http.post("/graphql", json={"query": query, "variables": variables})
+            return _requested(response.json())
+
+        assert await requested({"n": 7, "m": 2}) == 7 + 14
+        # $m's default; then a null $n is the default page.
+        assert await requested({"n": 7}) == 7 + 21
+        assert await requested({"n": None, "m": 1}) == 20 + 20
+
+
+async def test_fragments_and_inline_fragments_count_every_selection_as_written(settings, admin_key):
+    query = """
+    query {
+      a: engagements(first: 2) { ...Sides }
+      b: engagements(first: 1) { ...Sides }
+      node(id: "RW5nYWdlbWVudDo5OTk5OQ==") {
+        ... on Engagement { needs(first: 3) { totalCount } }
+        ... on Organization { engagements(first: 6) { totalCount } }
+      }
+    }
+    fragment Sides on EngagementConnection {
+      nodes { ...Needs promises(last: 5) { totalCount } }
+    }
+    fragment Needs on Engagement { needs(first: 4) { totalCount } }
+    """
+    # a: 2 + 2 * (4 + 5); b: 1 + 1 * (4 + 5); each inline fragment as if it applied.
+    body = await _post(settings, admin_key, query)
+    assert "errors" not in body
+    assert _requested(body) == 20 + 10 + 3 + 6
+
+
+async def test_the_default_budget_refuses_a_full_page_in_a_full_page_before_anything_runs(
+    settings, admin_key
+):
+    # 100 engagements with 100 needs each: 10,100 nodes, over the default of 10,000.
+    mutation = """mutation {
+      createOrganization(input: {name: "Acme", kind: CLIENT}) {
+        organization { engagements(first: 100) { nodes { needs(first: 100) { totalCount } } } }
+        userErrors { message }
+      }
+    }"""
+    before = await dump_database()
+    body = await _post(settings, admin_key, mutation)
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "MAX_NODE_LIMIT_EXCEEDED"
+    assert body["extensions"]["cost"] == {"requestedNodes": 10_100, "maxNodes": 10_000}
+    assert await dump_database() == before
+
+
+async def test_a_refused_query_sends_no_statement_beyond_reading_its_key(
+    settings, admin_key, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "graphql_max_nodes", 10)
+    async with http_as(settings, admin_key) as http:
+        with QueryCounter() as reading_nothing:
+            await http.post("/graphql", json={"query": "{ __typename }"})
+        with QueryCounter() as allowed:
+            ok = await http.post(
+                "/graphql", json={"query": "{ engagements(first: 10) { totalCount } }"}
+            )
+        with QueryCounter() as refused:
+            body = (
+                await http.post(
+                    "/graphql", json={"query": "{ engagements(first: 11) { totalCount } }"}
+                )
+            ).json()
+    assert "errors" not in ok.json()
+    assert body["errors"][0]["extensions"]["code"] == "MAX_NODE_LIMIT_EXCEEDED"
+    assert allowed.count > reading_nothing.count
+    assert refused.count == reading_nothing.count
+
+
+async def test_every_response_that_runs_reports_its_cost(settings, admin_key):
+    assert (await _post(settings, admin_key, "{ rules { id } }"))["extensions"] == {
+        "cost": {"requestedNodes": 0, "maxNodes": 10_000}
+    }
+    body = await _post(settings, admin_key, "{ engagements(first: 3) { totalCount } }")
+    assert body["extensions"] == {"cost": {"requestedNodes": 3, "maxNodes": 10_000}}
+
+
+# --- suggestions ----------------------------------------------------------------------------
+
+
+TYPO = "{ engagements { nodes { nam } } }"
+ENUM_TYPO = "query($kind: OrganizationKind) { organizations(kind: $kind) { totalCount } }"
+
+
+async def test_errors_suggest_names_by_default(settings, admin_key):
+    body = await _post(settings, admin_key, TYPO)
+    assert "Did you mean 'name'?" in body["errors"][0]["message"]
+    body = await _post(settings, admin_key, ENUM_TYPO, {"kind": "CLIEN"})
+    assert "Did you mean the enum value 'CLIENT'?" in body["errors"][0]["message"]
+
+
+async def test_suggestions_can_be_switched_off(settings, admin_key, monkeypatch):
+    monkeypatch.setattr(get_settings(), "graphql_suggestions", False)
+    body = await _post(settings, admin_key, TYPO)
+    assert body["errors"][0]["message"] == "Cannot query field 'nam' on type 'Engagement'."
+    body = await _post(settings, admin_key, ENUM_TYPO, {"kind": "CLIEN"})
+    message = body["errors"][0]["message"]
+    assert "CLIEN" in message
+    assert "mean" not in message
+    assert "CLIENT" not in message
+
+
+async def test_the_budget_and_hidden_suggestions_leave_the_validation_cache_hitting(
+    settings, admin_key, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "graphql_suggestions", False)
+    cache = _get_validate_cache(512)
+    query = (
+        "query($n: Int) { engagements(first: $n) { nodes { needs(first: $n) { totalCount } } } }"
+    )
+    async with http_as(settings, admin_key) as http:
+        await http.post("/graphql", json={"query": query, "variables": {"n": 1}})
+        before = cache.cache_info()
+        costs = []
+        for n in range(2, 7):
+            response = await http.post("/graphql", json={"query": query, "variables": {"n": n}})
+            costs.append(_requested(response.json()))
+        after = cache.cache_info()
+    assert costs == [n + n * n for n in range(2, 7)]
     assert after.hits - before.hits == 5
     assert after.misses == before.misses

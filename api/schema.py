@@ -28,6 +28,7 @@ from api.deliverables import Deliverable, DeliverableMutation
 from api.dispatch import AnnounceEvents
 from api.engagements import EngagementMutation, EngagementQuery
 from api.errors import should_mask
+from api.live import LiveSubscription
 from api.needs import Need, NeedMutation
 from api.nodes import NodeQuery
 from api.organizations import OrganizationMutation, OrganizationQuery
@@ -58,6 +59,7 @@ Query = merge_types(
         AuditQuery,
     ),
 )
+Subscription = merge_types("Subscription", (LiveSubscription,))
 Mutation = merge_types(
     "Mutation",
     (
@@ -118,6 +120,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         # Types reached only through the Node interface must still be in the schema.
         types=[
             Need,

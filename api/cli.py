@@ -66,17 +66,27 @@ def _migrate(database_url: str) -> None:
 @main.command(help="Apply pending migrations, then serve GraphQL at /graphql.")
 @click.option("--host", default=None, help="Address to listen on (FOURWAY_HOST, 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port to listen on (FOURWAY_PORT, 8000).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    type=click.IntRange(1, 64),
+    help="Processes serving the port (uvicorn workers); use PostgreSQL for more than one.",
+)
+def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
 
     from api.app import create_app
 
     settings = get_settings()
     _log(settings.debug)
+    # Once, before any worker starts: workers must not race to migrate or to make the key.
     _migrate(settings.database_url)
     _first_admin_key(settings.database_url)
     uvicorn.run(
-        create_app(settings),
+        # Several workers each build the app from the environment in their own process.
+        create_app(settings) if workers == 1 else "api.app:create_app",
+        factory=workers > 1,
+        workers=workers,
         host=host or settings.host,
         port=port or settings.port,
         log_level="debug" if settings.debug else "info",

@@ -3,11 +3,15 @@ outbox's events (the same ones webhooks carry) through this process's feed."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import json
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import strawberry
+from graphql import GraphQLError
 
 from api.alerts import Alert
 from api.context import Info
@@ -18,14 +22,53 @@ from api.relay import BadUserInput, from_global_id
 from models import Alert as AlertModel
 from models import Engagement as EngagementModel
 from models import Event
-from services.feed import Feed
+from services.api_keys import is_live
+from services.feed import FellBehind, Subscription
+
+# How often a subscription checks that its key is still live: revoking a key ends the
+# subscriptions made with it within this time.
+KEY_CHECK_SECONDS = 60.0
 
 
-def _feed(info: Info) -> Feed:
-    feed = info.context.feed
-    if feed is None:  # every context made by the app has one
-        raise RuntimeError("no live feed in this context")
-    return feed
+class Unauthenticated(GraphQLError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": "UNAUTHENTICATED"})
+
+
+class _Stream:
+    """A subscription's events, ended once its key is revoked or expires."""
+
+    def __init__(self, subscription: Subscription, key_id: int) -> None:
+        self.subscription = subscription
+        self.key_id = key_id
+        self.checked = time.monotonic()
+
+    async def next(self) -> Event:
+        while True:
+            try:
+                # Cancelling Queue.get loses nothing: the event stays queued.
+                event: Event | None = await asyncio.wait_for(
+                    self.subscription.next(), KEY_CHECK_SECONDS
+                )
+            except TimeoutError:
+                event = None
+            except FellBehind as behind:
+                raise GraphQLError(str(behind), extensions={"code": "FELL_BEHIND"}) from None
+            if time.monotonic() - self.checked >= KEY_CHECK_SECONDS:
+                if not await is_live(self.key_id):
+                    raise Unauthenticated("The API key was revoked or has expired.")
+                self.checked = time.monotonic()
+            if event is not None:
+                return event
+
+
+@contextlib.asynccontextmanager
+async def _events(info: Info) -> AsyncIterator[_Stream]:
+    feed, principal = info.context.feed, info.context.principal
+    if feed is None or principal is None:  # every websocket context has both
+        raise RuntimeError("a subscription needs the app's feed and an authenticated key")
+    async with feed.subscribe() as subscription:
+        yield _Stream(subscription, principal.key_id)
 
 
 def _engagement_pk(global_id: strawberry.ID, argument: str) -> int:
@@ -75,9 +118,9 @@ class LiveSubscription:
             _engagement_pk(engagement_id, "engagementId") if engagement_id is not None else None
         )
         wanted = {s.value for s in severities} if severities else None
-        async with _feed(info).subscribe() as subscription:
+        async with _events(info) as stream:
             while True:
-                event = await subscription.next()
+                event = await stream.next()
                 if not event.type.startswith("alert."):
                     continue
                 if engagement is not None and event.engagement_id != engagement:
@@ -105,12 +148,12 @@ class LiveSubscription:
         self, info: Info, id: strawberry.ID
     ) -> AsyncGenerator[Engagement, None]:
         pk = _engagement_pk(id, "id")
-        async with _feed(info).subscribe() as subscription:
+        async with _events(info) as stream:
             while True:
-                event = await subscription.next()
+                event = await stream.next()
                 if event.engagement_id != pk:
                     continue
-                subscription.pending()  # what committed with it is in the same message
+                stream.subscription.pending()  # what committed with it is in the same message
                 row = await EngagementModel.get_or_none(id=pk)
                 if row is None:
                     return

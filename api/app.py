@@ -30,7 +30,7 @@ from api.exports import compensation_csv
 from api.schema import build_schema
 from models.db import tortoise_config
 from services.api_keys import authenticate
-from services.feed import Feed
+from services.feed import Feed, listen_for_commits
 from services.sweep import sweep
 from settings import Settings, get_settings
 
@@ -114,9 +114,13 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             )
             dispatcher = build_dispatcher() if settings.webhooks_dispatch_in_serve else None
             dispatching = asyncio.create_task(dispatch_forever(dispatcher)) if dispatcher else None
+            # Other processes' commits wake this one's dispatcher too.
+            listener = await listen_for_commits(settings.database_url) if dispatcher else None
             try:
                 yield
             finally:
+                if listener is not None:
+                    await listener.close()
                 if dispatcher is not None and dispatching is not None:
                     await stop_dispatching(dispatcher, dispatching)
                 if sweeper is not None:

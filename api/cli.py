@@ -180,6 +180,7 @@ def worker() -> None:
 
     from api.dispatch import build_dispatcher, dispatch_forever
     from models.db import tortoise_config
+    from services.feed import listen_for_commits
 
     settings = get_settings()
     _log(settings.debug)
@@ -189,6 +190,8 @@ def worker() -> None:
             config=tortoise_config(settings.database_url, pool_max_size=settings.db_pool_max_size)
         )
         dispatcher = build_dispatcher()
+        # Woken at once by the API processes' commits, not only at its next poll.
+        listener = await listen_for_commits(settings.database_url)
         loop = asyncio.get_running_loop()
         for stop in (signal.SIGTERM, signal.SIGINT):
             # Graceful: the sends in flight finish and are recorded before it exits.
@@ -197,6 +200,8 @@ def worker() -> None:
         try:
             await dispatch_forever(dispatcher)
         finally:
+            if listener is not None:
+                await listener.close()
             await Tortoise.close_connections()
 
     _run(run(), settings.database_url)

@@ -135,7 +135,7 @@ class Feed:
 
     async def _run(self) -> None:
         wake = self._wake = events.listen()
-        listener = await self._listen_to_postgres()
+        listener = await listen_for_commits(self.database_url)
         try:
             self._last_id = await _last_event_id()
             self._started.set()
@@ -156,18 +156,6 @@ class Feed:
                 with contextlib.suppress(Exception):
                     await listener.close()
 
-    async def _listen_to_postgres(self) -> asyncpg.Connection | None:
-        dsn = _asyncpg_dsn(self.database_url)
-        if dsn is None:
-            return None
-        try:
-            connection = await asyncpg.connect(dsn)
-            await connection.add_listener(events.NOTIFY_CHANNEL, lambda *_: events.announce())
-        except (OSError, asyncpg.PostgresError):
-            logger.warning("cannot LISTEN for events; live updates fall back to polling")
-            return None
-        return connection
-
     async def _look(self) -> None:
         """Hand every newly visible event to the subscriptions, in id order."""
         now = time.monotonic()
@@ -187,6 +175,22 @@ class Feed:
                 subscription.offer(row)
         if len(rows) == BATCH and self._wake is not None:
             self._wake.set()  # more are waiting
+
+
+async def listen_for_commits(database_url: str) -> asyncpg.Connection | None:
+    """On PostgreSQL, a connection that turns every other process's committed events into
+    :func:`services.events.announce` in this one (waking its feed and dispatcher); close
+    it to stop. None elsewhere, or when it cannot connect (polling still finds them)."""
+    dsn = _asyncpg_dsn(database_url)
+    if dsn is None:
+        return None
+    try:
+        connection = await asyncpg.connect(dsn)
+        await connection.add_listener(events.NOTIFY_CHANNEL, lambda *_: events.announce())
+    except (OSError, asyncpg.PostgresError):
+        logger.warning("cannot LISTEN for committed events; falling back to polling")
+        return None
+    return connection
 
 
 async def _last_event_id() -> int:

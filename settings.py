@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     webhooks_lease_seconds: float = 60.0
     webhooks_disable_after_seconds: float = 3 * 24 * 3600
     cors_origins: list[str] = Field(default_factory=list)
+    # How often live subscriptions look at the outbox when nothing wakes them (on PostgreSQL
+    # a NOTIFY from the writing process usually does, at once).
+    live_poll_seconds: float = 1.0
     # The rules' thresholds (overridable per engagement later): see rules.snapshot.Thresholds.
     rules_grace_days: int = 5
     rules_acceptance_days: int = 10

@@ -85,6 +85,12 @@ MUTATIONS: dict[str, frozenset[Role]] = {
     "sendTestEvent": frozenset({ADMIN}),
 }
 
+# Subscriptions show what the queries do: alerts and engagements, readable by everyone.
+SUBSCRIPTIONS: dict[str, frozenset[Role]] = {
+    "alertEvents": EVERYONE,
+    "engagementChanged": EVERYONE,
+}
+
 # Objects fetched by global id: the types not listed are readable by everyone.
 NODE_TYPES: dict[str, frozenset[Role]] = {
     "CommissionPlan": QUERIES["commissionPlans"],
@@ -145,7 +151,9 @@ def refusal(
     if len(chosen) != 1:
         return None  # graphql-core answers an ambiguous or unknown operation itself
     operation = chosen[0]
-    table = MUTATIONS if operation.operation.value == "mutation" else QUERIES
+    table = {"mutation": MUTATIONS, "subscription": SUBSCRIPTIONS}.get(
+        operation.operation.value, QUERIES
+    )
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }

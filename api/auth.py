@@ -43,6 +43,16 @@ def _bearer(headers: Headers) -> str | None:
     return credentials.strip()
 
 
+def key_from_connection_params(params: object) -> str | None:
+    """The key a websocket client sent in connection_init, as ``Authorization: Bearer``."""
+    if not isinstance(params, dict):
+        return None
+    value = params.get("Authorization", params.get("authorization"))
+    if not isinstance(value, str):
+        return None
+    return _bearer(Headers({"authorization": value}))
+
+
 def _is_graphiql_page(scope: Scope, headers: Headers) -> bool:
     return (
         scope["method"] == "GET"

@@ -66,17 +66,27 @@ def _migrate(database_url: str) -> None:
 @main.command(help="Apply pending migrations, then serve GraphQL at /graphql.")
 @click.option("--host", default=None, help="Address to listen on (FOURWAY_HOST, 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port to listen on (FOURWAY_PORT, 8000).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    type=click.IntRange(1, 64),
+    help="Processes serving the port (uvicorn workers); use PostgreSQL for more than one.",
+)
+def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
 
     from api.app import create_app
 
     settings = get_settings()
     _log(settings.debug)
+    # Once, before any worker starts: workers must not race to migrate or to make the key.
     _migrate(settings.database_url)
     _first_admin_key(settings.database_url)
     uvicorn.run(
-        create_app(settings),
+        # Several workers each build the app from the environment in their own process.
+        create_app(settings) if workers == 1 else "api.app:create_app",
+        factory=workers > 1,
+        workers=workers,
         host=host or settings.host,
         port=port or settings.port,
         log_level="debug" if settings.debug else "info",
@@ -170,6 +180,7 @@ def worker() -> None:
 
     from api.dispatch import build_dispatcher, dispatch_forever
     from models.db import tortoise_config
+    from services.feed import listen_for_commits
 
     settings = get_settings()
     _log(settings.debug)
@@ -179,6 +190,8 @@ def worker() -> None:
             config=tortoise_config(settings.database_url, pool_max_size=settings.db_pool_max_size)
         )
         dispatcher = build_dispatcher()
+        # Woken at once by the API processes' commits, not only at its next poll.
+        listener = await listen_for_commits(settings.database_url)
         loop = asyncio.get_running_loop()
         for stop in (signal.SIGTERM, signal.SIGINT):
             # Graceful: the sends in flight finish and are recorded before it exits.
@@ -187,6 +200,8 @@ def worker() -> None:
         try:
             await dispatch_forever(dispatcher)
         finally:
+            if listener is not None:
+                await listener.close()
             await Tortoise.close_connections()
 
     _run(run(), settings.database_url)

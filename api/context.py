@@ -11,6 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from api.auth import Principal
 from api.loaders import Loaders
+from services.feed import Feed
 
 
 @dataclass
@@ -20,6 +21,10 @@ class Context:
     loaders: Loaders = field(default_factory=Loaders)
     principal: Principal | None = None
     """The API key the request came with (set for every request that reaches a resolver)."""
+    feed: Feed | None = None
+    """This process's live feed, which subscriptions read."""
+    connection_params: dict[str, object] | None = None
+    """What a websocket client sent with connection_init (its key)."""
 
 
 Info = StrawberryInfo[Context, None]

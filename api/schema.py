@@ -29,6 +29,7 @@ from api.dispatch import AnnounceEvents
 from api.engagements import EngagementMutation, EngagementQuery
 from api.errors import should_mask
 from api.limits import CountNodes, HideSuggestions, NodeBudget, QuietExecutor
+from api.live import LiveSubscription
 from api.needs import Need, NeedMutation
 from api.nodes import NodeQuery
 from api.organizations import OrganizationMutation, OrganizationQuery
@@ -59,6 +60,7 @@ Query = merge_types(
         AuditQuery,
     ),
 )
+Subscription = merge_types("Subscription", (LiveSubscription,))
 Mutation = merge_types(
     "Mutation",
     (
@@ -131,6 +133,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         # Types reached only through the Node interface must still be in the schema.
         types=[
             Need,

@@ -92,10 +92,17 @@ async def authenticate(key: str, *, now: datetime | None = None) -> ApiKey | Non
     row = await ApiKey.get_or_none(prefix=KEY_START + short)
     if row is None or not hmac.compare_digest(row.key_hash, _hash(key)):
         return None
-    now = now or datetime.now(UTC)
-    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
-        return None
-    return row
+    return row if _live(row, now or datetime.now(UTC)) else None
+
+
+def _live(row: ApiKey, now: datetime) -> bool:
+    return row.revoked_at is None and (row.expires_at is None or row.expires_at > now)
+
+
+async def is_live(key_id: int, *, now: datetime | None = None) -> bool:
+    """Whether the key is still neither revoked nor expired (for connections that last)."""
+    row = await ApiKey.get_or_none(id=key_id)
+    return row is not None and _live(row, now or datetime.now(UTC))
 
 
 async def first_admin_key() -> WithKey | None:

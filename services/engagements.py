@@ -1,12 +1,21 @@
 """Engagements: the unit everything else hangs off."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models import ChangeOrder, Deliverable, Engagement, Organization, Promise, Purchase
+from models import (
+    ChangeOrder,
+    CompensationSignal,
+    Deliverable,
+    Engagement,
+    Organization,
+    Promise,
+    Purchase,
+)
 from models.enums import DecisionModel, EngagementStatus, OrganizationKind
-from services import audit
+from services import audit, events
 from services.errors import Conflict, FieldError, Invalid
 from services.evaluation import (
     DAY_THRESHOLDS,
@@ -108,15 +117,18 @@ async def update_engagement(*, id: int, **changes: Any) -> Changed[Engagement]:
             engagement.update_from_dict(values)
             await engagement.save(update_fields=[*values, "updated_at"])
         moved_from = previous if engagement.status != previous else None
-        await audit.updated(engagement, before=before)
-        return Changed(engagement, await reconcile(engagement, moved_from=moved_from))
+        entry = await audit.updated(engagement, before=before)
+        reconciled = await reconcile(
+            engagement, moved_from=moved_from, changed=bool(entry.changed_fields)
+        )
+        return Changed(engagement, reconciled)
 
 
 async def evaluate_engagement(*, id: int) -> Changed[Engagement]:
     """Check the engagement against the rules now and bring its alerts in line."""
     async with in_transaction():
         engagement = await lock_engagement(id, field="id")
-        reconciled = await reconcile(engagement)
+        reconciled = await reconcile(engagement, changed=False)
         await audit.record(
             "engagement.evaluated",
             engagement,
@@ -130,9 +142,23 @@ async def evaluate_engagement(*, id: int) -> Changed[Engagement]:
 
 
 async def delete_engagement(*, id: int) -> Engagement:
-    """Delete an engagement with its roles and four sides."""
+    """Delete an engagement with its roles and four sides; not once pay was computed from it."""
     async with in_transaction():
         engagement = await lock_engagement(id, field="id")
+        if await CompensationSignal.filter(engagement_id=id).exists():
+            raise Conflict(
+                "id",
+                "Compensation signals were emitted for this engagement, and the ledger keeps "
+                "them: close the engagement instead of deleting it.",
+            )
         await engagement.delete()
         await audit.deleted(engagement)
+        await events.record(
+            [
+                events.Occurrence(
+                    "engagement.deleted", events.engagement_object(engagement), engagement.id
+                )
+            ],
+            at=datetime.now(UTC),
+        )
         return engagement

@@ -161,10 +161,13 @@ async def reconcile(
     *,
     now: datetime | None = None,
     moved_from: EngagementStatus | None = None,
+    changed: bool = True,
 ) -> Reconciled:
     """Evaluate ``engagement`` as of ``now``, bring its alerts in line, and write the
     outbox events of it all. ``moved_from`` is the status the change moved it from, if
-    it did: that event comes first, so the signals it causes follow it.
+    it did: that event comes first, so the signals it causes follow it. ``changed`` says
+    that the caller changed the engagement or something on it, which announces
+    ``engagement.updated``; a bare re-evaluation passes False.
 
     The caller holds the engagement's row lock inside a transaction. An engagement the
     engine cannot evaluate keeps its alerts untouched and records why.
@@ -177,7 +180,7 @@ async def reconcile(
         logger.exception("could not evaluate engagement %s", engagement.id)
         engagement.evaluation_error = f"{type(error).__name__}: {error}"[:2000]
         await engagement.save(update_fields=["evaluation_error", "updated_at"])
-        await events.record(_status_changed(engagement, moved_from), at=now)
+        await events.record(_changes(engagement, moved_from, changed), at=now)
         return Reconciled()
     current = {fingerprint(engagement.id, f): f for f in findings}
     alerts = await Alert.filter(
@@ -230,7 +233,7 @@ async def reconcile(
     # Each object as it stands at commit: the events read like GraphQL right after.
     await events.record(
         [
-            *_status_changed(engagement, moved_from),
+            *_changes(engagement, moved_from, changed),
             *(events.alert_occurrence("opened", a) for a in opened),
             *(events.alert_occurrence("resolved", a) for a in resolved),
             *(events.signal_occurrence(s) for s in signals),
@@ -240,19 +243,27 @@ async def reconcile(
     return Reconciled(opened=tuple(opened), resolved=tuple(resolved), signals=tuple(signals))
 
 
-def _status_changed(
-    engagement: Engagement, moved_from: EngagementStatus | None
+def _changes(
+    engagement: Engagement, moved_from: EngagementStatus | None, changed: bool
 ) -> list[events.Occurrence]:
-    if moved_from is None:
-        return []
-    return [
-        events.Occurrence(
-            "engagement.status_changed",
-            events.engagement_object(engagement),
-            engagement.id,
-            {"status": moved_from.value},
+    """``engagement.updated`` for any change, then ``engagement.status_changed`` for a move."""
+    occurrences = []
+    if changed or moved_from is not None:
+        occurrences.append(
+            events.Occurrence(
+                "engagement.updated", events.engagement_object(engagement), engagement.id
+            )
         )
-    ]
+    if moved_from is not None:
+        occurrences.append(
+            events.Occurrence(
+                "engagement.status_changed",
+                events.engagement_object(engagement),
+                engagement.id,
+                {"status": moved_from.value},
+            )
+        )
+    return occurrences
 
 
 async def _refresh(alert: Alert, finding: rules.Finding, facts_hash: str) -> None:

@@ -18,6 +18,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tortoise import connections
+
 from models import Alert, CompensationSignal, Engagement, Event, WebhookDelivery, WebhookEndpoint
 from services.wire import format_datetime, format_decimal, to_global_id
 
@@ -191,7 +193,19 @@ async def record(
             if owed:
                 await WebhookDelivery.bulk_create(owed)
         written.append((event, owed))
+    await _notify()
     return written
+
+
+# On PostgreSQL every process LISTENs here (services.feed); the NOTIFY is sent with the
+# transaction that wrote the events, so it arrives only if and when they commit.
+NOTIFY_CHANNEL = "fourway_events"
+
+
+async def _notify() -> None:
+    connection = connections.get("default")
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_query(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 _listeners: set[asyncio.Event] = set()

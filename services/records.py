@@ -82,8 +82,8 @@ async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> Chang
         if cleaned:
             record.update_from_dict(cleaned)
             await record.save(update_fields=[*cleaned, "updated_at"])
-        await audit.updated(record, before=before)
-        return Changed(record, await reconcile(engagement))
+        entry = await audit.updated(record, before=before)
+        return Changed(record, await reconcile(engagement, changed=bool(entry.changed_fields)))
 
 
 async def delete(kind: Kind[M], *, id: int) -> Changed[M]:

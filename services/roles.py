@@ -101,5 +101,5 @@ async def update_role_assignment(
         if values:
             role.update_from_dict(values)
             await role.save(update_fields=[*values, "updated_at"])
-        await audit.updated(role, before=before)
-        return Changed(role, await reconcile(engagement))
+        entry = await audit.updated(role, before=before)
+        return Changed(role, await reconcile(engagement, changed=bool(entry.changed_fields)))

@@ -66,7 +66,7 @@ async def _sweep_one(engagement_id: int, now: datetime, summary: SweepSummary) -
         if engagement is None:  # locked by a change in flight, or deleted meanwhile
             summary.skipped += 1
             return
-        result = await reconcile(engagement, now=now)
+        result = await reconcile(engagement, now=now, changed=False)
     if result.opened or result.resolved or result.signals:
         events.announce()
     if engagement.evaluation_error:

@@ -35,7 +35,9 @@ EVENT_TYPES = (
     "compensation.held",
     "compensation.released",
     "compensation.adjusted",
+    "engagement.updated",
     "engagement.status_changed",
+    "engagement.deleted",
     "webhook.endpoint_disabled",
     "webhook.test",
 )

@@ -17,6 +17,7 @@ from graphql import (
     GraphQLScalarType,
 )
 
+from api.access import SUBSCRIPTIONS
 from api.relay import from_global_id
 from api.schema import build_schema
 from services.api_keys import create_api_key
@@ -78,6 +79,19 @@ def _pk(global_id: str) -> int:
 
 def test_the_table_names_every_root_field_of_the_schema():
     assert set(EXPECTED) == set(ROOTS)
+
+
+def test_every_role_may_subscribe_to_what_it_may_query():
+    """Subscriptions carry alerts and engagements, which every role reads."""
+    assert set(SUBSCRIPTIONS) == set(SCHEMA.subscription_type.fields)
+    assert {name: _letters(roles) for name, roles in SUBSCRIPTIONS.items()} == {
+        "alertEvents": "AFSDV",
+        "engagementChanged": "AFSDV",
+    }
+
+
+def _letters(roles: frozenset[Any]) -> str:
+    return "".join(letter for letter, role in ROLES.items() if role in roles)
 
 
 def _dummy(kind: GraphQLInputType, person: str) -> Any:

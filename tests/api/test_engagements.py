@@ -194,3 +194,18 @@ async def test_a_filter_naming_the_wrong_kind_of_object_is_a_bad_user_input(clie
     assert body["data"] is None
     assert body["errors"][0]["message"] == "filter: clientId names no Organization."
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
+
+
+async def test_an_engagement_pay_was_computed_from_cannot_be_deleted(client):
+    from tests.api.test_signals import _sale
+
+    ids = await _sale(client)
+    refused = await client.mutate("deleteEngagement", {"id": ids["engagement"]}, "deletedId")
+    assert refused["deletedId"] is None
+    [error] = refused["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "id"], "CONFLICT")
+    still = await client.data(
+        "query($id: ID!) { engagement(id: $id) { compensationSignals { totalCount } } }",
+        {"id": ids["engagement"]},
+    )
+    assert still["engagement"]["compensationSignals"]["totalCount"] > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -41,11 +42,20 @@ async def served_url(tmp_path: Path) -> str:
 def server(served_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """``fourway serve`` on a free loopback port against an empty database; its base URL,
     and the ADMIN key it printed on first start."""
+    with serving(served_url, tmp_path) as (base, key, _):
+        yield base, key
+
+
+@contextlib.contextmanager
+def serving(
+    served_url: str, tmp_path: Path, *options: str
+) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": served_url, "FOURWAY_DEBUG": "false"}
     log = (tmp_path / "serve.log").open("w")
+    command = ["serve", "--host", "127.0.0.1", "--port", str(port), *options]
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "api.cli", *command],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -65,7 +75,7 @@ def server(served_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
         printed = (tmp_path / "serve.log").read_text().splitlines()
         keys = [line for line in printed if line.startswith("fw_")]
         assert len(keys) == 1, printed
-        yield base, keys[0]
+        yield base, keys[0], process
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -94,3 +104,19 @@ async def test_serve_migrates_an_empty_database_and_answers_a_real_client(server
         found = await session.execute(lookup)
     assert found == {"node": {"name": "Initech", "kind": "CLIENT"}}
     assert "applied fourway.0001_initial" in (tmp_path / "serve.log").read_text()
+
+
+async def test_serve_with_workers_answers_from_several_processes(served_url, tmp_path):
+    with serving(served_url, tmp_path, "--workers", "2") as (base, key, process):
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        headers = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as http:
+            answers = [
+                (await http.post("/graphql", json={"query": "{ rules { id } }"})).status_code
+                for _ in range(10)
+            ]
+    assert len(children) >= 2  # the workers, each serving the port
+    assert answers == [200] * 10
+    log = (tmp_path / "serve.log").read_text()
+    assert log.count("Started server process") == 2, log
+    assert log.count("applied fourway.0001_initial") == 1  # migrated once, before they started

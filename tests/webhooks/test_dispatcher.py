@@ -380,7 +380,7 @@ async def test_the_running_dispatcher_sends_a_mutations_events_without_waiting_t
     client, receiver, monkeypatch
 ):
     monkeypatch.setattr(get_settings(), "webhooks_poll_seconds", 3600)
-    await subscribe(receiver, "engagement.*")
+    await subscribe(receiver, "engagement.status_changed")
     dispatcher = build_dispatcher()
     running = asyncio.create_task(dispatch_forever(dispatcher))
     try:

@@ -25,7 +25,7 @@ from tests.receiver import Receiver, eventually
 BURST = 60
 
 
-def start_worker(database_url: str, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(database_url: str, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -35,6 +35,7 @@ def start_worker(database_url: str, log: Path) -> subprocess.Popen[bytes]:
         "FOURWAY_WEBHOOKS_LEASE_SECONDS": "2",
         "FOURWAY_WEBHOOKS_POLL_SECONDS": "0.1",
         "FOURWAY_WEBHOOKS_BATCH_SIZE": "10",
+        **extra,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "api.cli", "worker"],
@@ -134,3 +135,25 @@ async def test_dispatchers_side_by_side_never_send_a_delivery_twice(database_url
     finally:
         for receiver in receivers:
             await receiver.stop()
+
+
+@requires_postgres
+async def test_a_worker_hears_of_another_process_commits_at_once(database_url, loopback, tmp_path):
+    """With polling an hour apart, only the NOTIFY sent by this process's commit can wake
+    the worker in time."""
+    receiver = Receiver()
+    await receiver.start()
+    log = tmp_path / "worker.log"
+    made = await create_webhook_endpoint(url=receiver.url, event_types=["webhook.*"])
+    receiver.secrets.append(made.secret)
+    worker = start_worker(database_url, log, FOURWAY_WEBHOOKS_POLL_SECONDS="3600")
+    try:
+        await eventually(lambda: "dispatching webhook deliveries" in log.read_text(), timeout=30)
+        await asyncio.sleep(0.5)  # its first look is over; the next poll is an hour away
+        await send_test_event(endpoint_id=made.endpoint.id)
+        await eventually(lambda: receiver.received, timeout=20)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
+        await receiver.stop()
+    assert len(receiver.received) == 1, log.read_text()

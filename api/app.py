@@ -17,11 +17,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.base import BaseSchema
+from strawberry.types import ExecutionResult
 from tortoise.contrib.starlette import RegisterTortoise
 
 from api.auth import Authenticate
 from api.context import Context
 from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
+from api.errors import masked
 from api.exports import compensation_csv
 from api.schema import build_schema
 from models.db import tortoise_config
@@ -32,6 +36,10 @@ logger = logging.getLogger(__name__)
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, schema: BaseSchema, *, debug: bool = False) -> None:
+        super().__init__(schema, graphql_ide="graphiql")
+        self.debug = debug
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -40,6 +48,13 @@ class GraphQLApp(GraphQL[Context, None]):
             response=response if isinstance(response, Response) else None,
             principal=request.scope.get("state", {}).get("principal"),
         )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        if result.errors and not self.debug:
+            result.errors = masked(result.errors)
+        return await super().process_result(request, result)
 
 
 async def sweep_forever(interval: float) -> None:
@@ -59,7 +74,7 @@ async def healthz(_: Request) -> Response:
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
     """The ASGI app. With ``manage_database`` it opens and closes the ORM in its lifespan."""
     settings = settings or get_settings()
-    graphql = GraphQLApp(build_schema(debug=settings.debug), graphql_ide="graphiql")
+    graphql = GraphQLApp(build_schema(debug=settings.debug), debug=settings.debug)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -9,16 +9,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from tortoise.contrib.starlette import RegisterTortoise
 
@@ -27,6 +30,13 @@ from api.context import Context
 from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
 from api.errors import masked
 from api.exports import compensation_csv
+from api.http import (
+    GRAPHQL_RESPONSE_JSON,
+    error_response,
+    is_request_error,
+    request_error_status,
+    response_media_type,
+)
 from api.schema import build_schema
 from models.db import tortoise_config
 from services.sweep import sweep
@@ -36,9 +46,39 @@ logger = logging.getLogger(__name__)
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    """strawberry's view, answering as GraphQL over HTTP says (see ``api.http``)."""
+
     def __init__(self, schema: BaseSchema, *, debug: bool = False) -> None:
         super().__init__(schema, graphql_ide="graphiql")
         self.debug = debug
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as error:  # a request that is not GraphQL: JSON, not text
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                # Only GET limits the operation types: a mutation must be POSTed.
+                response = error_response(
+                    405, error.reason, request.headers, extra_headers={"allow": "POST"}
+                )
+            else:
+                response = error_response(error.status_code, error.reason, request.headers)
+        await response(scope, receive, send)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        for one in data if isinstance(data, list) else [data]:
+            if not isinstance(one.operation_name, str | None):
+                raise HTTPException(
+                    400, "The GraphQL operation's `operationName` must be a string or null."
+                )
+        return data
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -49,12 +89,34 @@ class GraphQLApp(GraphQL[Context, None]):
             principal=request.scope.get("state", {}).get("principal"),
         )
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = response_media_type(request.headers)
+        return sub_response
+
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         if result.errors and not self.debug:
             result.errors = masked(result.errors)
-        return await super().process_result(request, result)
+        body = await super().process_result(request, result)
+        if response_media_type(request.headers) == GRAPHQL_RESPONSE_JSON and is_request_error(
+            result.data, result.errors
+        ):
+            del body["data"]  # the operation never ran: no data entry at all
+        return body
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+            if isinstance(response_data, dict) and "data" not in response_data:
+                response.status_code = request_error_status(response_data.get("errors") or [])
+        return response
 
 
 async def sweep_forever(interval: float) -> None:

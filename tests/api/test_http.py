@@ -56,7 +56,11 @@ REQUEST_ERRORS = {
     "variable coercion error": {
         "json": {"query": "query($id: ID!) { node(id: $id) { id } }", "variables": {"id": None}}
     },
-    "too deep": {"json": {"query": "{" * 20 + "__typename" + "}" * 20}},
+    "too deep": {
+        "json": {
+            "query": "{ " + "engagements { nodes { client { " * 6 + "name" + " } } }" * 6 + " }"
+        }
+    },
 }
 
 

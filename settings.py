@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
     graphql_introspection: bool = True
+    # Bigger request bodies get 413 unread; a document at max_tokens is tens of KB.
+    graphql_max_body_bytes: int = 1024 * 1024
     # Connections: a page is `first`/`last` items, never more than `max_page_size`.
     default_page_size: int = 20
     max_page_size: int = 100

@@ -32,6 +32,7 @@ from api.errors import masked
 from api.exports import compensation_csv
 from api.http import (
     GRAPHQL_RESPONSE_JSON,
+    LimitBody,
     error_response,
     is_request_error,
     request_error_status,
@@ -174,6 +175,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
+    # Before the key is looked up: a flood costs no database query.
+    middleware.append(Middleware(LimitBody, max_bytes=settings.graphql_max_body_bytes))
     middleware.append(Middleware(Authenticate))
     return Starlette(
         debug=False,

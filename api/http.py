@@ -1,5 +1,6 @@
-"""GraphQL over HTTP: which media type an answer takes, and errors that come before GraphQL
-(a refused key, a request that is not GraphQL) as GraphQL-shaped bodies.
+"""GraphQL over HTTP: which media type an answer takes, errors that come before GraphQL
+(a refused key, a body too large, a request that is not GraphQL) as GraphQL-shaped bodies,
+and the limit on a request body.
 
 A client that accepts ``application/graphql-response+json`` gets the GraphQL-over-HTTP
 answers: that media type, and a 4xx without ``data`` for a request that never ran. Any
@@ -13,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.datastructures import Headers
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import MASKED_MESSAGE
 
@@ -25,6 +28,7 @@ CODES = {
     401: "UNAUTHENTICATED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
+    413: "CONTENT_TOO_LARGE",
 }
 
 
@@ -88,3 +92,62 @@ def request_error_status(errors: Sequence[Any]) -> int:
     if any(isinstance(e, dict) and e.get("message") == MASKED_MESSAGE for e in errors):
         return 500
     return 400
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class LimitBody:
+    """ASGI middleware: answer 413 to a request whose body is over ``max_bytes``, without
+    reading it into memory: a larger Content-Length is refused before anything runs, and a
+    chunked body is counted as it is read, stopping at the first chunk past the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send, headers)
+            return
+
+        received = 0
+        started = False
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_within_limit, send_noting_start)
+        except _TooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send, headers)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+        response = error_response(
+            413,
+            f"The request body is larger than {self.max_bytes} bytes; send a smaller "
+            "document or fewer variables.",
+            headers,
+            # The rest of the body is left unread, so the connection cannot carry another.
+            extra_headers={"connection": "close"},
+        )
+        await response(scope, receive, send)

@@ -1,8 +1,9 @@
-"""GraphQL over HTTP: application/graphql-response+json for clients that ask for it, the
-legacy application/json answers for the rest, and the 401 body."""
+"""GraphQL over HTTP: the request body limit, application/graphql-response+json for clients
+that ask for it, the legacy application/json answers for the rest, and the 401/413 bodies."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,10 +12,36 @@ import pytest
 from api import access
 from api.http import GRAPHQL_RESPONSE_JSON, response_media_type
 from services.api_keys import create_api_key
+from settings import Settings
 from tests.support import http_as
 
 JSON = "application/json"
 TYPENAME = {"query": "{ __typename }"}
+LIMIT = 2000
+
+
+@pytest.fixture
+def limited(database_url: str) -> Settings:
+    return Settings(database_url=database_url, debug=False, graphql_max_body_bytes=LIMIT)
+
+
+def _body_of(size: int) -> bytes:
+    """A valid GraphQL request of exactly ``size`` bytes (padded inside a variable)."""
+    head, tail = b'{"query": "{ __typename }", "variables": {"pad": "', b'"}}'
+    return head + b"x" * (size - len(head) - len(tail)) + tail
+
+
+class Chunks:
+    """A request body sent chunked (no Content-Length), counting the chunks read."""
+
+    def __init__(self, body: bytes, size: int = 500) -> None:
+        self.parts = [body[i : i + size] for i in range(0, len(body), size)]
+        self.read = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for part in self.parts:
+            self.read += 1
+            yield part
 
 
 def _graphql_error(response: httpx.Response, status: int, media_type: str) -> dict[str, Any]:
@@ -27,10 +54,66 @@ def _graphql_error(response: httpx.Response, status: int, media_type: str) -> di
     return dict(error)
 
 
+# -- the request body limit
+
+
+async def test_a_body_declared_over_the_limit_is_refused_before_it_is_read(limited, admin_key):
+    chunks = Chunks(_body_of(LIMIT + 1))
+    async with http_as(limited, admin_key) as http:
+        response = await http.post(
+            "/graphql",
+            content=chunks,
+            headers={"content-type": JSON, "content-length": str(LIMIT + 1)},
+        )
+    error = _graphql_error(response, 413, JSON)
+    assert error["extensions"] == {"code": "CONTENT_TOO_LARGE"}
+    assert f"larger than {LIMIT} bytes" in error["message"]
+    assert response.headers["connection"] == "close"
+    assert chunks.read == 0
+
+
+async def test_a_chunked_body_over_the_limit_is_refused_at_the_chunk_that_crosses_it(
+    limited, admin_key
+):
+    chunks = Chunks(_body_of(4 * LIMIT), size=500)
+    async with http_as(limited, admin_key) as http:
+        response = await http.post("/graphql", content=chunks, headers={"content-type": JSON})
+    assert "content-length" not in response.request.headers
+    assert _graphql_error(response, 413, JSON)["extensions"] == {"code": "CONTENT_TOO_LARGE"}
+    assert chunks.read == LIMIT // 500 + 1  # the chunk past the limit, and none after it
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_a_body_at_the_limit_is_served(limited, admin_key, chunked):
+    body = _body_of(LIMIT)
+    async with http_as(limited, admin_key) as http:
+        response = await http.post(
+            "/graphql", content=Chunks(body) if chunked else body, headers={"content-type": JSON}
+        )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_the_limit_comes_before_the_key_is_checked(limited):
+    async with http_as(limited, "fw_not_a_key") as http:
+        too_large = await http.post("/graphql", content=_body_of(LIMIT + 1))
+        small = await http.post("/graphql", json=TYPENAME)
+    assert too_large.status_code == 413
+    assert small.status_code == 401
+
+
+async def test_the_default_limit_is_one_mebibyte():
+    assert Settings().graphql_max_body_bytes == 1024 * 1024
+
+
 @pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE_JSON, JSON])
-async def test_401_answers_in_the_media_type_asked_for(settings, accept):
-    async with http_as(settings, "fw_not_a_key") as http:
+async def test_413_and_401_answer_in_the_media_type_asked_for(limited, accept):
+    async with http_as(limited, "fw_not_a_key") as http:
+        too_large = await http.post(
+            "/graphql", content=_body_of(LIMIT + 1), headers={"accept": accept}
+        )
         refused = await http.post("/graphql", json=TYPENAME, headers={"accept": accept})
+    assert _graphql_error(too_large, 413, accept)["extensions"]["code"] == "CONTENT_TOO_LARGE"
     assert _graphql_error(refused, 401, accept)["extensions"] == {"code": "UNAUTHENTICATED"}
     assert refused.headers["www-authenticate"] == 'Bearer realm="fourway"'
 

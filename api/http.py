@@ -64,11 +64,11 @@ def error_response(
     message: str,
     headers: Mapping[str, str],
     *,
-    code: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
 ) -> Response:
     """A GraphQL-shaped answer without ``data``, for a request that GraphQL never ran."""
-    body = {"errors": [{"message": message, "extensions": {"code": code or CODES[status]}}]}
+    code = CODES.get(status, "BAD_REQUEST")
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return Response(
         json.dumps(body, separators=(",", ":")),
         status_code=status,

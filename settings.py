@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # "Did you mean ...?" in errors names the schema's fields and values; switch it off
     # with introspection when the schema is not public.
     graphql_suggestions: bool = True
+    # Bigger request bodies get 413 unread; a document at max_tokens is tens of KB.
+    graphql_max_body_bytes: int = 1024 * 1024
     # Connections: a page is `first`/`last` items, never more than `max_page_size`.
     default_page_size: int = 20
     max_page_size: int = 100

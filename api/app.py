@@ -10,23 +10,37 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import strawberry
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 from tortoise.contrib.starlette import RegisterTortoise
 
 from api.auth import Authenticate, Principal, key_from_connection_params
 from api.context import Context
 from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
+from api.errors import masked
 from api.exports import compensation_csv
+from api.http import (
+    GRAPHQL_RESPONSE_JSON,
+    LimitBody,
+    error_response,
+    is_request_error,
+    request_error_status,
+    response_media_type,
+)
 from api.schema import build_schema
 from models.db import tortoise_config
 from services.api_keys import authenticate
@@ -38,15 +52,45 @@ logger = logging.getLogger(__name__)
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """GraphQL over HTTP, and subscriptions over graphql-transport-ws, on one path."""
+    """strawberry's view, answering as GraphQL over HTTP says (see ``api.http``), with
+    subscriptions over graphql-transport-ws on the same path."""
 
-    def __init__(self, schema: strawberry.Schema, *, feed: Feed) -> None:
+    def __init__(self, schema: strawberry.Schema, *, feed: Feed, debug: bool = False) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.feed = feed
+        self.debug = debug
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as error:  # a request that is not GraphQL: JSON, not text
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                # Only GET limits the operation types: a mutation must be POSTed.
+                response = error_response(
+                    405, error.reason, request.headers, extra_headers={"allow": "POST"}
+                )
+            else:
+                response = error_response(error.status_code, error.reason, request.headers)
+        await response(scope, receive, send)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        for one in data if isinstance(data, list) else [data]:
+            if not isinstance(one.operation_name, str | None):
+                raise HTTPException(
+                    400, "The GraphQL operation's `operationName` must be a string or null."
+                )
+        return data
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -74,6 +118,35 @@ class GraphQLApp(GraphQL[Context, None]):
         context.principal = Principal.of(row)
         return UnsetType()  # the same UNSET: acknowledge with no payload
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = response_media_type(request.headers)
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        if result.errors and not self.debug:
+            result.errors = masked(result.errors)
+        body = await super().process_result(request, result)
+        if response_media_type(request.headers) == GRAPHQL_RESPONSE_JSON and is_request_error(
+            result.data, result.errors
+        ):
+            del body["data"]  # the operation never ran: no data entry at all
+        return body
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+            if isinstance(response_data, dict) and "data" not in response_data:
+                response.status_code = request_error_status(response_data.get("errors") or [])
+        return response
+
 
 async def sweep_forever(interval: float) -> None:
     """Sweep every ``interval`` seconds until cancelled; a failed pass is logged, not fatal."""
@@ -93,7 +166,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     """The ASGI app. With ``manage_database`` it opens and closes the ORM in its lifespan."""
     settings = settings or get_settings()
     feed = Feed(settings.database_url, poll_seconds=settings.live_poll_seconds)
-    graphql = GraphQLApp(build_schema(debug=settings.debug), feed=feed)
+    graphql = GraphQLApp(build_schema(debug=settings.debug), feed=feed, debug=settings.debug)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -139,6 +212,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
+    # Before the key is looked up: a flood costs no database query.
+    middleware.append(Middleware(LimitBody, max_bytes=settings.graphql_max_body_bytes))
     middleware.append(Middleware(Authenticate))
     app = Starlette(
         debug=False,

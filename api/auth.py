@@ -7,13 +7,13 @@ a browser cannot add the header to a navigation, and GraphiQL sends it with each
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.http import error_response
 from models import ApiKey
 from models.enums import Role
 from services.api_keys import authenticate
@@ -62,19 +62,14 @@ def _is_graphiql_page(scope: Scope, headers: Headers) -> bool:
     )
 
 
-async def _refuse(send: Send, message: str) -> None:
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"www-authenticate", b'Bearer realm="fourway"'),
-            ],
-        }
+async def _refuse(scope: Scope, receive: Receive, send: Send, message: str) -> None:
+    response = error_response(
+        401,
+        message,
+        Headers(scope=scope),
+        extra_headers={"www-authenticate": 'Bearer realm="fourway"'},
     )
-    await send({"type": "http.response.body", "body": body.encode()})
+    await response(scope, receive, send)
 
 
 class Authenticate:
@@ -93,11 +88,11 @@ class Authenticate:
             return
         key = _bearer(headers)
         if key is None:
-            await _refuse(send, "Send an API key: 'Authorization: Bearer <key>'.")
+            await _refuse(scope, receive, send, "Send an API key: 'Authorization: Bearer <key>'.")
             return
         row = await authenticate(key)
         if row is None:
-            await _refuse(send, "The API key is unknown, revoked or expired.")
+            await _refuse(scope, receive, send, "The API key is unknown, revoked or expired.")
             return
         state: dict[str, Any] = scope.setdefault("state", {})
         state["principal"] = Principal.of(row)

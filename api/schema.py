@@ -27,7 +27,7 @@ from api.compensation import CommissionPlan, CompensationQuery, CreditsMutation,
 from api.deliverables import Deliverable, DeliverableMutation
 from api.dispatch import AnnounceEvents
 from api.engagements import EngagementMutation, EngagementQuery
-from api.errors import should_mask
+from api.errors import MASKED_MESSAGE, should_mask
 from api.limits import CountNodes, HideSuggestions, NodeBudget, QuietExecutor
 from api.live import LiveSubscription
 from api.needs import Need, NeedMutation
@@ -129,7 +129,9 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         AnnounceEvents,
     ]
     if not debug:
-        extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
+        extensions.append(
+            lambda: MaskErrors(should_mask_error=should_mask, error_message=MASKED_MESSAGE)
+        )
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

@@ -70,6 +70,17 @@ async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]
 
 async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> Changed[M]:
     """Apply ``changes`` (fields absent from it keep their values; None clears a field)."""
+    if "engagement_id" in changes:
+        # The update input offers every field of create; a record's alerts, signals and
+        # events belong to its engagement, so it is not moved, even to null.
+        raise Invalid(
+            [
+                FieldError(
+                    "engagement_id",
+                    "cannot be changed; delete this and create it on the other engagement",
+                )
+            ]
+        )
     async with in_transaction():
         engagement_id = await _engagement_of(kind, id)
         engagement = await lock_engagement(engagement_id, field="id")

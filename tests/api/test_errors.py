@@ -1,5 +1,6 @@
 """Unexpected errors are masked outside debug mode; expected ones never are."""
 
+from api import access
 from services import engagements
 from settings import Settings
 from tests.support import GraphQLClient, http_as, seed_engagement
@@ -48,3 +49,15 @@ async def test_a_body_that_is_not_json_is_a_400_not_a_500(client):
         "/graphql", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
+
+
+async def test_an_unexpected_error_in_an_extension_is_masked_too(client, monkeypatch):
+    # strawberry reports an exception raised in an extension's hook after MaskErrors ran.
+    def broken(*_: object) -> None:
+        raise RuntimeError("password=hunter2 at db01.internal")
+
+    monkeypatch.setattr(access, "refusal", broken)
+    response = await client.http.post("/graphql", json={"query": "{ __typename }"})
+    assert response.status_code == 200
+    assert response.json() == {"data": None, "errors": [{"message": "Unexpected error."}]}
+    assert "hunter2" not in response.text

@@ -1,5 +1,7 @@
 """The four sides and change orders through GraphQL: created, changed, lined up, priced."""
 
+import pytest
+
 from tests.support import seed_engagement
 
 ALIGNMENT = (
@@ -250,6 +252,57 @@ async def test_update_keeps_left_out_fields_and_null_clears_nullable_ones(client
         "dueDate": "2027-01-15",
         "description": "Audit",
     }
+
+
+@pytest.mark.parametrize("engagement_id", ["other", None])
+async def test_a_side_cannot_move_to_another_engagement(client, engagement_id):
+    ids = await seed_engagement(client)
+    other = await add(
+        client,
+        "createEngagement",
+        "engagement",
+        {"name": "Other", "clientId": ids["client"], "currency": "EUR"},
+    )
+    e = ids["engagement"]
+    sides = {
+        "Need": {"priority": "MUST"},
+        "Promise": {"quantity": "1", "madeById": ids["seller"]},
+        "Purchase": {"quantity": "1", "amount": "1"},
+        "Deliverable": {"quantity": "1"},
+        "ChangeOrder": {},
+    }
+    for type_name, required in sides.items():
+        field = type_name[0].lower() + type_name[1:]
+        node = await add(
+            client,
+            f"create{type_name}",
+            field,
+            {"engagementId": e, "item": "a", "description": "d", **required},
+        )
+        moved = await client.mutate(
+            f"update{type_name}",
+            {
+                "id": node["id"],
+                "description": "moved",
+                "engagementId": other["id"] if engagement_id else None,
+            },
+            f"{field} {{ id }}",
+        )
+        assert moved[field] is None
+        assert moved["userErrors"] == [
+            {
+                "field": ["input", "engagementId"],
+                "message": "engagementId cannot be changed; delete this and create it on the "
+                "other engagement",
+                "code": "VALIDATION",
+            }
+        ]
+        kept = await client.data(
+            f"query($id: ID!) {{ node(id: $id) {{ ... on {type_name} {{ description "
+            f"engagement {{ id }} }} }} }}",
+            {"id": node["id"]},
+        )
+        assert kept["node"] == {"description": "d", "engagement": {"id": e}}
 
 
 async def test_a_deliverable_is_planned_until_told_otherwise_and_can_be_rejected(client):

@@ -1,0 +1,153 @@
+"""GraphQL over HTTP: which media type an answer takes, errors that come before GraphQL
+(a refused key, a body too large, a request that is not GraphQL) as GraphQL-shaped bodies,
+and the limit on a request body.
+
+A client that accepts ``application/graphql-response+json`` gets the GraphQL-over-HTTP
+answers: that media type, and a 4xx without ``data`` for a request that never ran. Any
+other client gets ``application/json`` and the legacy answers (200 for a GraphQL result).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import MASKED_MESSAGE
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+
+CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "CONTENT_TOO_LARGE",
+}
+
+
+def _quality(accept: str) -> dict[str, float]:
+    """Each media range the Accept header names, with its q (1 when not given)."""
+    ranges: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media:
+            ranges[media.lower()] = max(q, ranges.get(media.lower(), 0.0))
+    return ranges
+
+
+def response_media_type(headers: Mapping[str, str]) -> str:
+    """``application/graphql-response+json`` when the client names it and likes nothing
+    better; otherwise ``application/json`` (also for ``*/*`` and no Accept at all)."""
+    ranges = _quality(headers.get("accept", ""))
+    wanted = ranges.get(GRAPHQL_RESPONSE_JSON, 0.0)
+    others = max(ranges.get(JSON, 0.0), ranges.get("application/*", 0.0), ranges.get("*/*", 0.0))
+    return GRAPHQL_RESPONSE_JSON if wanted > 0 and wanted >= others else JSON
+
+
+def error_response(
+    status: int,
+    message: str,
+    headers: Mapping[str, str],
+    *,
+    extra_headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A GraphQL-shaped answer without ``data``, for a request that GraphQL never ran."""
+    code = CODES.get(status, "BAD_REQUEST")
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        media_type=response_media_type(headers),
+        headers=dict(extra_headers or {}),
+    )
+
+
+def is_request_error(data: object, errors: Sequence[GraphQLError] | None) -> bool:
+    """Whether a result is a request error: it never ran (syntax, validation, variables,
+    refused before it ran), so it has no data and no error has a path."""
+    return data is None and bool(errors) and all(e.path is None for e in errors or ())
+
+
+def request_error_status(errors: Sequence[Any]) -> int:
+    """The status of a request error under application/graphql-response+json: 403 for a
+    refusal, 500 for an unexpected failure, 400 for the client's mistake."""
+    codes = {(e.get("extensions") or {}).get("code") for e in errors if isinstance(e, dict)}
+    if "FORBIDDEN" in codes:
+        return 403
+    if any(isinstance(e, dict) and e.get("message") == MASKED_MESSAGE for e in errors):
+        return 500
+    return 400
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class LimitBody:
+    """ASGI middleware: answer 413 to a request whose body is over ``max_bytes``, without
+    reading it into memory: a larger Content-Length is refused before anything runs, and a
+    chunked body is counted as it is read, stopping at the first chunk past the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send, headers)
+            return
+
+        received = 0
+        started = False
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_within_limit, send_noting_start)
+        except _TooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send, headers)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+        response = error_response(
+            413,
+            f"The request body is larger than {self.max_bytes} bytes; send a smaller "
+            "document or fewer variables.",
+            headers,
+            # The rest of the body is left unread, so the connection cannot carry another.
+            extra_headers={"connection": "close"},
+        )
+        await response(scope, receive, send)

@@ -1,5 +1,6 @@
-"""The Starlette application: GraphQL at /graphql, liveness at /healthz; in its lifespan
-the sweep and the webhook dispatcher run beside the requests."""
+"""The Starlette application: GraphQL at /graphql, liveness at /healthz, readiness at
+/readyz, metrics at /metrics; in its lifespan the sweep and the webhook dispatcher run
+beside the requests."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from api.auth import Authenticate
 from api.context import Context
 from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
 from api.exports import compensation_csv
+from api.observe import Observe, metrics_endpoint, readyz
 from api.schema import build_schema
 from models.db import tortoise_config
 from services.sweep import sweep
@@ -87,8 +89,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                     with suppress(asyncio.CancelledError):
                         await sweeper
 
-    middleware: list[Any] = []
-    if settings.cors_origins:  # outermost: a preflight carries no key
+    middleware: list[Any] = [Middleware(Observe)]  # outermost: every request is logged
+    if settings.cors_origins:  # before Authenticate: a preflight carries no key
         middleware.append(
             Middleware(
                 CORSMiddleware,
@@ -103,6 +105,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            *([Route("/metrics", metrics_endpoint)] if settings.metrics_enabled else []),
             Route("/exports/compensation.csv", compensation_csv),
         ],
         middleware=middleware,

@@ -30,6 +30,7 @@ from api.engagements import EngagementMutation, EngagementQuery
 from api.errors import should_mask
 from api.needs import Need, NeedMutation
 from api.nodes import NodeQuery
+from api.observe import MeasureOperations
 from api.organizations import OrganizationMutation, OrganizationQuery
 from api.people import PersonMutation, PersonQuery
 from api.promises import Promise, PromiseMutation
@@ -112,6 +113,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=512),
         Authorize,
         AnnounceEvents,
+        MeasureOperations,
     ]
     if not debug:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,10 @@ class Settings(BaseSettings):
     # Connections: a page is `first`/`last` items, never more than `max_page_size`.
     default_page_size: int = 20
     max_page_size: int = 100
+    # Operations: how `serve` and `worker` log (one JSON object per line, or plain text),
+    # and whether /metrics answers (it needs no key: Prometheus scrapes it as it is).
+    log_format: Literal["json", "text"] = "json"
+    metrics_enabled: bool = True
 
 
 @lru_cache(maxsize=1)

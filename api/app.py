@@ -1,5 +1,6 @@
-"""The Starlette application: GraphQL at /graphql, liveness at /healthz; in its lifespan
-the sweep and the webhook dispatcher run beside the requests."""
+"""The Starlette application: GraphQL at /graphql, liveness at /healthz, readiness at
+/readyz, metrics at /metrics; in its lifespan the sweep and the webhook dispatcher run
+beside the requests."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ from api.http import (
     request_error_status,
     response_media_type,
 )
+from api.observe import Observe, metrics_endpoint, readyz
 from api.schema import build_schema
 from models.db import tortoise_config
 from services.api_keys import authenticate
@@ -202,8 +204,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                         await sweeper
                 await feed.stop()
 
-    middleware: list[Any] = []
-    if settings.cors_origins:  # outermost: a preflight carries no key
+    middleware: list[Any] = [Middleware(Observe)]  # outermost: every request is logged
+    if settings.cors_origins:  # before Authenticate: a preflight carries no key
         middleware.append(
             Middleware(
                 CORSMiddleware,
@@ -221,6 +223,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            *([Route("/metrics", metrics_endpoint)] if settings.metrics_enabled else []),
             Route("/exports/compensation.csv", compensation_csv),
         ],
         middleware=middleware,
@@ -228,3 +232,13 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     app.state.feed = feed
     return app
+
+
+def create_worker_app() -> Starlette:
+    """The app as each process of ``fourway serve --workers N`` builds it from the
+    environment. A new process has no logging set up, so it sets up its own first."""
+    from observability.logs import configure
+
+    settings = get_settings()
+    configure(settings.log_format, debug=settings.debug)
+    return create_app(settings)

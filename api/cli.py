@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 
 from services.errors import DomainError
-from settings import get_settings
+from settings import Settings, get_settings
 
 T = TypeVar("T")
 
@@ -46,12 +46,12 @@ def _without_credentials(database_url: str) -> str:
     return urlunsplit(parts._replace(netloc=host))
 
 
-def _log(debug: bool) -> None:
-    """Show the service's own messages (sweeps, deliveries, failures) beside uvicorn's."""
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
-        format="%(levelname)s:     %(name)s: %(message)s",
-    )
+def _log(settings: Settings) -> None:
+    """Log the service's messages (a line per request and per delivery attempt, sweeps,
+    failures) and uvicorn's to stderr, as JSON lines or text (FOURWAY_LOG_FORMAT)."""
+    from observability.logs import configure
+
+    configure(settings.log_format, debug=settings.debug)
 
 
 def _migrate(database_url: str) -> None:
@@ -78,19 +78,22 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     from api.app import create_app
 
     settings = get_settings()
-    _log(settings.debug)
+    _log(settings)
     # Once, before any worker starts: workers must not race to migrate or to make the key.
     _migrate(settings.database_url)
     _first_admin_key(settings.database_url)
     uvicorn.run(
         # Several workers each build the app from the environment in their own process.
-        create_app(settings) if workers == 1 else "api.app:create_app",
+        create_app(settings) if workers == 1 else "api.app:create_worker_app",
         factory=workers > 1,
         workers=workers,
         host=host or settings.host,
         port=port or settings.port,
         log_level="debug" if settings.debug else "info",
-        # Unexpected errors are logged by the app; uvicorn's own access log is enough here.
+        # uvicorn's messages go through the handler _log set up; the app logs one line per
+        # request itself (with its id, duration and operation), so uvicorn's access log is off.
+        log_config=None,
+        access_log=False,
         server_header=False,
     )
 
@@ -183,7 +186,7 @@ def worker() -> None:
     from services.feed import listen_for_commits
 
     settings = get_settings()
-    _log(settings.debug)
+    _log(settings)
 
     async def run() -> None:
         await Tortoise.init(

@@ -32,6 +32,7 @@ from api.limits import CountNodes, HideSuggestions, NodeBudget, QuietExecutor
 from api.live import LiveSubscription
 from api.needs import Need, NeedMutation
 from api.nodes import NodeQuery
+from api.observe import MeasureOperations
 from api.organizations import OrganizationMutation, OrganizationQuery
 from api.people import PersonMutation, PersonQuery
 from api.promises import Promise, PromiseMutation
@@ -127,6 +128,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         # After Authorize: a forbidden operation is refused as such, whatever it costs.
         lambda: CountNodes(budget),
         AnnounceEvents,
+        MeasureOperations,
     ]
     if not debug:
         extensions.append(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 APP_LABEL = "fourway"
+MIGRATIONS_MODULE = "migrations"
 
 
 class DatabaseUrlError(ValueError):
@@ -45,7 +47,7 @@ def tortoise_config(database_url: str, *, pool_max_size: int = 10) -> dict[str, 
         "apps": {
             APP_LABEL: {
                 "models": ["models"],
-                "migrations": "migrations",
+                "migrations": MIGRATIONS_MODULE,
                 "default_connection": "default",
             }
         },
@@ -71,3 +73,38 @@ async def apply_migrations(database_url: str) -> list[str]:
     finally:
         await Tortoise.close_connections()
     return applied
+
+
+@lru_cache(maxsize=1)
+def migration_names() -> tuple[str, ...]:
+    """The migrations in migrations/, found as Tortoise's loader finds them, in order."""
+    import pkgutil
+    from importlib import import_module
+
+    package = import_module(MIGRATIONS_MODULE)
+    return tuple(
+        sorted(
+            name
+            for _, name, is_package in pkgutil.iter_modules(package.__path__)
+            if not is_package and name[0] not in "_~"
+        )
+    )
+
+
+async def unapplied_migrations() -> list[str]:
+    """The migrations of migrations/ that the open database has not applied, in order.
+
+    Raises whatever the database raises when it does not answer a query at all.
+    """
+    from tortoise import Tortoise
+    from tortoise.migrations.recorder import MigrationRecorder
+
+    connection = Tortoise.get_connection("default")
+    await connection.execute_query("SELECT 1")
+    # The recorder reads its table, and reads "none applied" when there is no table yet.
+    applied = {
+        key.name
+        for key in await MigrationRecorder(connection).applied_migrations()
+        if key.app_label == APP_LABEL
+    }
+    return [name for name in migration_names() if name not in applied]

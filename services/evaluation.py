@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from models import (
     RoleAssignment,
 )
 from models.enums import AlertStatus, EngagementStatus, Severity
+from observability import metrics
 from services import events
 from settings import get_settings
 
@@ -175,13 +177,17 @@ async def reconcile(
     now = now or datetime.now(UTC)
     try:
         snapshot = await load_snapshot(engagement)
+        started = time.perf_counter()
         findings = rules.evaluate(snapshot, now)
+        metrics.RULE_DURATION.observe(time.perf_counter() - started)
     except Exception as error:  # the engine's failure must not lose the user's change
+        metrics.RULE_EVALUATIONS.labels("failed").inc()
         logger.exception("could not evaluate engagement %s", engagement.id)
         engagement.evaluation_error = f"{type(error).__name__}: {error}"[:2000]
         await engagement.save(update_fields=["evaluation_error", "updated_at"])
         await events.record(_changes(engagement, moved_from, changed), at=now)
         return Reconciled()
+    metrics.RULE_EVALUATIONS.labels("ok").inc()
     current = {fingerprint(engagement.id, f): f for f in findings}
     alerts = await Alert.filter(
         engagement_id=engagement.id, status__in=[*LIVE, AlertStatus.WAIVED], resolved_at=None

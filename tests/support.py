@@ -177,3 +177,47 @@ def run_fourway(*args: str, database_url: str) -> subprocess.CompletedProcess[st
         text=True,
         timeout=120,
     )
+
+
+class Logged:
+    """What the handlers ``fourway serve`` installs wrote while attached to the root
+    logger (``with Logged() as logged``), in both formats: JSON lines and text."""
+
+    def __init__(self) -> None:
+        import io
+
+        from observability.logs import handler
+
+        self.json_stream = io.StringIO()
+        self.text_stream = io.StringIO()
+        self._handlers = [handler("json", self.json_stream), handler("text", self.text_stream)]
+        self._level = 0
+
+    def __enter__(self) -> Logged:
+        import logging
+
+        root = logging.getLogger()
+        self._level = root.level
+        root.setLevel(logging.INFO)
+        for each in self._handlers:
+            root.addHandler(each)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import logging
+
+        root = logging.getLogger()
+        for each in self._handlers:
+            root.removeHandler(each)
+        root.setLevel(self._level)
+
+    def lines(self, logger: str | None = None) -> list[dict[str, Any]]:
+        """The JSON lines written (by ``logger`` alone, if given), parsed."""
+        import json
+
+        parsed = [json.loads(line) for line in self.json_stream.getvalue().splitlines()]
+        return [p for p in parsed if logger is None or p["logger"] == logger]
+
+    @property
+    def everything(self) -> str:
+        return self.json_stream.getvalue() + self.text_stream.getvalue()

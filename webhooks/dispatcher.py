@@ -27,11 +27,13 @@ from tortoise.transactions import in_transaction
 
 from models import DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus
+from observability import metrics
 from settings import get_settings
 from webhooks.schedule import RETRY_DELAYS, next_attempt, retry_after
 from webhooks.signing import signed_headers
 
 logger = logging.getLogger(__name__)
+attempts_logger = logging.getLogger("fourway.webhooks.attempts")
 
 EXCERPT_BYTES = 1024
 USER_AGENT = "fourway-webhooks/1"
@@ -264,7 +266,9 @@ class Dispatcher:
                 outcome = Outcome(at=at, duration_ms=0, error=refusal)
             else:
                 outcome = await self._post(endpoint, job.event, at)
-            self._settle(job.delivery, outcome, results)
+                metrics.WEBHOOK_DURATION.observe(outcome.duration_ms / 1000)
+            attempt = self._settle(job.delivery, outcome, results)
+            _report(endpoint, job, attempt, refused=refusal is not None)
         try:
             await self._record(endpoint, results)
         except IntegrityError:
@@ -308,8 +312,10 @@ class Dispatcher:
             error = f"{type(exc).__name__}: {exc}"[:500]
         return Outcome(at=at, duration_ms=_ms_since(started), error=error)
 
-    def _settle(self, delivery: WebhookDelivery, outcome: Outcome, results: _Results) -> None:
-        """Decide what an attempt means for its delivery."""
+    def _settle(
+        self, delivery: WebhookDelivery, outcome: Outcome, results: _Results
+    ) -> DeliveryAttempt:
+        """Decide what an attempt means for its delivery; return the attempt to record."""
         results.last = outcome
         attempts = delivery.attempt_count + 1
         retry_at: datetime | None = None
@@ -322,18 +328,18 @@ class Dispatcher:
             if retry_at is not None and outcome.status_code in (429, 503):
                 retry_at = retry_after(outcome.retry_after, outcome.at) or retry_at
             results.rescheduled.append((delivery.id, retry_at, attempts))
-        results.attempts.append(
-            DeliveryAttempt(
-                delivery_id=delivery.id,
-                at=outcome.at,
-                status_code=outcome.status_code,
-                duration_ms=outcome.duration_ms,
-                response_excerpt=outcome.excerpt,
-                error=outcome.error
-                or (None if outcome.delivered else f"answered HTTP {outcome.status_code}"),
-                retry_at=retry_at,
-            )
+        attempt = DeliveryAttempt(
+            delivery_id=delivery.id,
+            at=outcome.at,
+            status_code=outcome.status_code,
+            duration_ms=outcome.duration_ms,
+            response_excerpt=outcome.excerpt,
+            error=outcome.error
+            or (None if outcome.delivered else f"answered HTTP {outcome.status_code}"),
+            retry_at=retry_at,
         )
+        results.attempts.append(attempt)
+        return attempt
 
     async def _record(self, endpoint: WebhookEndpoint, results: _Results) -> None:
         """Write one endpoint's results in one transaction, then disable it if it must be."""
@@ -398,6 +404,40 @@ class Dispatcher:
                 f"Every delivery has failed since {since.isoformat()} "
                 f"(last: {(last.error or '')[:200]}).",
             )
+
+
+def _report(
+    endpoint: WebhookEndpoint, job: _Job, attempt: DeliveryAttempt, *, refused: bool
+) -> None:
+    """Count an attempt by outcome and log one line for it."""
+    if attempt.status_code is not None and 200 <= attempt.status_code < 300:
+        outcome = "delivered"
+    elif attempt.retry_at is None:
+        outcome = "gave_up"  # the delivery is FAILED now
+    elif refused:
+        outcome = "refused"
+    else:
+        outcome = "failed"
+    metrics.WEBHOOK_ATTEMPTS.labels(outcome).inc()
+    attempts_logger.log(
+        logging.INFO if outcome == "delivered" else logging.WARNING,
+        "delivery %s of %s to endpoint %s: %s",
+        job.delivery.id,
+        job.event.type,
+        endpoint.id,
+        outcome if attempt.error is None else f"{outcome} ({attempt.error})",
+        extra={
+            "delivery_id": job.delivery.id,
+            "endpoint_id": endpoint.id,
+            "event_type": job.event.type,
+            "event_id": job.event.uid,
+            "status_code": attempt.status_code,
+            "duration_ms": attempt.duration_ms,
+            "outcome": outcome,
+            "error": attempt.error,
+            "retry_at": attempt.retry_at.isoformat() if attempt.retry_at else None,
+        },
+    )
 
 
 def _utcnow() -> datetime:

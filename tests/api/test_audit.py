@@ -257,10 +257,10 @@ async def test_a_refused_or_rolled_back_mutation_records_nothing(client, monkeyp
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(audit, "record", record_then_fail)
-    failed = await client.execute(
-        'mutation($id: ID!) { acknowledgeAlert(input: {id: $id, comment: "x"}) { alert { id } } }',
-        {"id": alert},
+    acknowledge = (
+        'mutation($id: ID!) { acknowledgeAlert(input: {id: $id, comment: "x"}) { alert { id } } }'
     )
+    failed = await client.execute(acknowledge, {"id": alert})
     assert failed["errors"][0]["message"] == "Unexpected error."
     assert await AuditEntry.all().count() == before
 

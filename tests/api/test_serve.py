@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -120,3 +121,33 @@ async def test_serve_with_workers_answers_from_several_processes(served_url, tmp
     log = (tmp_path / "serve.log").read_text()
     assert log.count("Started server process") == 2, log
     assert log.count("applied fourway.0001_initial") == 1  # migrated once, before they started
+
+
+def test_serve_is_ready_scraped_and_logs_json_lines_without_the_key(server, tmp_path):
+    base, key = server
+    assert httpx.get(f"{base}/readyz", timeout=5).json() == {"status": "ready"}
+    answered = httpx.post(
+        f"{base}/graphql",
+        json={"query": "query Probe { __typename }"},
+        headers={"Authorization": f"Bearer {key}", "X-Request-Id": "serve-test-1"},
+        timeout=5,
+    )
+    assert answered.headers["x-request-id"] == "serve-test-1"
+    scraped = httpx.get(f"{base}/metrics", timeout=5)
+    assert scraped.status_code == 200
+    counted = 'fourway_graphql_operations_total{errors="false",operation="Probe",type="query"} 1.0'
+    assert counted in scraped.text
+    log = tmp_path / "serve.log"
+    deadline = time.monotonic() + 10
+    while '"serve-test-1"' not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # The log holds the first key, printed once on stdout, and the JSON lines of stderr.
+    logged = [line for line in log.read_text().splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in logged]
+    [request] = [line for line in lines if line.get("request_id") == "serve-test-1"]
+    assert request["logger"] == "fourway.requests"
+    assert (request["path"], request["status"], request["operation"]) == ("/graphql", 200, "Probe")
+    assert key.startswith(request["key_prefix"])
+    # uvicorn's own messages are JSON too, and no line holds the key.
+    assert any(line["logger"].startswith("uvicorn") for line in lines)
+    assert key.removeprefix(request["key_prefix"]) not in "\n".join(logged)

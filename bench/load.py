@@ -729,7 +729,15 @@ def cpu_row(name: str, windows: list[Window]) -> tuple[str, ...]:
     ours = [median(lambda w, g=group: w.cores(g)) for group in CPU_GROUPS]
     machine = median(lambda w: w.machine_cores)
     rest = median(lambda w: w.machine_cores - sum(w.cores(g) for g in CPU_GROUPS))
-    return (name, *(f"{c:.2f}" for c in ours), f"{rest:.2f}", f"{machine:.2f}")
+    # What one request costs the API processes, whatever share of the cores they got.
+    per_request = median(lambda w: w.cores("API") / w.rps if w.rps else float("nan"))
+    return (
+        name,
+        *(f"{c:.2f}" for c in ours),
+        f"{rest:.2f}",
+        f"{machine:.2f}",
+        ms(per_request),
+    )
 
 
 LATENCY_HEADER = (
@@ -773,7 +781,7 @@ def report(windows: dict[int, list[Window]], args: argparse.Namespace) -> None:
         "and PostgreSQL's own background processes included):"
     )
     print_table(
-        ("configuration", *CPU_GROUPS, "anything else", "machine"),
+        ("configuration", *CPU_GROUPS, "anything else", "machine", "API CPU ms/req"),
         [cpu_row(label(p), ws) for p, ws in sorted(windows.items())],
     )
 

@@ -1,6 +1,10 @@
-"""Small helpers the benchmarks share: how they print times and database URLs."""
+"""Small helpers the benchmarks share: their error, how they print times and database URLs."""
 
 from __future__ import annotations
+
+
+class BenchError(Exception):
+    """The benchmark could not run as intended."""
 
 
 def ms(seconds: float) -> str:

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import ms, redact  # noqa: E402  (after the path is set)
+from bench.common import BenchError, ms, redact  # noqa: E402  (after the path is set)
 
 GOAL_RATIO = 2.0
 START_TIMEOUT_S = 30.0
@@ -83,10 +83,6 @@ query ReadPath($id: ID!) {
   }
 }
 """
-
-
-class BenchError(Exception):
-    """The benchmark could not run as intended."""
 
 
 @dataclass

@@ -66,7 +66,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import ms, redact  # noqa: E402  (after the path is set)
+from bench.common import BenchError, ms, redact  # noqa: E402  (after the path is set)
 
 GOAL_RATIO = 0.5
 START_TIMEOUT_S = 30.0
@@ -83,10 +83,6 @@ mutation Send($input: SendTestEventInput!) {
   sendTestEvent(input: $input) { delivery { id eventId } userErrors { message } }
 }
 """
-
-
-class BenchError(Exception):
-    """The benchmark could not run as intended."""
 
 
 # --- the receiver, in its own process -------------------------------------------------------

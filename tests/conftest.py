@@ -17,7 +17,8 @@ from tortoise import Tortoise
 
 from models.db import apply_migrations, tortoise_config
 from services.api_keys import create_api_key
-from settings import Settings
+from settings import Settings, get_settings
+from tests.receiver import Receiver
 from tests.support import GraphQLClient, http_as, recreate_postgres_database
 
 TEST_DATABASE_URL = os.environ.get("FOURWAY_TEST_DATABASE_URL", "")
@@ -98,6 +99,21 @@ async def client(settings: Settings, admin_key: str) -> AsyncIterator[GraphQLCli
     """A GraphQL client talking to the real ASGI app in process, as an ADMIN."""
     async with http_as(settings, admin_key) as http:
         yield GraphQLClient(http)
+
+
+@pytest.fixture
+def loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhook endpoints on 127.0.0.1 are allowed, as the tests' receivers are there."""
+    monkeypatch.setattr(get_settings(), "webhooks_allow_private_networks", True)
+
+
+@pytest.fixture
+async def receiver(database_url: str, loopback: None) -> AsyncIterator[Receiver]:
+    """A real webhook receiver on a loopback port (see tests.receiver)."""
+    receiver = Receiver()
+    await receiver.start()
+    yield receiver
+    await receiver.stop()
 
 
 @pytest.fixture

@@ -3,10 +3,7 @@ by status; sent again with redeliver; a test event on demand."""
 
 from __future__ import annotations
 
-import pytest
-
 from api.dispatch import build_dispatcher
-from settings import get_settings
 from tests.receiver import Receiver
 from tests.support import seed_engagement
 
@@ -16,15 +13,6 @@ DELIVERIES = (
     "nextAttemptAt deliveredAt payload endpoint { id url } "
     "attempts { at statusCode durationMs error responseExcerpt retryAt } } } }"
 )
-
-
-@pytest.fixture
-async def receiver(database_url, monkeypatch):
-    monkeypatch.setattr(get_settings(), "webhooks_allow_private_networks", True)
-    receiver = Receiver()
-    await receiver.start()
-    yield receiver
-    await receiver.stop()
 
 
 async def _endpoint(client, receiver: Receiver, types: list[str]) -> str:

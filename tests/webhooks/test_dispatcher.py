@@ -20,19 +20,6 @@ from tests.support import seed_engagement
 from webhooks.schedule import RETRY_DELAYS
 
 
-@pytest.fixture
-def loopback(monkeypatch):
-    monkeypatch.setattr(get_settings(), "webhooks_allow_private_networks", True)
-
-
-@pytest.fixture
-async def receiver(database_url, loopback):
-    receiver = Receiver()
-    await receiver.start()
-    yield receiver
-    await receiver.stop()
-
-
 async def subscribe(receiver: Receiver, *types: str, url: str | None = None) -> WebhookEndpoint:
     made = await create_webhook_endpoint(url=url or receiver.url, event_types=list(types))
     receiver.secrets.append(made.secret)

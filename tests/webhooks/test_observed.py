@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from api.dispatch import build_dispatcher
 from models import WebhookDelivery
 from models.enums import DeliveryStatus
@@ -14,24 +12,10 @@ from observability.metrics import REGISTRY
 from services.webhook_deliveries import send_test_event
 from services.webhook_endpoints import create_webhook_endpoint
 from settings import get_settings
-from tests.receiver import Receiver
 from tests.support import Logged
 from webhooks.dispatcher import Dispatcher
 
 ATTEMPTS = "fourway.webhooks.attempts"
-
-
-@pytest.fixture
-def loopback(monkeypatch):
-    monkeypatch.setattr(get_settings(), "webhooks_allow_private_networks", True)
-
-
-@pytest.fixture
-async def receiver(database_url, loopback):
-    receiver = Receiver()
-    await receiver.start()
-    yield receiver
-    await receiver.stop()
 
 
 def counted(outcome: str) -> float:

@@ -11,14 +11,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
 from models import Event, WebhookDelivery
 from models.enums import DeliveryStatus
 from services.webhook_deliveries import send_test_event
 from services.webhook_endpoints import create_webhook_endpoint
-from settings import get_settings
 from tests.conftest import requires_postgres
 from tests.receiver import Receiver, eventually
 
@@ -43,11 +40,6 @@ def start_worker(database_url: str, log: Path, **extra: str) -> subprocess.Popen
         stdout=log.open("a"),
         stderr=subprocess.STDOUT,
     )
-
-
-@pytest.fixture
-def loopback(monkeypatch):
-    monkeypatch.setattr(get_settings(), "webhooks_allow_private_networks", True)
 
 
 async def test_a_worker_killed_mid_burst_and_restarted_delivers_every_event(

@@ -10,7 +10,8 @@ planned once per (query, operation name) and kept, leaving a request to plug in 
 The rule, as GitHub's: a connection field asks for ``first`` or ``last`` nodes (the default
 page when neither is given, never more than the maximum page), times the page of every
 connection around it; a request asks for the sum over its connection fields, each selection
-counted as written (fragments, inline fragments and repeated fields included).
+counted as written (fragments, inline fragments and repeated fields included). A field that
+fetches by ids (``nodes(ids:)``) counts like a connection whose page is its number of ids.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from graphql import (
     GraphQLInterfaceType,
     GraphQLNamedType,
     GraphQLObjectType,
+    GraphQLScalarType,
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -96,11 +99,20 @@ class ConnectionField:
 
 
 @dataclass(frozen=True, eq=False)
+class IdsField:
+    """``nodes(ids:)``: one node per id, each with what is selected under it. ``count`` is
+    the number of ids when the document lists them, else the variable that holds them."""
+
+    count: int | Variable | None
+    inner: Selections
+
+
+@dataclass(frozen=True, eq=False)
 class Selections:
     """The connections one selection set asks for: its own, and those under its plain
     fields and fragments. A fragment's are planned once and shared wherever it is spread."""
 
-    connections: tuple[ConnectionField, ...]
+    connections: tuple[ConnectionField | IdsField, ...]
     nested: tuple[Selections, ...]
 
 
@@ -127,6 +139,13 @@ def _int(value: object) -> int | None:
 
 def _literal(value: ValueNode | None) -> int | None:
     return int(value.value) if isinstance(value, IntValueNode) else None
+
+
+def _lists_ids(field: GraphQLField) -> bool:
+    """A field that fetches one object per id it is given (``nodes(ids:)``)."""
+    return "ids" in field.args and isinstance(
+        get_named_type(field.args["ids"].type), GraphQLScalarType
+    )
 
 
 def _is_connection(field: GraphQLField) -> bool:
@@ -165,6 +184,17 @@ class _Planner:
                 return _literal(argument.value)
         return None
 
+    def ids(self, node: FieldNode) -> int | Variable | None:
+        for argument in node.arguments or ():
+            if argument.name.value == "ids":
+                if isinstance(argument.value, VariableNode):
+                    self.uses_variables = True
+                    return Variable(argument.value.name.value, None)
+                if isinstance(argument.value, ListValueNode):
+                    return len(argument.value.values)
+                return 1  # a single id stands for a list of one
+        return None
+
     def fragment(self, name: str) -> Selections:
         if name in self.planned:
             return self.planned[name]
@@ -183,7 +213,7 @@ class _Planner:
     ) -> Selections:
         if selection_set is None or parent is None:
             return NOTHING
-        connections: list[ConnectionField] = []
+        connections: list[ConnectionField | IdsField] = []
         nested: list[Selections] = []
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
@@ -199,6 +229,8 @@ class _Planner:
                     first = self.argument(selection, "first")
                     last = self.argument(selection, "last")
                     connections.append(ConnectionField(first, last, inner))
+                elif _lists_ids(field):
+                    connections.append(IdsField(self.ids(selection), inner))
                 else:
                     nested.append(inner)
             elif isinstance(selection, InlineFragmentNode):
@@ -307,6 +339,13 @@ class NodeBudget:
             )
         return argument
 
+    def _ids(self, count: int | Variable | None, variables: Mapping[str, Any]) -> int:
+        if isinstance(count, Variable):
+            value = variables.get(count.name)
+            count = len(value) if isinstance(value, list) else 1 if value is not None else 0
+        # More ids than a page holds are refused by the field itself.
+        return min(count or 0, self.max_page_size)
+
     def _count(
         self, selections: Selections, variables: Mapping[str, Any], counted: dict[int, int]
     ) -> int:
@@ -316,6 +355,10 @@ class NodeBudget:
             return known
         total = 0
         for connection in selections.connections:
+            if isinstance(connection, IdsField):
+                ids = self._ids(connection.count, variables)
+                total += ids * (1 + self._count(connection.inner, variables, counted))
+                continue
             given = [
                 size
                 for size in (

@@ -4,11 +4,13 @@ reported, and the limits leave the validation cache working."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from strawberry.extensions.validation_cache import _get_validate_cache
 
+from services.wire import to_global_id
 from settings import get_settings
 from tests.support import QueryCounter, dump_database, http_as
 
@@ -151,6 +153,16 @@ async def test_page_sizes_given_as_variables_count_as_the_request_gives_them(set
         # $m's default; then a null $n is the default page.
         assert await requested({"n": 7}) == 7 + 21
         assert await requested({"n": None, "m": 1}) == 20 + 20
+
+
+async def test_nodes_by_id_multiply_what_is_selected_under_them(settings, admin_key):
+    ids = [to_global_id("Engagement", n) for n in range(1, 4)]
+    listed = f"""{{ nodes(ids: {json.dumps(ids[:2])}) {{
+      ... on Engagement {{ promises(first: 10) {{ totalCount }} }} }} }}"""
+    assert _requested(await _post(settings, admin_key, listed)) == 2 * (1 + 10)
+    given = """query($ids: [ID!]!) { nodes(ids: $ids) {
+      ... on Engagement { promises(first: 10) { totalCount } needs { totalCount } } } }"""
+    assert _requested(await _post(settings, admin_key, given, {"ids": ids})) == 3 * (1 + 10 + 20)
 
 
 async def test_fragments_and_inline_fragments_count_every_selection_as_written(settings, admin_key):

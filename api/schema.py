@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -18,6 +18,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from api.access import Authorize
 from api.alerts import Alert, AlertMutation, AlertQuery
@@ -105,6 +106,20 @@ def _limits() -> list[type[ASTValidationRule]]:
     return rules
 
 
+class Schema(strawberry.Schema):
+    """The schema, logging only what failed unexpectedly (at ERROR, with its traceback).
+
+    A client's own mistakes (syntax, validation, bad input, refusals) are answered to the
+    client and counted by the request's log line and metrics; logged at ERROR too, as
+    strawberry does by default, they would bury the failures that need a look.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        super().process_errors([e for e in errors if should_mask(e)], execution_context)
+
+
 def build_schema(*, debug: bool = False) -> strawberry.Schema:
     """The schema with its caches and limits; unexpected errors are masked unless ``debug``."""
     # Factories, not instances: strawberry makes the extensions anew per request. The two
@@ -134,7 +149,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         extensions.append(
             lambda: MaskErrors(should_mask_error=should_mask, error_message=MASKED_MESSAGE)
         )
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -1,5 +1,7 @@
 """Unexpected errors are masked outside debug mode; expected ones never are."""
 
+import logging
+
 from api import access
 from services import engagements
 from settings import Settings
@@ -61,3 +63,16 @@ async def test_an_unexpected_error_in_an_extension_is_masked_too(client, monkeyp
     assert response.status_code == 200
     assert response.json() == {"data": None, "errors": [{"message": "Unexpected error."}]}
     assert "hunter2" not in response.text
+
+
+async def test_only_unexpected_errors_are_logged_as_errors(client, monkeypatch, caplog):
+    ids = await seed_engagement(client)
+    caplog.set_level(logging.INFO, logger="strawberry.execution")
+    await client.execute("{ engagements { nodes { nme } } }")  # a validation error
+    await client.execute("{ engagements(")  # a syntax error
+    await client.execute(RENAME, {"input": {"id": "not an id"}})  # a bad input
+    assert [r for r in caplog.records if r.name == "strawberry.execution"] == []
+    monkeypatch.setattr(engagements, "lock_engagement", _failing_lock)
+    await client.execute(RENAME, {"input": {"id": ids["engagement"]}})
+    [logged] = [r for r in caplog.records if r.name == "strawberry.execution"]
+    assert logged.levelno == logging.ERROR and logged.exc_info is not None

@@ -121,6 +121,9 @@ class Feed:
             self._started = asyncio.Event()
             self._task = asyncio.create_task(self._run(), name="live feed")
         await self._started.wait()
+        if self._task.done():  # it could not even read where the outbox ends
+            self._task.result()  # raises what stopped it
+            raise RuntimeError("the live feed stopped as it started")
 
     async def stop(self) -> None:
         """Stop reading; the loop finishes its current look first (it is never cancelled

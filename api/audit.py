@@ -13,11 +13,10 @@ from api.access import NODE_TYPES, may_read_type
 from api.context import Info
 from api.people import Person
 from api.relay import (
-    BadUserInput,
     Connection,
     Node,
     filter_id,
-    from_global_id,
+    id_argument,
     page_of_query,
     to_global_id,
     window,
@@ -133,10 +132,7 @@ def _entries(info: Info, f: AuditLogFilter | None) -> Any:
     if f is None:
         return query
     if f.target_id is not None:
-        try:
-            type_name, pk = from_global_id(str(f.target_id))
-        except ValueError as exc:
-            raise BadUserInput(f"filter: targetId {exc}") from None
+        type_name, pk = id_argument(f.target_id, None, "filter: targetId")
         query = query.filter(target_type=type_name, target_id=pk)
     if f.engagement_id is not None:
         query = query.filter(engagement_id=filter_id(f.engagement_id, "Engagement", "engagementId"))

@@ -18,7 +18,7 @@ from api.context import Info
 from api.engagements import Engagement
 from api.enums import Severity
 from api.loaders import Loaders
-from api.relay import BadUserInput, from_global_id
+from api.relay import from_global_id, id_argument
 from models import Alert as AlertModel
 from models import Engagement as EngagementModel
 from models import Event
@@ -71,16 +71,6 @@ async def _events(info: Info) -> AsyncIterator[_Stream]:
         yield _Stream(subscription, principal.key_id)
 
 
-def _engagement_pk(global_id: strawberry.ID, argument: str) -> int:
-    try:
-        type_name, pk = from_global_id(str(global_id))
-    except ValueError as exc:
-        raise BadUserInput(f"`{argument}` {exc}") from None
-    if type_name != "Engagement":
-        raise BadUserInput(f"`{argument}` names no Engagement.")
-    return pk
-
-
 def _fresh(info: Info) -> None:
     """Forget what earlier messages loaded: a subscription lives long, each message is new."""
     info.context.loaders = Loaders()
@@ -115,7 +105,9 @@ class LiveSubscription:
         severities: list[Severity] | None = None,
     ) -> AsyncGenerator[AlertEvent, None]:
         engagement = (
-            _engagement_pk(engagement_id, "engagementId") if engagement_id is not None else None
+            id_argument(engagement_id, "Engagement", "`engagementId`")[1]
+            if engagement_id is not None
+            else None
         )
         wanted = {s.value for s in severities} if severities else None
         async with _events(info) as stream:
@@ -147,7 +139,7 @@ class LiveSubscription:
     async def engagement_changed(
         self, info: Info, id: strawberry.ID
     ) -> AsyncGenerator[Engagement, None]:
-        pk = _engagement_pk(id, "id")
+        pk = id_argument(id, "Engagement", "`id`")[1]
         async with _events(info) as stream:
             while True:
                 event = await stream.next()

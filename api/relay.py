@@ -43,16 +43,23 @@ def from_global_id(global_id: str) -> tuple[str, int]:
     return type_name, number
 
 
-def filter_id(global_id: object, expected: str, argument: str) -> int:
-    """The primary key a list filter names; an id of anything else is the client's mistake
-    (a filter that can match nothing), not an empty page."""
+def id_argument(global_id: object, expected: str | None, argument: str) -> tuple[str, int]:
+    """The (type, primary key) an argument's global id names. A malformed id, or one of
+    another type than ``expected`` (when given), is the client's mistake, said naming
+    ``argument``."""
     try:
         type_name, pk = from_global_id(str(global_id))
     except ValueError as exc:
-        raise BadUserInput(f"filter: {argument} {exc}") from None
-    if type_name != expected:
-        raise BadUserInput(f"filter: {argument} names no {expected}.")
-    return pk
+        raise BadUserInput(f"{argument} {exc}") from None
+    if expected is not None and type_name != expected:
+        raise BadUserInput(f"{argument} names no {expected}.")
+    return type_name, pk
+
+
+def filter_id(global_id: object, expected: str, argument: str) -> int:
+    """The primary key a list filter names; an id of anything else is the client's mistake
+    (a filter that can match nothing), not an empty page."""
+    return id_argument(global_id, expected, f"filter: {argument}")[1]
 
 
 @strawberry.interface(description="An object with a global id, fetchable with `node(id:)`.")

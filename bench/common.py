@@ -1,6 +1,10 @@
-"""Small helpers the benchmarks share: their error, how they print times and database URLs."""
+"""Small helpers the benchmarks share: their error, percentiles, and how they print times,
+tables and database URLs."""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 
 class BenchError(Exception):
@@ -9,6 +13,27 @@ class BenchError(Exception):
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}"
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+
+
+def print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    """Rows under a header, the first column left-aligned and the rest right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: tuple[str, ...]) -> str:
+        first = row[0].ljust(widths[0])
+        rest = (cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest])
+
+    print(line(header))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
 
 
 def redact(url: str) -> str:

@@ -84,7 +84,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import BenchError, ms, redact  # noqa: E402  (after the path is set)
+from bench.common import (  # noqa: E402  (after the path is set)
+    BenchError,
+    ms,
+    percentile,
+    print_table,
+    redact,
+)
 from bench.read_path import (  # noqa: E402
     bearer,
     fourway_command,
@@ -97,8 +103,6 @@ from bench.read_path import (  # noqa: E402
 from bench.webhooks import (  # noqa: E402
     ReceiverControl,
     is_postgres,
-    percentile,
-    print_table,
     running_receiver,
 )
 

@@ -42,7 +42,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import BenchError, ms, redact  # noqa: E402  (after the path is set)
+from bench.common import (  # noqa: E402  (after the path is set)
+    BenchError,
+    ms,
+    percentile,
+    print_table,
+    redact,
+)
 
 GOAL_RATIO = 2.0
 START_TIMEOUT_S = 30.0
@@ -99,9 +105,7 @@ class Figures:
 
     def percentile(self, p: float) -> float:
         """Nearest-rank percentile of the latencies, in seconds."""
-        ordered = sorted(self.latencies_s)
-        rank = max(1, math.ceil(p / 100 * len(ordered)))
-        return ordered[rank - 1]
+        return percentile(self.latencies_s, p)
 
     @property
     def p50(self) -> float:
@@ -459,7 +463,7 @@ def count_leaves(value: Any) -> int:
     return 1
 
 
-def print_table(rows: list[Figures]) -> None:
+def print_figures(rows: list[Figures]) -> None:
     header = ("scenario", "requests", "clients", "req/s", "p50 ms", "p99 ms", "mean ms")
     cells = [
         (
@@ -473,17 +477,7 @@ def print_table(rows: list[Figures]) -> None:
         )
         for f in rows
     ]
-    widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header))]
-
-    def line(row: tuple[str, ...]) -> str:
-        first = row[0].ljust(widths[0])
-        rest = (cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True))
-        return "  ".join([first, *rest])
-
-    print(line(header))
-    print("  ".join("-" * w for w in widths))
-    for row in cells:
-        print(line(row))
+    print_table(header, cells)
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -575,7 +569,7 @@ async def measure(base_url: str, key: str, database_url: str, args: argparse.Nam
         f"(ORM connections closed before timing)"
     )
     print()
-    print_table(
+    print_figures(
         [
             trivial,
             trivial_sequential,

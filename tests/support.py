@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -177,6 +181,32 @@ def run_fourway(*args: str, database_url: str) -> subprocess.CompletedProcess[st
         text=True,
         timeout=120,
     )
+
+
+def start_fourway(*args: str, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``fourway ARGS`` in its own process, with ``env`` on top of this one's, writing its
+    output to ``log``."""
+    with log.open("a") as output:  # the process keeps its own copy
+        return subprocess.Popen(
+            [sys.executable, "-m", "api.cli", *args],
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def wait_until_serving(
+    base: str, process: subprocess.Popen[bytes], log: Path, *, timeout: float = 60.0
+) -> None:
+    """Until ``base``/healthz answers; fails with the log if the process ends first."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{base}/healthz", timeout=1)).status_code == 200:
+                    return
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.1)
 
 
 class Logged:

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +20,7 @@ from models.enums import DeliveryStatus
 from settings import get_settings
 from tests.conftest import requires_postgres
 from tests.receiver import Receiver, eventually, free_port
-from tests.support import GraphQLClient
+from tests.support import GraphQLClient, start_fourway, wait_until_serving
 
 ENGAGEMENTS = 12
 
@@ -32,7 +29,6 @@ pytestmark = requires_postgres
 
 def _env(database_url: str) -> dict[str, str]:
     return {
-        **os.environ,
         "DATABASE_URL": database_url,
         "FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS": "true",
         "FOURWAY_WEBHOOKS_DISPATCH_IN_SERVE": "false",
@@ -43,28 +39,18 @@ def _env(database_url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def processes(database_url: str, log: Path) -> Iterator[list[str]]:
-    """Two API processes and two workers; the API processes' base URLs."""
+def processes(database_url: str, log: Path) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
+    """Two API processes and two workers; the API processes' base URLs and processes."""
     ports = [free_port(), free_port()]
+    env = _env(database_url)
     started = [
-        subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(p)],
-            env=_env(database_url),
-            stdout=log.open("a"),
-            stderr=subprocess.STDOUT,
-        )
+        start_fourway("serve", "--host", "127.0.0.1", "--port", str(p), env=env, log=log)
         for p in ports
-    ] + [
-        subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "worker"],
-            env=_env(database_url),
-            stdout=log.open("a"),
-            stderr=subprocess.STDOUT,
-        )
-        for _ in range(2)
-    ]
+    ] + [start_fourway("worker", env=env, log=log) for _ in range(2)]
     try:
-        yield [f"http://127.0.0.1:{p}" for p in ports]
+        yield [
+            (f"http://127.0.0.1:{p}", process) for p, process in zip(ports, started, strict=False)
+        ]
     finally:
         for process in started:
             if process.poll() is None:
@@ -74,17 +60,6 @@ def processes(database_url: str, log: Path) -> Iterator[list[str]]:
         # uvicorn shuts down cleanly, then re-raises SIGTERM; workers exit 0.
         codes = [p.returncode for p in started]
         assert codes == [-signal.SIGTERM, -signal.SIGTERM, 0, 0], log.read_text()
-
-
-async def _ready(base: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient() as http:
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"{base}/healthz")).status_code == 200:
-                    return
-            assert time.monotonic() < deadline, log.read_text()
-            await asyncio.sleep(0.1)
 
 
 async def _engagement_work(api: GraphQLClient, n: int, ids: dict[str, str]) -> str:
@@ -178,9 +153,10 @@ async def test_two_api_processes_and_two_workers_on_one_database(
         receiver.secrets.append(made["secret"])
 
     try:
-        with processes(database_url, log) as bases:
-            for base in bases:
-                await _ready(base, log)
+        with processes(database_url, log) as served:
+            for base, process in served:
+                await wait_until_serving(base, process, log)
+            bases = [base for base, _ in served]
             headers = {"Authorization": f"Bearer {admin_key}"}
             async with (
                 httpx.AsyncClient(base_url=bases[0], headers=headers, timeout=60) as a,

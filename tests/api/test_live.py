@@ -6,15 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 import websockets
@@ -29,7 +25,7 @@ from services.feed import Feed
 from tests.api.test_signals import _sale
 from tests.conftest import ON_POSTGRES
 from tests.receiver import _QuietServer, free_port
-from tests.support import GraphQLClient, seed_engagement
+from tests.support import GraphQLClient, seed_engagement, start_fourway, wait_until_serving
 
 ALERTS = """
 subscription($e: ID, $s: [Severity!]) {
@@ -266,31 +262,16 @@ async def test_another_process_sees_every_event(client, admin_key, database_url,
     ids = await seed_engagement(client)
     port = free_port()
     env = {
-        **os.environ,
         "DATABASE_URL": database_url,
         "FOURWAY_WEBHOOKS_DISPATCH_IN_SERVE": "false",
         "FOURWAY_SWEEP_INTERVAL_SECONDS": "0",
         # On PostgreSQL only the NOTIFY can bring the changes in time.
         "FOURWAY_LIVE_POLL_SECONDS": "600" if ON_POSTGRES else "0.5",
     }
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log = tmp_path / "serve.log"
+    process = start_fourway("serve", "--host", "127.0.0.1", "--port", str(port), env=env, log=log)
     try:
-        deadline = time.monotonic() + 30
-        async with httpx.AsyncClient() as http:
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        break
-                assert process.poll() is None and time.monotonic() < deadline, (
-                    tmp_path / "serve.log"
-                ).read_text()
-                await asyncio.sleep(0.1)
+        await wait_until_serving(f"http://127.0.0.1:{port}", process, log)
         url = f"ws://127.0.0.1:{port}/graphql"
         async with Listening(url, admin_key, CHANGED, {"id": ids["engagement"]}) as watching:
             # The subscription opens in the other process: change until it has seen one.
@@ -301,7 +282,7 @@ async def test_another_process_sees_every_event(client, admin_key, database_url,
                 await client.mutate(
                     "updateEngagement", {"id": ids["engagement"], "name": names[-1]}, ""
                 )
-                assert time.monotonic() - started < 20, (tmp_path / "serve.log").read_text()
+                assert time.monotonic() - started < 20, log.read_text()
                 await asyncio.sleep(0.5)
             for n in range(5):
                 await client.mutate(
@@ -315,7 +296,6 @@ async def test_another_process_sees_every_event(client, admin_key, database_url,
     finally:
         process.terminate()
         process.wait(timeout=10)
-        log.close()
     assert watching.received[0]["engagementChanged"]["name"] in names
 
 

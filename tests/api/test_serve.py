@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,7 +17,7 @@ from gql import Client, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
-from tests.support import recreate_postgres_database
+from tests.support import recreate_postgres_database, start_fourway, wait_until_serving
 
 
 def _free_port() -> int:
@@ -40,47 +38,32 @@ async def served_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def server(served_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+async def server(served_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     """``fourway serve`` on a free loopback port against an empty database; its base URL,
     and the ADMIN key it printed on first start."""
-    with serving(served_url, tmp_path) as (base, key, _):
+    async with serving(served_url, tmp_path) as (base, key, _):
         yield base, key
 
 
-@contextlib.contextmanager
-def serving(
+@contextlib.asynccontextmanager
+async def serving(
     served_url: str, tmp_path: Path, *options: str
-) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
+) -> AsyncIterator[tuple[str, str, subprocess.Popen[bytes]]]:
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": served_url, "FOURWAY_DEBUG": "false"}
-    log = (tmp_path / "serve.log").open("w")
+    log = tmp_path / "serve.log"
     command = ["serve", "--host", "127.0.0.1", "--port", str(port), *options]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", *command],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    env = {"DATABASE_URL": served_url, "FOURWAY_DEBUG": "false"}
+    process = start_fourway(*command, env=env, log=log)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError((tmp_path / "serve.log").read_text())
-            time.sleep(0.1)
-        printed = (tmp_path / "serve.log").read_text().splitlines()
+        await wait_until_serving(base, process, log)
+        printed = log.read_text().splitlines()
         keys = [line for line in printed if line.startswith("fw_")]
         assert len(keys) == 1, printed
         yield base, keys[0], process
     finally:
         process.terminate()
         process.wait(timeout=10)
-        log.close()
 
 
 async def test_serve_migrates_an_empty_database_and_answers_a_real_client(server, tmp_path):
@@ -108,7 +91,7 @@ async def test_serve_migrates_an_empty_database_and_answers_a_real_client(server
 
 
 async def test_serve_with_workers_answers_from_several_processes(served_url, tmp_path):
-    with serving(served_url, tmp_path, "--workers", "2") as (base, key, process):
+    async with serving(served_url, tmp_path, "--workers", "2") as (base, key, process):
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
         headers = {"Authorization": f"Bearer {key}"}
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as http:
@@ -123,7 +106,7 @@ async def test_serve_with_workers_answers_from_several_processes(served_url, tmp
     assert log.count("applied fourway.0001_initial") == 1  # migrated once, before they started
 
 
-def test_serve_is_ready_scraped_and_logs_json_lines_without_the_key(server, tmp_path):
+async def test_serve_is_ready_scraped_and_logs_json_lines_without_the_key(server, tmp_path):
     base, key = server
     assert httpx.get(f"{base}/readyz", timeout=5).json() == {"status": "ready"}
     answered = httpx.post(

@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -18,13 +17,13 @@ from services.webhook_deliveries import send_test_event
 from services.webhook_endpoints import create_webhook_endpoint
 from tests.conftest import requires_postgres
 from tests.receiver import Receiver, eventually
+from tests.support import start_fourway
 
 BURST = 60
 
 
 def start_worker(database_url: str, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     env = {
-        **os.environ,
         "DATABASE_URL": database_url,
         "FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS": "true",
         # Short, so the test need not wait a minute for a dead worker's lease to lapse.
@@ -34,12 +33,7 @@ def start_worker(database_url: str, log: Path, **extra: str) -> subprocess.Popen
         "FOURWAY_WEBHOOKS_BATCH_SIZE": "10",
         **extra,
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "worker"],
-        env=env,
-        stdout=log.open("a"),
-        stderr=subprocess.STDOUT,
-    )
+    return start_fourway("worker", env=env, log=log)
 
 
 async def test_a_worker_killed_mid_burst_and_restarted_delivers_every_event(

@@ -128,9 +128,8 @@ def _plan_of(assignment: PlanAssignment) -> dict[str, Any]:
     return {"commissionPlan": {"id": to_global_id("CommissionPlan", assignment.plan_id)}}
 
 
-async def _credits_of(engagement: Engagement) -> dict[str, Any]:
-    """The engagement's credits as the trail records them."""
-    credits = await Credit.filter(engagement_id=engagement.id).order_by("id")
+def _trail(credits: Sequence[Credit]) -> dict[str, Any]:
+    """An engagement's credits as the audit trail records them."""
     return {
         "credits": [
             {
@@ -179,14 +178,14 @@ async def set_engagement_credits(
         raise Invalid([FieldError("credits", f"splits must sum to 1 (100%); they sum to {total}")])
     async with in_transaction():
         engagement = await lock_engagement(engagement_id)
-        before = await _credits_of(engagement)
+        before = _trail(await Credit.filter(engagement_id=engagement.id).order_by("id"))
         await Credit.filter(engagement_id=engagement.id).delete()
         made = [await Credit.create(engagement_id=engagement.id, **c) for c in cleaned]
         await audit.record(
             "engagement.credits_set",
             engagement,
             before=before,
-            after=await _credits_of(engagement),
+            after=_trail(made),
         )
         # Who is credited decides whose signals the sale emits: evaluate now.
         await reconcile(engagement)

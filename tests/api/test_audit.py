@@ -154,6 +154,12 @@ async def test_every_mutation_records_one_entry_naming_what_it_did(client, monke
     await m(
         "setEngagementCredits", {"engagementId": e, "credits": [{"personId": sam, "splitPct": "1"}]}
     )
+    credited = await AuditEntry.filter(action="engagement.credits_set").order_by("-id").first()
+    assert credited is not None
+    assert (credited.before, credited.after) == (
+        {"credits": []},
+        {"credits": [{"person": {"id": sam}, "splitPct": "1.00"}]},
+    )
     endpoint = await m(
         "createWebhookEndpoint",
         {"url": "http://127.0.0.1:9/hooks", "eventTypes": ["alert.*"]},

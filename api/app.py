@@ -167,7 +167,7 @@ async def healthz(_: Request) -> Response:
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
     """The ASGI app. With ``manage_database`` it opens and closes the ORM in its lifespan."""
     settings = settings or get_settings()
-    feed = Feed(settings.database_url, poll_seconds=settings.live_poll_seconds)
+    feed = Feed(poll_seconds=settings.live_poll_seconds)
     graphql = GraphQLApp(build_schema(debug=settings.debug), feed=feed, debug=settings.debug)
 
     @asynccontextmanager
@@ -189,8 +189,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             )
             dispatcher = build_dispatcher() if settings.webhooks_dispatch_in_serve else None
             dispatching = asyncio.create_task(dispatch_forever(dispatcher)) if dispatcher else None
-            # Other processes' commits wake this one's dispatcher too.
-            listener = await listen_for_commits(settings.database_url) if dispatcher else None
+            # Other processes' commits wake this one's dispatcher and live feed too.
+            listener = await listen_for_commits(settings.database_url)
             try:
                 yield
             finally:

@@ -2,10 +2,11 @@
 
 One feed per process reads the outbox as events commit and gives each new row to every
 subscription open in the process; each subscription keeps what it asked for. The feed
-looks when woken: in-process by :func:`services.events.announce` after a commit, from
-any process on PostgreSQL by the NOTIFY that :func:`services.events.record` sends with
-the transaction, and at every poll interval whatever happens (a NOTIFY can be missed
-while the listening connection is down).
+looks when :func:`services.events.announce` wakes it: after a commit in the process, and
+on PostgreSQL after any process's commit, through the NOTIFY that
+:func:`services.events.record` sends with the transaction and the one connection per
+process that :func:`listen_for_commits` keeps. It also looks at every poll interval
+whatever happens (a NOTIFY can be missed while that connection is down).
 
 On PostgreSQL, ids are taken when rows are inserted but become visible when their
 transactions commit, so an id can show up after larger ones. The feed remembers the ids
@@ -89,8 +90,7 @@ def _asyncpg_dsn(database_url: str) -> str | None:
 class Feed:
     """Reads the outbox as it commits and fans each event out to the open subscriptions."""
 
-    def __init__(self, database_url: str, *, poll_seconds: float = 1.0) -> None:
-        self.database_url = database_url
+    def __init__(self, *, poll_seconds: float = 1.0) -> None:
         self.poll_seconds = poll_seconds
         self._subscriptions: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
@@ -138,7 +138,6 @@ class Feed:
 
     async def _run(self) -> None:
         wake = self._wake = events.listen()
-        listener = await listen_for_commits(self.database_url)
         try:
             self._last_id = await _last_event_id()
             self._started.set()
@@ -155,9 +154,6 @@ class Feed:
         finally:
             self._started.set()  # never leave a subscriber waiting on a feed that died
             events.stop_listening(wake)
-            if listener is not None:
-                with contextlib.suppress(Exception):
-                    await listener.close()
 
     async def _look(self) -> None:
         """Hand every newly visible event to the subscriptions, in id order."""
@@ -182,8 +178,9 @@ class Feed:
 
 async def listen_for_commits(database_url: str) -> asyncpg.Connection | None:
     """On PostgreSQL, a connection that turns every other process's committed events into
-    :func:`services.events.announce` in this one (waking its feed and dispatcher); close
-    it to stop. None elsewhere, or when it cannot connect (polling still finds them)."""
+    :func:`services.events.announce` in this one (waking its feed and dispatcher); each
+    process keeps one, and closes it to stop. None elsewhere, or when it cannot connect
+    (polling still finds them)."""
     dsn = _asyncpg_dsn(database_url)
     if dsn is None:
         return None

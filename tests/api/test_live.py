@@ -301,7 +301,7 @@ async def test_another_process_sees_every_event(client, admin_key, database_url,
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="only PostgreSQL commits out of id order")
 async def test_the_feed_finds_an_event_that_commits_after_a_later_one(database_url):
-    feed = Feed(database_url, poll_seconds=60)
+    feed = Feed(poll_seconds=60)
     seen: list[str] = []
     holding = asyncio.Event()
     release = asyncio.Event()

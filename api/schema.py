@@ -10,11 +10,8 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -40,6 +37,7 @@ from api.promises import Promise, PromiseMutation
 from api.purchases import Purchase, PurchaseMutation
 from api.roles import RoleAssignment, RoleAssignmentMutation
 from api.scalars import SCALAR_OVERRIDES
+from api.shape import CheckShapeThenValidate, ShapeLimits
 from api.webhooks import (
     SecretMutation,
     WebhookDelivery,
@@ -87,18 +85,11 @@ SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
 def _limits() -> list[type[ASTValidationRule]]:
-    """The validation rules that bound a document's depth and aliases (and introspection,
-    and suggestions).
-
-    Made once per schema: the validation cache is keyed by the rule classes, and the
-    limiters make new classes each time they are built, so limiters built per request
-    would make every request miss the cache.
-    """
+    """The validation rules added to graphql-core's: introspection and suggestions switched
+    off when the settings say so. (Depth, aliases and fields are measured before
+    validation, by ``api.shape``.)"""
     settings = get_settings()
-    rules: list[type[ASTValidationRule]] = [
-        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
-    ]
+    rules: list[type[ASTValidationRule]] = []
     if not settings.graphql_introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     if not settings.graphql_suggestions:
@@ -134,11 +125,18 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         default_page_size=settings.default_page_size,
         max_page_size=settings.max_page_size,
     )
+    shape = ShapeLimits(
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_fields=settings.graphql_max_fields,
+        max_repeats=settings.graphql_max_repeats,
+    )
     extensions: list[object] = [
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(limits),
         lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
+        # In place of strawberry's ValidationCache: the shape first, then validation.
+        lambda: CheckShapeThenValidate(shape),
         Authorize,
         # After Authorize: a forbidden operation is refused as such, whatever it costs.
         lambda: CountNodes(budget),

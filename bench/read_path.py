@@ -172,8 +172,11 @@ def server_env(database_url: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(database_url: str, log_path: Path, key: str) -> Iterator[str]:
-    """Start ``fourway serve`` on a free port; yield its base URL; stop it afterwards."""
+def running_server(
+    database_url: str, log_path: Path, key: str, pids: list[int] | None = None
+) -> Iterator[str]:
+    """Start ``fourway serve`` on a free port; yield its base URL; stop it afterwards.
+    Its process id is added to ``pids`` when given (to read its CPU time)."""
     port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -183,6 +186,8 @@ def running_server(database_url: str, log_path: Path, key: str) -> Iterator[str]
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        if pids is not None:
+            pids.append(process.pid)
         try:
             base_url = f"http://127.0.0.1:{port}"
             wait_until_up(process, base_url, log_path, key)

@@ -1,15 +1,18 @@
-"""What one document may ask for: depth, aliases and tokens are bounded, introspection and
-suggestions can be switched off, the nodes its connections may return are budgeted and
-reported, and the limits leave the validation cache working."""
+"""What one document may ask for: depth, aliases, fields, repeats and tokens are bounded
+(in time linear in the document, fragments included), introspection and suggestions can be
+switched off, the nodes its connections may return are budgeted and reported, and the
+limits leave the validation cache working."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
-from strawberry.extensions.validation_cache import _get_validate_cache
 
+from api.shape import validation_cache_info
+from services.api_keys import create_api_key
 from services.wire import to_global_id
 from settings import get_settings
 from tests.support import QueryCounter, dump_database, http_as
@@ -62,6 +65,121 @@ async def test_a_document_of_too_many_tokens_is_refused(settings, admin_key, lim
     assert "more than 200 tokens" in body["errors"][0]["message"]
 
 
+# --- documents that stand for far more than they are ---------------------------------------
+
+
+def _fragment_chain(levels: int, fan_out: int) -> str:
+    """``{ ...F<levels-1> }`` where each fragment spreads the one before ``fan_out`` times:
+    a document of a few hundred bytes per level that stands for ``fan_out ** levels``
+    fields."""
+    fragments = ["fragment F0 on Query { __typename }"]
+    fragments += [
+        f"fragment F{n} on Query {{ {' '.join([f'...F{n - 1}'] * fan_out)} }}"
+        for n in range(1, levels)
+    ]
+    return f"{{ ...F{levels - 1} }}\n" + "\n".join(fragments)
+
+
+def _nested_repeats(repeats: int, levels: int) -> str:
+    """``engagements`` selected ``repeats`` times, each selecting it ``repeats`` times again
+    under its client, ``levels`` deep: ``repeats ** levels`` fields at the innermost place."""
+    inner = "name"
+    for _ in range(levels):
+        inner = " ".join([f"engagements {{ nodes {{ name client {{ {inner} }} }} }}"] * repeats)
+    return f"{{ organizations {{ nodes {{ {inner} }} }} }}"
+
+
+HOSTILE = {
+    # 1.5 KB that a walk following every spread never finishes.
+    "ten spreads of the one before, 25 deep": (_fragment_chain(25, 10), "MAX_FIELDS_EXCEEDED"),
+    "two spreads of the one before, 19 deep": (_fragment_chain(19, 2), "MAX_FIELDS_EXCEEDED"),
+    # Compared in pairs, 400 copies of one field take a second to validate.
+    "one field 400 times": (
+        "{ " + " ".join(["rules { id }"] * 400) + " }",
+        "MAX_REPEATS_EXCEEDED",
+    ),
+    # Few fields each time, but 125 at the innermost place.
+    "repeats of repeats": (_nested_repeats(5, 3), "MAX_REPEATS_EXCEEDED"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+async def test_a_document_that_stands_for_too_much_is_refused_at_once(settings, name):
+    document, code = HOSTILE[name]
+    viewer = await create_api_key(name="viewer", role="VIEWER")
+    async with http_as(settings, viewer.key) as http:
+        await http.post("/graphql", json={"query": "{ __typename }"})  # the app warmed up
+        started = time.process_time()
+        response = await http.post("/graphql", json={"query": document})
+        cpu = time.process_time() - started
+    body = response.json()
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == [code]
+    # The issue's bound: refused within 50 ms of CPU; these took seconds to minutes.
+    assert cpu < 0.05, f"{name}: {cpu * 1000:.0f} ms of CPU"
+
+
+async def test_a_fragment_spread_many_times_at_one_place_lands_once(settings, admin_key):
+    # As graphql-core runs it: ...F1 ten times is F1 once, and so on down.
+    body = await _post(settings, admin_key, _fragment_chain(3, 10))
+    assert body["data"] == {"__typename": "Query"}
+
+
+async def test_fragments_that_spread_themselves_are_refused_by_validation(settings, admin_key):
+    direct = "{ ...A } fragment A on Query { ...A }"
+    through_a_field = """{ organizations { ...O } }
+      fragment O on OrganizationConnection { nodes { engagements { ...O } } }"""
+    for document in (direct, through_a_field):
+        body = await _post(settings, admin_key, document)
+        assert body["data"] is None
+        assert "Cannot spread fragment" in body["errors"][0]["message"]
+
+
+async def test_a_field_repeated_up_to_the_limit_runs(settings, admin_key, monkeypatch):
+    monkeypatch.setattr(get_settings(), "graphql_max_repeats", 3)
+    assert "errors" not in await _post(settings, admin_key, _nested_repeats(3, 1))
+    body = await _post(settings, admin_key, _nested_repeats(2, 2))
+    message = body["errors"][0]["message"]
+    assert "`organizations.nodes.engagements.nodes.client.engagements` is selected 4" in message
+    three = "{ " + " ".join(["rules { id }"] * 3) + " }"
+    assert "errors" not in await _post(settings, admin_key, three)
+    body = await _post(settings, admin_key, "{ " + " ".join(["rules { id }"] * 4) + " }")
+    assert "`rules` is selected 4 times at one place" in body["errors"][0]["message"]
+    # Through two parents: each `id` alone in its own, two at the place they share.
+    body = await _post(
+        settings, admin_key, "{ rules { id } rules { id } r: rules { id id } x: rules { id } }"
+    )
+    assert "errors" not in body
+    body = await _post(settings, admin_key, "{ rules { id id } rules { id id } }")
+    assert "`rules.id` is selected 4 times at one place" in body["errors"][0]["message"]
+
+
+async def test_fields_are_counted_wherever_their_fragment_is_spread(
+    settings, admin_key, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "graphql_max_fields", 6)
+    fragment = "fragment R on Rule { id severity }"
+    # rules + 2 fields, in each of two aliased places: 6.
+    six = f"{{ a: rules {{ ...R }} b: rules {{ ...R }} }} {fragment}"
+    assert "errors" not in await _post(settings, admin_key, six)
+    eight = f"{{ a: rules {{ ...R }} b: rules {{ ...R }} c: rules {{ id }} }} {fragment}"
+    body = await _post(settings, admin_key, eight)
+    assert body["errors"][0]["extensions"]["code"] == "MAX_FIELDS_EXCEEDED"
+    assert "selects 8 fields" in body["errors"][0]["message"]
+
+
+async def test_depth_and_aliases_count_through_fragments(settings, admin_key, limited):
+    deep = """{ engagements { ...E } }
+      fragment E on EngagementConnection { nodes { client { engagements { nodes { name } } } } }"""
+    body = await _post(settings, admin_key, deep)
+    assert "exceeds maximum operation depth of 4" in body["errors"][0]["message"]
+    aliased = "{ ...A ...B } fragment A on Query { a: rules { id } b: rules { id } } " + (
+        "fragment B on Query { ...A c: rules { id } }"
+    )
+    body = await _post(settings, admin_key, aliased)
+    assert "5 aliases found. Allowed: 3" in body["errors"][0]["message"]
+
+
 async def test_introspection_can_be_switched_off(settings, admin_key, monkeypatch):
     query = "{ __schema { queryType { name } } }"
     assert (await _post(settings, admin_key, query))["data"] == {
@@ -73,14 +191,13 @@ async def test_introspection_can_be_switched_off(settings, admin_key, monkeypatc
 
 
 async def test_the_limits_leave_the_validation_cache_hitting(settings, admin_key):
-    cache = _get_validate_cache(512)
     query = "{ rules { id severity } organizations { totalCount } }"
     async with http_as(settings, admin_key) as http:
         await http.post("/graphql", json={"query": query})
-        before = cache.cache_info()
+        before = validation_cache_info()
         for _ in range(5):
             assert (await http.post("/graphql", json={"query": query})).status_code == 200
-        after = cache.cache_info()
+        after = validation_cache_info()
     assert after.hits - before.hits == 5
     assert after.misses == before.misses
 
@@ -264,18 +381,17 @@ async def test_the_budget_and_hidden_suggestions_leave_the_validation_cache_hitt
     settings, admin_key, monkeypatch
 ):
     monkeypatch.setattr(get_settings(), "graphql_suggestions", False)
-    cache = _get_validate_cache(512)
     query = (
         "query($n: Int) { engagements(first: $n) { nodes { needs(first: $n) { totalCount } } } }"
     )
     async with http_as(settings, admin_key) as http:
         await http.post("/graphql", json={"query": query, "variables": {"n": 1}})
-        before = cache.cache_info()
+        before = validation_cache_info()
         costs = []
         for n in range(2, 7):
             response = await http.post("/graphql", json={"query": query, "variables": {"n": n}})
             costs.append(_requested(response.json()))
-        after = cache.cache_info()
+        after = validation_cache_info()
     assert costs == [n + n * n for n in range(2, 7)]
     assert after.hits - before.hits == 5
     assert after.misses == before.misses

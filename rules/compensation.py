@@ -1,15 +1,18 @@
 """Compensation arithmetic: what a sale earns its salespeople, from margin, exactly.
 
-Pure: Decimal in, Decimal out. Rounding is stated once and applied once per amount:
-half-up to the currency's minor unit (``minor_unit`` digits after the point).
+Pure: Decimal in, Decimal out. Margin, the floor comparison and rounding are
+``rules.money``'s: the floor is compared on the exact ratio, and an amount is rounded
+half-up to the currency's minor unit once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
+
+from rules.money import Financials, round_money
 
 ZERO = Decimal(0)
 
@@ -37,16 +40,23 @@ class Plan:
 
 @dataclass(frozen=True)
 class Basis:
+    """Revenue and the cost pay is computed on: estimated when booked, realized when the
+    sale completes. Its arithmetic is ``rules.money``'s."""
+
     revenue: Decimal
     cost: Decimal
 
     @property
+    def financials(self) -> Financials:
+        return Financials(revenue=self.revenue, estimated_cost=self.cost)
+
+    @property
     def margin(self) -> Decimal:
-        return self.revenue - self.cost
+        return self.financials.margin
 
     @property
     def margin_pct(self) -> Decimal | None:
-        return (self.margin / self.revenue).quantize(Decimal("0.0001")) if self.revenue else None
+        return self.financials.margin_pct
 
 
 @dataclass(frozen=True)
@@ -60,15 +70,11 @@ class Earned:
     reason: str
 
 
-def round_money(amount: Decimal, minor_unit: int) -> Decimal:
-    """Half-up to the currency's minor unit: the one rounding every amount gets, once."""
-    return amount.quantize(Decimal(1).scaleb(-minor_unit), rounding=ROUND_HALF_UP)
-
-
 def earned(basis: Basis, plan: Plan, *, split: Decimal, minor_unit: int) -> Earned:
-    """Margin times rate times the salesperson's split; nothing below the plan's floor."""
+    """Margin times rate times the salesperson's split; nothing below the plan's floor
+    (compared exactly, as the margin rule compares it)."""
     pct = basis.margin_pct
-    if pct is None or pct < plan.margin_floor_pct:
+    if pct is None or basis.financials.below(plan.margin_floor_pct):
         shown = (
             "no revenue" if pct is None else f"margin {pct} below the floor {plan.margin_floor_pct}"
         )

@@ -8,12 +8,12 @@ doubles, so it only ever sees the outcome (a flag) or values whose order a doubl
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from rules.money import financials, total
 from rules.snapshot import Deliverable, Promise, Purchase, Snapshot
 
 Fact = dict[str, Any]
@@ -45,10 +45,6 @@ def day(value: date | datetime | None) -> int:
     return (value.date() if isinstance(value, datetime) else value).toordinal()
 
 
-def _sum(values: Iterable[Decimal | None]) -> Decimal:
-    return sum((v for v in values if v is not None), ZERO)
-
-
 def _over(actual: Decimal, limit: Decimal, tolerance: Decimal) -> bool:
     return actual > limit * (1 + tolerance)
 
@@ -67,13 +63,10 @@ class Facts:
 def build(snapshot: Snapshot, as_of: datetime) -> Facts:
     """The facts of one engagement as of ``as_of`` (thresholds already applied)."""
     t = snapshot.thresholds
-    approved = [c for c in snapshot.change_orders if c.status == "APPROVED"]
     first_signing = min(
         (p.signed_at for p in snapshot.purchases if p.signed_at is not None), default=None
     )
-    revenue = _sum(p.amount for p in snapshot.purchases) + _sum(c.amount_delta for c in approved)
-    cost = _sum(p.estimated_cost for p in snapshot.purchases) + _sum(c.cost_delta for c in approved)
-    margin_pct = (revenue - cost) / revenue if revenue else None
+    money = financials(snapshot.purchases, snapshot.change_orders)
     rank = STATUS_ORDER.index(snapshot.status) if snapshot.status in STATUS_ORDER else 0
     assigned: dict[str, int] = defaultdict(int)
     accountable: dict[str, int] = defaultdict(int)
@@ -89,12 +82,10 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
             "status": snapshot.status,
             "sold": rank >= STATUS_ORDER.index("SOLD"),
             "has_pm": assigned["PROJECT_MANAGEMENT"] > 0,
-            "margin_low": margin_pct is not None and margin_pct < t.margin_floor_pct,
-            "revenue": str(revenue),
-            "estimated_cost": str(cost),
-            "margin_pct": (
-                str(margin_pct.quantize(Decimal("0.0001"))) if margin_pct is not None else None
-            ),
+            "margin_low": money.below(t.margin_floor_pct),
+            "revenue": str(money.revenue),
+            "estimated_cost": str(money.estimated_cost),
+            "margin_pct": None if money.margin_pct is None else str(money.margin_pct),
             "margin_floor_pct": str(t.margin_floor_pct),
         },
     ]
@@ -203,12 +194,12 @@ def _items(snapshot: Snapshot, quote_tolerance: Decimal, grace_days: int) -> lis
         purchases = [p for p in snapshot.purchases if p.item == item]
         changes = [c for c in approved if c.item == item]
         deliverables = [d for d in snapshot.deliverables if d.item == item]
-        promised = _sum(p.quantity for p in promises)
-        bought = _sum(p.quantity for p in purchases) + _sum(c.quantity_delta for c in changes)
-        delivered = _sum(d.quantity for d in deliverables if d.status in _DELIVERED)
+        promised = total(p.quantity for p in promises)
+        bought = total(p.quantity for p in purchases) + total(c.quantity_delta for c in changes)
+        delivered = total(d.quantity for d in deliverables if d.status in _DELIVERED)
         quotes = [p.quoted_amount for p in promises if p.quoted_amount is not None]
-        quoted = _sum(quotes)
-        bought_amount = _sum(p.amount for p in purchases) + _sum(c.amount_delta for c in changes)
+        quoted = total(quotes)
+        bought_amount = financials(purchases, changes).revenue
         due = max((p.due_date for p in purchases if p.due_date is not None), default=None)
         facts.append(
             {

@@ -1,4 +1,5 @@
-"""The four sides of an engagement lined up per item, and its money. Pure: no I/O.
+"""The four sides of an engagement lined up per item, and its money (``rules.money``'s
+arithmetic). Pure: no I/O.
 
 Approved change orders are part of what was bought: they move the baseline.
 """
@@ -11,8 +12,9 @@ from decimal import Decimal
 from typing import Protocol
 
 from models.enums import ChangeOrderStatus, DeliverableStatus, Priority
+from rules import money
+from rules.money import Financials, total
 
-ZERO = Decimal(0)
 _PRIORITY_RANK = {Priority.MUST: 0, Priority.SHOULD: 1, Priority.COULD: 2}
 _DELIVERED = {DeliverableStatus.DELIVERED, DeliverableStatus.ACCEPTED}
 
@@ -76,19 +78,6 @@ class AlignmentRow:
     delivered: Delivered | None
 
 
-@dataclass(frozen=True)
-class Financials:
-    revenue: Decimal
-    estimated_cost: Decimal
-    actual_cost: Decimal
-    margin: Decimal
-    margin_pct: Decimal | None
-
-
-def _sum(values: Iterable[Decimal | None]) -> Decimal:
-    return sum((v for v in values if v is not None), ZERO)
-
-
 def approved(change_orders: Iterable[_ChangeOrderRow]) -> list[_ChangeOrderRow]:
     return [c for c in change_orders if c.status == ChangeOrderStatus.APPROVED]
 
@@ -130,26 +119,25 @@ def align(
         quotes = [p.quoted_amount for p in promise_rows]
         promised = (
             Sized(
-                quantity=_sum(p.quantity for p in promise_rows),
-                amount=None if all(q is None for q in quotes) else _sum(quotes),
+                quantity=total(p.quantity for p in promise_rows),
+                amount=None if all(q is None for q in quotes) else total(quotes),
             )
             if promise_rows
             else None
         )
         bought = (
             Sized(
-                quantity=_sum(p.quantity for p in purchase_rows)
-                + _sum(c.quantity_delta for c in change_rows),
-                amount=_sum(p.amount for p in purchase_rows)
-                + _sum(c.amount_delta for c in change_rows),
+                quantity=total(p.quantity for p in purchase_rows)
+                + total(c.quantity_delta for c in change_rows),
+                amount=money.financials(purchase_rows, change_rows).revenue,
             )
             if purchase_rows or change_rows
             else None
         )
         delivered = (
             Delivered(
-                quantity=_sum(d.quantity for d in deliverable_rows if d.status in _DELIVERED),
-                accepted=_sum(
+                quantity=total(d.quantity for d in deliverable_rows if d.status in _DELIVERED),
+                accepted=total(
                     d.quantity for d in deliverable_rows if d.status == DeliverableStatus.ACCEPTED
                 ),
             )
@@ -168,11 +156,4 @@ def financials(
 ) -> Financials:
     """Revenue and estimated cost from what was bought (with approved changes), actual cost
     from deliverables; margin is projected, revenue less estimated cost."""
-    purchases = list(purchases)
-    changes = approved(change_orders)
-    revenue = _sum(p.amount for p in purchases) + _sum(c.amount_delta for c in changes)
-    estimated = _sum(p.estimated_cost for p in purchases) + _sum(c.cost_delta for c in changes)
-    actual = _sum(d.actual_cost for d in deliverables)
-    margin = revenue - estimated
-    margin_pct = (margin / revenue).quantize(Decimal("0.0001")) if revenue else None
-    return Financials(revenue, estimated, actual, margin, margin_pct)
+    return money.financials(purchases, change_orders, deliverables)

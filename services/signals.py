@@ -32,8 +32,8 @@ from rules.compensation import (
     attribute,
     earned,
     realized_basis,
-    round_money,
 )
+from rules.money import financials, round_money
 from services.commission_plans import plan_for
 from services.currencies import MINOR_UNITS
 
@@ -60,14 +60,8 @@ def _plan(row: CommissionPlan) -> Plan:
 
 
 def _booked_basis(snapshot: Snapshot) -> Basis:
-    approved = [c for c in snapshot.change_orders if c.status == "APPROVED"]
-    revenue = sum((p.amount for p in snapshot.purchases), ZERO) + sum(
-        (c.amount_delta for c in approved), ZERO
-    )
-    cost = sum((p.estimated_cost or ZERO for p in snapshot.purchases), ZERO) + sum(
-        (c.cost_delta for c in approved), ZERO
-    )
-    return Basis(revenue=revenue, cost=cost)
+    money = financials(snapshot.purchases, snapshot.change_orders)
+    return Basis(revenue=money.revenue, cost=money.estimated_cost)
 
 
 def _completed(snapshot: Snapshot) -> bool:

@@ -29,7 +29,13 @@ from tortoise import connections
 from tortoise.functions import Max
 
 from models import Alert, CompensationSignal, Engagement, Event, WebhookDelivery, WebhookEndpoint
-from services.wire import format_datetime, format_decimal, to_global_id
+from services.wire import (
+    format_datetime,
+    format_decimal,
+    present_facts,
+    present_idempotency_key,
+    to_global_id,
+)
 
 TEST_EVENT = "webhook.test"
 
@@ -65,7 +71,7 @@ def alert_object(row: Alert) -> dict[str, Any]:
         "status": row.status.value,
         "item": row.item,
         "message": row.message,
-        "facts": row.facts,
+        "facts": present_facts(row.facts),
         "openedAt": _moment(row.opened_at),
         "acknowledgedAt": _moment(row.acknowledged_at),
         "comment": row.comment,
@@ -97,7 +103,7 @@ def signal_object(row: CompensationSignal) -> dict[str, Any]:
         "supersedes": None
         if row.supersedes_id is None
         else to_global_id("CompensationSignal", row.supersedes_id),
-        "idempotencyKey": row.idempotency_key,
+        "idempotencyKey": present_idempotency_key(row.idempotency_key),
         "createdAt": _moment(row.created_at),
         "salesperson": _ref("Person", row.salesperson_id),
         "engagement": _ref("Engagement", row.engagement_id),

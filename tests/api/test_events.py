@@ -4,6 +4,7 @@ data reads exactly like the object fetched over GraphQL right after."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -310,3 +311,80 @@ async def test_events_about_no_engagement_have_no_sequence(client, monkeypatch):
     [test] = await _bodies()
     assert test["type"] == "webhook.test"
     assert test["sequence"] is None
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for inner in value.values() for leaf in _leaves(inner)]
+    if isinstance(value, list):
+        return [leaf for inner in value for leaf in _leaves(inner)]
+    return [value]
+
+
+def _speaks_the_api_language(facts: dict[str, Any]) -> None:
+    for leaf in _leaves(facts):
+        assert not isinstance(leaf, float), leaf  # decimals are strings
+        assert not (isinstance(leaf, int) and not isinstance(leaf, bool) and leaf > 1000), leaf
+        assert not (isinstance(leaf, str) and re.fullmatch(r"[a-z_]+:\d+", leaf)), leaf
+
+
+async def test_alert_facts_read_in_global_ids_dates_and_decimals_everywhere(client):
+    ids = await seed_engagement(client)
+    made = await client.mutate(
+        "createPromise",
+        {
+            "engagementId": ids["engagement"],
+            "item": "build",
+            "description": "d",
+            "quantity": "10",
+            "promisedDate": "2026-12-01",
+            "madeById": ids["seller"],
+        },
+        "promise { id } alertsOpened { id facts }",
+    )
+    opened = made["alertsOpened"]
+    assert opened
+    for alert in opened:
+        _speaks_the_api_language(alert["facts"])
+    promise_facts = [a["facts"]["promise"] for a in opened if "promise" in a["facts"]]
+    assert promise_facts
+    for fact in promise_facts:
+        assert fact["id"] == made["promise"]["id"]
+        assert fact["madeBy"] == {"id": ids["seller"]}
+        assert fact["promisedDay"] == "2026-12-01"
+    # The events and the audit trail say the same as GraphQL.
+    shown = {a["id"]: a["facts"] for a in opened}
+    for body in await _bodies(type="alert.opened"):
+        alert = body["data"]["object"]
+        _speaks_the_api_language(alert["facts"])
+        if alert["id"] in shown:
+            assert alert["facts"] == shown[alert["id"]]
+    first = opened[0]["id"]
+    await client.mutate("acknowledgeAlert", {"id": first, "comment": "seen"}, "")
+    trail = await client.data(
+        "query($id: ID!) { auditLog(filter: {targetId: $id}) { nodes { before after } } }",
+        {"id": first},
+    )
+    [entry] = trail["auditLog"]["nodes"]
+    assert entry["after"]["facts"] == entry["before"]["facts"] == shown[first]
+    assert "fingerprint" not in entry["after"]
+
+
+async def test_signal_idempotency_keys_name_objects_by_global_id(client):
+    ids = await _sale(client)
+    data = await client.data(
+        "query($id: ID!) { engagement(id: $id) { compensationSignals { nodes { "
+        "id kind idempotencyKey supersedes } } } }",
+        {"id": ids["engagement"]},
+    )
+    signals = data["engagement"]["compensationSignals"]["nodes"]
+    assert signals
+    for signal in signals:
+        kind, engagement, person, follows = signal["idempotencyKey"].split(":")
+        assert (kind, engagement, person) == (signal["kind"], ids["engagement"], ids["seller"])
+        assert follows == (signal["supersedes"] or "none")
+    sent = {
+        b["data"]["object"]["id"]: b["data"]["object"]["idempotencyKey"]
+        for b in await _bodies(type__startswith="compensation.")
+    }
+    assert sent == {s["id"]: s["idempotencyKey"] for s in signals}

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
-from models import Engagement, Event, WebhookDelivery
+from api.relay import from_global_id
+from models import Alert, Engagement, Event, WebhookDelivery
 from services import events
 from services.events import subscribed
 from services.webhook_endpoints import EVENT_TYPES, create_webhook_endpoint
+from services.wire import to_global_id
 from settings import get_settings
 from tests.api.test_signals import _complete_with_actual_cost, _sale
 from tests.support import seed_engagement
@@ -388,3 +390,34 @@ async def test_signal_idempotency_keys_name_objects_by_global_id(client):
         for b in await _bodies(type__startswith="compensation.")
     }
     assert sent == {s["id"]: s["idempotencyKey"] for s in signals}
+
+
+async def test_alerts_keep_the_engines_facts_and_stay_matched_to_their_findings(client):
+    """Facts are translated when shown, not when stored: an alert written before the
+    translation existed reads the same, and evaluating again neither reopens nor updates it."""
+    ids = await seed_engagement(client)
+    made = await client.mutate(
+        "createPromise",
+        {
+            "engagementId": ids["engagement"],
+            "item": "build",
+            "description": "d",
+            "quantity": "10",
+            "madeById": ids["seller"],
+        },
+        "promise { id } alertsOpened { id facts }",
+    )
+    stored = next(a for a in await Alert.all().order_by("id") if "promise" in a.facts)
+    promise_pk = from_global_id(made["promise"]["id"])[1]
+    assert stored.facts["promise"]["id"] == f"promise:{promise_pk}"  # as the engine wrote it
+    assert stored.facts["promise"]["made_by_id"] == from_global_id(ids["seller"])[1]
+    shown = (await client.data(ALERT, {"id": to_global_id("Alert", stored.id)}))["node"]
+    assert shown["facts"]["promise"]["id"] == made["promise"]["id"]
+    before = await Alert.all().order_by("id").values_list("id", "status", "fingerprint")
+    seen = await Event.all().count()
+    evaluated = await client.mutate(
+        "evaluateEngagement", {"id": ids["engagement"]}, "alertsOpened { id } alertsResolved { id }"
+    )
+    assert (evaluated["alertsOpened"], evaluated["alertsResolved"]) == ([], [])
+    assert await Alert.all().order_by("id").values_list("id", "status", "fingerprint") == before
+    assert await Event.all().count() == seen

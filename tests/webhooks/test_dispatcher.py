@@ -76,11 +76,14 @@ async def test_alerts_from_a_mutation_arrive_signed_per_standard_webhooks(client
     ] * len(opened)
 
 
-async def test_a_deleted_engagement_arrives_as_its_alerts_resolving_then_its_deletion_in_sequence(
-    client, receiver
-):
+async def test_an_engagements_events_arrive_numbered_from_creation_to_deletion(client, receiver):
     await subscribe(receiver, "alert.*", "engagement.*")
     ids = await seed_engagement(client)
+    pm = {"personId": ids["seller"], "function": "PROJECT_MANAGEMENT", "raci": "ACCOUNTABLE"}
+    role = await client.mutate(
+        "createRoleAssignment", {"engagementId": ids["engagement"], **pm}, "roleAssignment { id }"
+    )
+    await client.mutate("deleteRoleAssignment", {"id": role["roleAssignment"]["id"]}, "")
     await client.mutate("deleteEngagement", {"id": ids["engagement"]}, "deletedId")
     dispatcher = build_dispatcher()
     try:
@@ -97,6 +100,12 @@ async def test_a_deleted_engagement_arrives_as_its_alerts_resolving_then_its_del
     resolved = [p for p in payloads if p["type"] == "alert.resolved"]
     assert opened and {p["data"]["object"]["id"] for p in resolved} == opened
     assert {p["data"]["object"]["resolution"] for p in resolved} == {"The engagement was deleted."}
+    # The PM came and went: the alerts it calmed fell to WARNING and rose to CRITICAL again.
+    updated = [p["data"] for p in payloads if p["type"] == "alert.updated"]
+    assert [d["object"]["severity"] for d in updated] == ["WARNING"] * 2 + ["CRITICAL"] * 2
+    assert [d["previous_attributes"]["severity"] for d in updated] == (
+        ["CRITICAL"] * 2 + ["WARNING"] * 2
+    )
 
 
 async def test_during_a_rotation_both_secrets_sign_and_then_only_the_new_one(receiver):

@@ -17,6 +17,7 @@ from models import Alert as AlertModel
 from rules.catalogue import CATALOGUE, STAKEHOLDER, THRESHOLDS_USED
 from services import alerts as service
 from services.evaluation import thresholds
+from services.wire import present_facts
 
 
 @strawberry.type(description="A finding of the rules, kept open while its facts hold.")
@@ -45,7 +46,7 @@ class Alert(Node, OnEngagement):
             status=row.status,
             item=row.item,
             message=row.message,
-            facts=JSON(row.facts),
+            facts=JSON(present_facts(row.facts)),
             opened_at=row.opened_at,
             acknowledged_at=row.acknowledged_at,
             comment=row.comment,

@@ -26,6 +26,7 @@ from models import PlanAssignment as PlanAssignmentModel
 from services import commission_plans as service
 from services.errors import DomainError, FieldError, Invalid
 from services.signals import totals
+from services.wire import present_idempotency_key
 
 if TYPE_CHECKING:
     from api.engagements import Engagement
@@ -229,7 +230,7 @@ class CompensationSignal(Node):
             supersedes=strawberry.ID(to_global_id("CompensationSignal", row.supersedes_id))
             if row.supersedes_id
             else None,
-            idempotency_key=row.idempotency_key,
+            idempotency_key=present_idempotency_key(row.idempotency_key),
             created_at=row.created_at,
             engagement_pk=row.engagement_id,
             person_pk=row.salesperson_id,

@@ -14,7 +14,7 @@ from api.auth import Principal
 from api.compensation import CompensationSignalFilter, signals_query
 from api.relay import BadUserInput, to_global_id
 from models import CompensationSignal, Engagement, Person
-from services.wire import format_decimal
+from services.wire import format_decimal, present_idempotency_key
 
 COLUMNS = (
     "signal_id",
@@ -87,7 +87,7 @@ async def _rows(period: str, principal: Principal) -> AsyncIterator[str]:
                     s.reason,
                     " ".join(to_global_id("Alert", a) for a in s.evidence),
                     to_global_id("CompensationSignal", s.supersedes_id) if s.supersedes_id else "",
-                    s.idempotency_key,
+                    present_idempotency_key(s.idempotency_key),
                     s.created_at.isoformat(),
                 ]
             )

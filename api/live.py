@@ -9,9 +9,12 @@ import datetime as dt
 import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.scalars import JSON
 
 from api.alerts import Alert
 from api.context import Info
@@ -79,17 +82,39 @@ def _fresh(info: Info) -> None:
 @strawberry.type(description="Something that happened to an alert, with the alert as it is now.")
 class AlertEvent:
     type: str = strawberry.field(
-        description="alert.opened, alert.resolved, alert.acknowledged or alert.waived."
+        description="alert.opened, alert.updated (its severity, message or facts changed), "
+        "alert.resolved, alert.acknowledged or alert.waived."
     )
     event_id: str = strawberry.field(description="The event's id (evt_...), as webhooks send.")
     occurred_at: dt.datetime
+    sequence: int | None = strawberry.field(
+        description="The event's place among its engagement's events (1, 2, 3...), as "
+        "webhooks send: what orders them."
+    )
+    previous_attributes: JSON | None = strawberry.field(
+        description="What the change replaced, as the alert showed it before (alert.updated)."
+    )
     alert: Alert
 
 
-def _alert_pk(event: Event) -> tuple[int, str]:
-    """The alert an alert event is about, and its severity then."""
-    obj = json.loads(event.body)["data"]["object"]
-    return from_global_id(obj["id"])[1], obj["severity"]
+@dataclass(frozen=True)
+class _AlertChange:
+    """What an alert event says: the alert's key, and its severities after and before."""
+
+    pk: int
+    severities: frozenset[str]
+    previous_attributes: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, event: Event) -> _AlertChange:
+        data = json.loads(event.body)["data"]
+        obj, previous = data["object"], data.get("previous_attributes")
+        severities = {obj["severity"]}
+        if previous is not None and "severity" in previous:
+            # Also the severity it left: a CRITICAL alert turning WARNING is news to
+            # those who follow CRITICAL ones.
+            severities.add(previous["severity"])
+        return cls(from_global_id(obj["id"])[1], frozenset(severities), previous)
 
 
 @strawberry.type
@@ -117,10 +142,10 @@ class LiveSubscription:
                     continue
                 if engagement is not None and event.engagement_id != engagement:
                     continue
-                pk, severity = _alert_pk(event)
-                if wanted is not None and severity not in wanted:
+                change = _AlertChange.of(event)
+                if wanted is not None and not change.severities & wanted:
                     continue
-                row = await AlertModel.get_or_none(id=pk)
+                row = await AlertModel.get_or_none(id=change.pk)
                 if row is None:  # its engagement was deleted since
                     continue
                 _fresh(info)
@@ -128,6 +153,12 @@ class LiveSubscription:
                     type=event.type,
                     event_id=event.uid,
                     occurred_at=event.occurred_at,
+                    sequence=event.sequence,
+                    previous_attributes=(
+                        None
+                        if change.previous_attributes is None
+                        else JSON(change.previous_attributes)
+                    ),
                     alert=Alert.from_model(row),
                 )
 

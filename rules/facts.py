@@ -36,6 +36,23 @@ _DELIVERED = ("DELIVERED", "ACCEPTED")
 ZERO = Decimal(0)
 NO_DAY = 0
 """The day number of a date that is not set: before every real one."""
+DAY_FIELDS = frozenset(
+    {
+        "today",
+        "promised_day",
+        "signed_day",
+        "plan_by",
+        "due_day",
+        "overdue_from",
+        "delivered_day",
+        "accept_by",
+        "due_from",
+    }
+)
+"""The fields of facts that hold a day number (:func:`day`), for those who show facts
+outside the engine as dates."""
+PERSON_FIELDS = frozenset({"made_by_id"})
+"""The fields of facts that hold a person's id."""
 
 
 def day(value: date | datetime | None) -> int:

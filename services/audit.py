@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -25,11 +25,23 @@ from tortoise.fields.relational import RelationalField
 from tortoise.models import Model
 
 from models import AuditEntry, Engagement
-from services.wire import format_datetime, format_decimal, to_global_id
+from services.wire import (
+    format_datetime,
+    format_decimal,
+    present_facts,
+    present_idempotency_key,
+    to_global_id,
+)
 
-# Columns that hold a secret or its hash, and bookkeeping every row has.
+# Columns that hold a secret or its hash, bookkeeping every row has, and an alert's
+# engine-side identity (the API never shows it).
 _SECRET_FIELDS = frozenset({"secret", "previous_secret", "key_hash"})
-_NOT_RECORDED = _SECRET_FIELDS | {"created_at", "updated_at"}
+_NOT_RECORDED = _SECRET_FIELDS | {"created_at", "updated_at", "fingerprint", "facts_hash"}
+# Columns stored in the engine's or the ledger's terms, shown in the API's.
+_PRESENTED: dict[tuple[str, str], Callable[[Any], Any]] = {
+    ("Alert", "facts"): present_facts,
+    ("CompensationSignal", "idempotency_key"): present_idempotency_key,
+}
 
 
 class ActorKind(StrEnum):
@@ -110,7 +122,8 @@ def snapshot(row: Model) -> dict[str, Any]:
                 None if pk is None else {"id": to_global_id(field.related_model.__name__, pk)}
             )
         elif name in meta.db_fields:
-            recorded[_camel(name)] = _value(getattr(row, name))
+            present = _PRESENTED.get((type(row).__name__, name), _value)
+            recorded[_camel(name)] = present(getattr(row, name))
     return recorded
 
 

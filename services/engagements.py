@@ -6,6 +6,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models import (
+    Alert,
     ChangeOrder,
     CompensationSignal,
     Deliverable,
@@ -19,9 +20,12 @@ from services import audit, events
 from services.errors import Conflict, FieldError, Invalid
 from services.evaluation import (
     DAY_THRESHOLDS,
+    ENGAGEMENT_DELETED,
     FRACTION_THRESHOLDS,
+    LIVE,
     Changed,
     reconcile,
+    resolve,
 )
 from services.fields import Choice, Currency, Flag, Ref, Text, ThresholdOverrides, clean
 from services.records import lock_engagement
@@ -82,7 +86,7 @@ async def create_engagement(
             values.pop("thresholds", None)
         engagement = await Engagement.create(**values)
         await audit.created(engagement)
-        return Changed(engagement, await reconcile(engagement))
+        return Changed(engagement, await reconcile(engagement, created=True))
 
 
 async def update_engagement(*, id: int, **changes: Any) -> Changed[Engagement]:
@@ -142,7 +146,10 @@ async def evaluate_engagement(*, id: int) -> Changed[Engagement]:
 
 
 async def delete_engagement(*, id: int) -> Engagement:
-    """Delete an engagement with its roles and four sides; not once pay was computed from it."""
+    """Delete an engagement with its roles and four sides; not once pay was computed from it.
+
+    Its live alerts resolve first, each announced, so a subscriber that follows alerts
+    never keeps one open for an engagement that is gone."""
     async with in_transaction():
         engagement = await lock_engagement(id, field="id")
         if await CompensationSignal.filter(engagement_id=id).exists():
@@ -151,14 +158,21 @@ async def delete_engagement(*, id: int) -> Engagement:
                 "Compensation signals were emitted for this engagement, and the ledger keeps "
                 "them: close the engagement instead of deleting it.",
             )
+        now = datetime.now(UTC)
+        resolved = await resolve(
+            await Alert.filter(engagement_id=id, status__in=LIVE).order_by("id"),
+            now=now,
+            reason=ENGAGEMENT_DELETED,
+        )
         await engagement.delete()
         await audit.deleted(engagement)
         await events.record(
             [
+                *(events.alert_occurrence("resolved", alert) for alert in resolved),
                 events.Occurrence(
                     "engagement.deleted", events.engagement_object(engagement), engagement.id
-                )
+                ),
             ],
-            at=datetime.now(UTC),
+            at=now,
         )
         return engagement

@@ -41,6 +41,7 @@ M = TypeVar("M")
 
 LIVE = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 GONE = "Its facts no longer hold."
+ENGAGEMENT_DELETED = "The engagement was deleted."
 
 
 @dataclass(frozen=True)
@@ -164,12 +165,14 @@ async def reconcile(
     now: datetime | None = None,
     moved_from: EngagementStatus | None = None,
     changed: bool = True,
+    created: bool = False,
 ) -> Reconciled:
     """Evaluate ``engagement`` as of ``now``, bring its alerts in line, and write the
     outbox events of it all. ``moved_from`` is the status the change moved it from, if
     it did: that event comes first, so the signals it causes follow it. ``changed`` says
     that the caller changed the engagement or something on it, which announces
-    ``engagement.updated``; a bare re-evaluation passes False.
+    ``engagement.updated``; a bare re-evaluation passes False. ``created`` says the caller
+    has just made the engagement, which announces ``engagement.created`` instead.
 
     The caller holds the engagement's row lock inside a transaction. An engagement the
     engine cannot evaluate keeps its alerts untouched and records why.
@@ -185,7 +188,7 @@ async def reconcile(
         logger.exception("could not evaluate engagement %s", engagement.id)
         engagement.evaluation_error = f"{type(error).__name__}: {error}"[:2000]
         await engagement.save(update_fields=["evaluation_error", "updated_at"])
-        await events.record(_changes(engagement, moved_from, changed), at=now)
+        await events.record(_changes(engagement, moved_from, changed, created), at=now)
         return Reconciled()
     metrics.RULE_EVALUATIONS.labels("ok").inc()
     current = {fingerprint(engagement.id, f): f for f in findings}
@@ -195,20 +198,18 @@ async def reconcile(
     live = {a.fingerprint: a for a in alerts if a.status in LIVE}
     waived = {a.fingerprint: a for a in alerts if a.status == AlertStatus.WAIVED}
 
-    resolved = []
-    for key, alert in live.items():
-        if key not in current:
-            alert.status = AlertStatus.RESOLVED
-            alert.resolved_at = now
-            alert.resolution = GONE
-            await alert.save(update_fields=["status", "resolved_at", "resolution", "updated_at"])
-            resolved.append(alert)
+    resolved = await resolve(
+        [alert for key, alert in live.items() if key not in current], now=now, reason=GONE
+    )
     opened = []
+    updated = []
     for key, finding in current.items():
         facts_hash = _facts_hash(finding.facts)
         waiver = waived.get(key)
         if key in live:
-            await _refresh(live[key], finding, facts_hash)
+            update = await _refresh(live[key], finding, facts_hash)
+            if update is not None:
+                updated.append(update)
             continue
         if waiver is not None and waiver.facts_hash == facts_hash:
             continue  # waived, and nothing it was waived for has changed
@@ -239,8 +240,9 @@ async def reconcile(
     # Each object as it stands at commit: the events read like GraphQL right after.
     await events.record(
         [
-            *_changes(engagement, moved_from, changed),
+            *_changes(engagement, moved_from, changed, created),
             *(events.alert_occurrence("opened", a) for a in opened),
+            *updated,
             *(events.alert_occurrence("resolved", a) for a in resolved),
             *(events.signal_occurrence(s) for s in signals),
         ],
@@ -249,15 +251,28 @@ async def reconcile(
     return Reconciled(opened=tuple(opened), resolved=tuple(resolved), signals=tuple(signals))
 
 
+async def resolve(alerts: list[Alert], *, now: datetime, reason: str) -> list[Alert]:
+    """Resolve the live ``alerts`` as of ``now``, saying why; the caller announces them."""
+    for alert in alerts:
+        alert.update_from_dict(
+            {"status": AlertStatus.RESOLVED, "resolved_at": now, "resolution": reason}
+        )
+        await alert.save(update_fields=["status", "resolved_at", "resolution", "updated_at"])
+    return alerts
+
+
 def _changes(
-    engagement: Engagement, moved_from: EngagementStatus | None, changed: bool
+    engagement: Engagement, moved_from: EngagementStatus | None, changed: bool, created: bool
 ) -> list[events.Occurrence]:
-    """``engagement.updated`` for any change, then ``engagement.status_changed`` for a move."""
+    """``engagement.created`` for a new one, ``engagement.updated`` for any other change,
+    then ``engagement.status_changed`` for a move."""
     occurrences = []
-    if changed or moved_from is not None:
+    if created or changed or moved_from is not None:
         occurrences.append(
             events.Occurrence(
-                "engagement.updated", events.engagement_object(engagement), engagement.id
+                "engagement.created" if created else "engagement.updated",
+                events.engagement_object(engagement),
+                engagement.id,
             )
         )
     if moved_from is not None:
@@ -272,12 +287,23 @@ def _changes(
     return occurrences
 
 
-async def _refresh(alert: Alert, finding: rules.Finding, facts_hash: str) -> None:
-    """Keep a live alert's figures current (its identity and status stay)."""
-    if alert.facts_hash == facts_hash and alert.message == finding.message:
-        return
+async def _refresh(
+    alert: Alert, finding: rules.Finding, facts_hash: str
+) -> events.Occurrence | None:
+    """Keep a live alert's figures current (its identity and status stay), and announce
+    a change as ``alert.updated`` with the attributes it replaced: a subscriber must hear
+    of an alert turning CRITICAL as surely as of one opening so."""
+    severity = Severity(finding.severity)
+    if (
+        alert.facts_hash == facts_hash
+        and alert.message == finding.message
+        and alert.severity == severity
+    ):
+        return None
+    before = events.alert_object(alert)
     alert.message = finding.message
     alert.facts = finding.facts
     alert.facts_hash = facts_hash
-    alert.severity = Severity(finding.severity)
+    alert.severity = severity
     await alert.save(update_fields=["message", "facts", "facts_hash", "severity", "updated_at"])
+    return events.alert_update(alert, before=before)

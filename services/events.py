@@ -1,10 +1,17 @@
 """The outbox: one event per change of state, written in the transaction of the change.
 
-An event's body is ``{"id", "type", "occurred_at", "data"}``. ``data.object`` is the object
-as GraphQL shows it (camelCase fields, global ids, decimals as strings, related objects as
-``{"id"}``); ``data.previous_attributes`` says what a change replaced, where it matters.
-The same transaction owes the event to every active endpoint subscribed to its type, so a
-rolled-back change leaves neither event nor delivery behind.
+An event's body is ``{"id", "type", "occurred_at", "sequence", "data"}``. ``data.object``
+is the object as GraphQL shows it (camelCase fields, global ids, decimals as strings,
+related objects as ``{"id"}``); ``data.previous_attributes`` says what a change replaced,
+where it matters. The same transaction owes the event to every active endpoint
+subscribed to its type, so a rolled-back change leaves neither event nor delivery behind.
+
+``sequence`` numbers one engagement's events 1, 2, 3... in the order they were written,
+without gaps: every writer holds the engagement's row lock (the unit of work takes it;
+a new engagement is seen by nobody else until it commits), so the next number is one
+past the largest written, and a unique index on (engagement, sequence) would refuse a
+duplicate. Events about no engagement (``webhook.*``) have no order to keep with any
+other, so their sequence is null.
 """
 
 from __future__ import annotations
@@ -19,9 +26,16 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise import connections
+from tortoise.functions import Max
 
 from models import Alert, CompensationSignal, Engagement, Event, WebhookDelivery, WebhookEndpoint
-from services.wire import format_datetime, format_decimal, to_global_id
+from services.wire import (
+    format_datetime,
+    format_decimal,
+    present_facts,
+    present_idempotency_key,
+    to_global_id,
+)
 
 TEST_EVENT = "webhook.test"
 
@@ -57,7 +71,7 @@ def alert_object(row: Alert) -> dict[str, Any]:
         "status": row.status.value,
         "item": row.item,
         "message": row.message,
-        "facts": row.facts,
+        "facts": present_facts(row.facts),
         "openedAt": _moment(row.opened_at),
         "acknowledgedAt": _moment(row.acknowledged_at),
         "comment": row.comment,
@@ -89,7 +103,7 @@ def signal_object(row: CompensationSignal) -> dict[str, Any]:
         "supersedes": None
         if row.supersedes_id is None
         else to_global_id("CompensationSignal", row.supersedes_id),
-        "idempotencyKey": row.idempotency_key,
+        "idempotencyKey": present_idempotency_key(row.idempotency_key),
         "createdAt": _moment(row.created_at),
         "salesperson": _ref("Person", row.salesperson_id),
         "engagement": _ref("Engagement", row.engagement_id),
@@ -130,6 +144,16 @@ def alert_occurrence(kind: str, row: Alert) -> Occurrence:
     return Occurrence(f"alert.{kind}", alert_object(row), row.engagement_id)
 
 
+def alert_update(row: Alert, *, before: dict[str, Any]) -> Occurrence | None:
+    """``alert.updated`` for ``row``, given its :func:`alert_object` from before the change:
+    the previous attributes are only those that changed (None when none did)."""
+    after = alert_object(row)
+    previous = {name: value for name, value in before.items() if after.get(name) != value}
+    if not previous:
+        return None
+    return Occurrence("alert.updated", after, row.engagement_id, previous)
+
+
 def signal_occurrence(row: CompensationSignal) -> Occurrence:
     return Occurrence(
         f"compensation.{row.kind.value.lower()}", signal_object(row), row.engagement_id
@@ -147,10 +171,28 @@ def new_event_id() -> str:
     return "evt_" + secrets.token_hex(16)
 
 
-def body(uid: str, type: str, at: datetime, data: dict[str, Any]) -> str:
+def body(uid: str, type: str, at: datetime, sequence: int | None, data: dict[str, Any]) -> str:
     """The JSON subscribers receive, compact and ASCII so its bytes are the same everywhere."""
-    envelope = {"id": uid, "type": type, "occurred_at": format_datetime(at), "data": data}
+    envelope = {
+        "id": uid,
+        "type": type,
+        "occurred_at": format_datetime(at),
+        "sequence": sequence,
+        "data": data,
+    }
     return json.dumps(envelope, separators=(",", ":"))
+
+
+async def _last_sequences(occurrences: Sequence[Occurrence]) -> dict[int, int]:
+    """The largest sequence written so far for each engagement the occurrences are about
+    (0 for none); read under the engagements' row locks, which the caller holds."""
+    last: dict[int, int] = {}
+    for engagement_id in {o.engagement_id for o in occurrences if o.engagement_id is not None}:
+        found = await (
+            Event.filter(engagement_id=engagement_id).annotate(last=Max("sequence")).values("last")
+        )
+        last[engagement_id] = int(found[0]["last"] or 0) if found else 0
+    return last
 
 
 async def record(
@@ -158,25 +200,32 @@ async def record(
 ) -> list[tuple[Event, list[WebhookDelivery]]]:
     """Write each occurrence as an event and owe it to its subscribers, due now.
 
-    Call inside the transaction of the change. ``only`` sends to that endpoint alone,
-    whatever it subscribes to (a test event); otherwise every active endpoint subscribed
-    to the type gets a delivery. Call :func:`announce` once the transaction commits.
+    Call inside the transaction of the change, holding the row lock of the engagement
+    each occurrence is about (see the module's docstring on ``sequence``). ``only`` sends
+    to that endpoint alone, whatever it subscribes to (a test event); otherwise every
+    active endpoint subscribed to the type gets a delivery. Call :func:`announce` once
+    the transaction commits.
     """
     if not occurrences:
         return []
     endpoints = [only] if only is not None else await WebhookEndpoint.filter(active=True)
+    last = await _last_sequences(occurrences)
     written = []
     for occurrence in occurrences:
         uid = new_event_id()
         data: dict[str, Any] = {"object": occurrence.object}
         if occurrence.previous_attributes:
             data["previous_attributes"] = occurrence.previous_attributes
+        sequence = None
+        if occurrence.engagement_id is not None:
+            sequence = last[occurrence.engagement_id] = last[occurrence.engagement_id] + 1
         event = await Event.create(
             uid=uid,
             type=occurrence.type,
             occurred_at=at,
             engagement_id=occurrence.engagement_id,
-            body=body(uid, occurrence.type, at, data),
+            sequence=sequence,
+            body=body(uid, occurrence.type, at, sequence, data),
         )
         if only is not None:
             owed = [

@@ -28,6 +28,7 @@ from settings import get_settings
 
 EVENT_TYPES = (
     "alert.opened",
+    "alert.updated",
     "alert.resolved",
     "alert.acknowledged",
     "alert.waived",
@@ -35,6 +36,7 @@ EVENT_TYPES = (
     "compensation.held",
     "compensation.released",
     "compensation.adjusted",
+    "engagement.created",
     "engagement.updated",
     "engagement.status_changed",
     "engagement.deleted",

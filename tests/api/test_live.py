@@ -174,6 +174,41 @@ async def test_alert_events_arrive_as_alerts_open_and_resolve(client, settings, 
     assert all(m["alertEvents"]["alert"]["severity"] == "INFO" for m in info_only.received)
 
 
+async def test_followers_of_critical_alerts_hear_an_alert_change_severity_in_place(
+    client, settings, admin_key
+):
+    ids = await seed_engagement(client)  # no PM: responsibility falls to nobody, CRITICAL
+    query = """
+    subscription($e: ID, $s: [Severity!]) {
+      alertEvents(engagementId: $e, severities: $s) {
+        type sequence previousAttributes alert { id ruleId severity }
+      }
+    }"""
+    pm = {
+        "engagementId": ids["engagement"],
+        "personId": ids["seller"],
+        "function": "PROJECT_MANAGEMENT",
+        "raci": "ACCOUNTABLE",
+    }
+    async with (
+        serving(settings) as (url, feed),
+        Listening(url, admin_key, query, {"e": ids["engagement"], "s": ["CRITICAL"]}) as critical,
+    ):
+        await _subscribed(feed)
+        role = await client.mutate("createRoleAssignment", pm, "roleAssignment { id }")
+        await client.mutate("deleteRoleAssignment", {"id": role["roleAssignment"]["id"]}, "")
+        escalated = [e["alertEvents"] for e in await critical.until(4)]
+        await asyncio.sleep(0.3)  # nothing more is on its way
+    assert len(critical.received) == 4  # two alerts fall to WARNING, then rise to CRITICAL
+    assert {e["type"] for e in escalated} == {"alert.updated"}
+    calmed, raised = escalated[:2], escalated[2:]
+    assert {e["alert"]["ruleId"] for e in escalated} == {"responsibility-defaults-to-pm"}
+    assert [e["previousAttributes"]["severity"] for e in calmed] == ["CRITICAL"] * 2
+    assert [e["previousAttributes"]["severity"] for e in raised] == ["WARNING"] * 2
+    sequences = [e["sequence"] for e in escalated]
+    assert sequences == sorted(sequences) and len(set(sequences)) == 4
+
+
 async def test_engagement_changed_follows_one_engagement_until_it_is_deleted(
     client, settings, admin_key
 ):

@@ -7,6 +7,7 @@ has the same tables, columns, indexes and foreign keys as one built from the mod
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -153,3 +154,61 @@ def test_no_model_docstring_breaks_the_sqlite_migration_script():
     for name in models.__all__:
         doc = getattr(models, name).__doc__ or ""
         assert not set(doc) & {";", "'", '"'}, f"{name}'s docstring holds ; or a quote"
+
+
+async def _migrate(url: str, *, target: str | None = None) -> None:
+    """Apply the migrations to ``url`` (up to ``target``, else all) without touching the
+    session's own connections."""
+    from tortoise.migrations.api import migrate
+
+    async with TortoiseContext():
+        await migrate(config=tortoise_config(url), target=target)
+
+
+async def _rows(url: str, query: str, *, script: str | None = None) -> list[dict[str, Any]]:
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=tortoise_config(url))
+        connection = ctx.connections.get("default")
+        if script is not None:
+            await connection.execute_script(script)
+        rows: list[dict[str, Any]] = await connection.execute_query_dict(query)
+        await ctx.connections.close_all()
+    return rows
+
+
+async def test_events_written_before_sequences_are_numbered_per_engagement(database_url, tmp_path):
+    if ON_POSTGRES:
+        url = _sibling_url(database_url, "_before_sequences")
+        await recreate_postgres_database(url)
+    else:
+        url = f"sqlite://{tmp_path / 'before_sequences.db'}"
+    try:
+        await _migrate(url, target="fourway.0008_audit_log")
+        # As 0008 wrote them: engagements 7 and 9 interleaved, and a test event on none.
+        old = [(1, 7, "alert.opened"), (2, 9, "engagement.updated"), (3, None, "webhook.test")]
+        old += [(4, 7, "alert.resolved"), (5, 7, "engagement.deleted")]
+        values = ", ".join(
+            f"({pk}, 'evt_{pk}', '{type}', '2026-11-26 09:00:00+00:00', "
+            f"{'NULL' if engagement is None else engagement}, "
+            f"""'{{"id":"evt_{pk}","type":"{type}","occurred_at":"2026-11-26T09:00:00+00:00","""
+            f""""data":{{"object":{{"id":"x{pk}"}}}}}}')"""
+            for pk, engagement, type in old
+        )
+        await _rows(
+            url,
+            "SELECT 1",
+            script=f"INSERT INTO event (id, uid, type, occurred_at, engagement_id, body) "
+            f"VALUES {values}",
+        )
+        await _migrate(url)
+        rows = await _rows(url, "SELECT id, engagement_id, sequence, body FROM event ORDER BY id")
+    finally:
+        if ON_POSTGRES:
+            await _drop_postgres_database(url)
+    assert [(r["id"], r["sequence"]) for r in rows] == [(1, 1), (2, 1), (3, None), (4, 2), (5, 3)]
+    for row in rows:
+        body = json.loads(row["body"])
+        # The body subscribers get says it too, in the order of the contract.
+        assert list(body) == ["id", "type", "occurred_at", "sequence", "data"]
+        assert body["sequence"] == row["sequence"]
+        assert body["data"] == {"object": {"id": f"x{row['id']}"}}

@@ -61,7 +61,7 @@ async def test_alerts_from_a_mutation_arrive_signed_per_standard_webhooks(client
     for request in receiver.received:
         assert request.verified_by == receiver.secrets  # verified by the reference library
         payload = request.payload
-        assert set(payload) == {"id", "type", "occurred_at", "data"}
+        assert list(payload) == ["id", "type", "occurred_at", "sequence", "data"]
         assert payload["id"] == request.webhook_id and payload["id"].startswith("evt_")
         assert payload["type"] == "alert.opened"
         assert request.headers["webhook-signature"].startswith("v1,")
@@ -74,6 +74,38 @@ async def test_alerts_from_a_mutation_arrive_signed_per_standard_webhooks(client
     assert [(a.status_code, a.error, a.response_excerpt) for a in attempts] == [
         (200, None, "ok")
     ] * len(opened)
+
+
+async def test_an_engagements_events_arrive_numbered_from_creation_to_deletion(client, receiver):
+    await subscribe(receiver, "alert.*", "engagement.*")
+    ids = await seed_engagement(client)
+    pm = {"personId": ids["seller"], "function": "PROJECT_MANAGEMENT", "raci": "ACCOUNTABLE"}
+    role = await client.mutate(
+        "createRoleAssignment", {"engagementId": ids["engagement"], **pm}, "roleAssignment { id }"
+    )
+    await client.mutate("deleteRoleAssignment", {"id": role["roleAssignment"]["id"]}, "")
+    await client.mutate("deleteEngagement", {"id": ids["engagement"]}, "deletedId")
+    dispatcher = build_dispatcher()
+    try:
+        sent = await dispatcher.dispatch_once()
+    finally:
+        await dispatcher.aclose()
+    assert sent == len(receiver.received) == await Event.all().count()
+    payloads = sorted((r.payload for r in receiver.received), key=lambda p: p["sequence"])
+    # Whatever order they arrived in, the sequence puts them back: 1, 2, 3... without gaps.
+    assert [p["sequence"] for p in payloads] == list(range(1, len(payloads) + 1))
+    types = [p["type"] for p in payloads]
+    assert types[0] == "engagement.created" and types[-1] == "engagement.deleted"
+    opened = {p["data"]["object"]["id"] for p in payloads if p["type"] == "alert.opened"}
+    resolved = [p for p in payloads if p["type"] == "alert.resolved"]
+    assert opened and {p["data"]["object"]["id"] for p in resolved} == opened
+    assert {p["data"]["object"]["resolution"] for p in resolved} == {"The engagement was deleted."}
+    # The PM came and went: the alerts it calmed fell to WARNING and rose to CRITICAL again.
+    updated = [p["data"] for p in payloads if p["type"] == "alert.updated"]
+    assert [d["object"]["severity"] for d in updated] == ["WARNING"] * 2 + ["CRITICAL"] * 2
+    assert [d["previous_attributes"]["severity"] for d in updated] == (
+        ["CRITICAL"] * 2 + ["WARNING"] * 2
+    )
 
 
 async def test_during_a_rotation_both_secrets_sign_and_then_only_the_new_one(receiver):

@@ -3,6 +3,7 @@ times every role), and a salesperson kept to their own pay."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from graphql import (
     GraphQLScalarType,
     get_named_type,
     is_abstract_type,
+    parse,
 )
 
 from api.access import NARROWED, SUBSCRIPTIONS, TYPES, readers
@@ -497,3 +499,104 @@ async def test_no_role_reads_a_restricted_type_through_a_nested_field(
             unproven.append(document)
     assert leaks == []
     assert unproven == []  # the data is there: an ADMIN key sees it through the same path
+
+
+async def test_no_role_reads_a_restricted_type_in_a_subscriptions_messages(
+    client, settings, loopback
+):
+    """The same walk from the subscription root: each role's messages, over a websocket."""
+    from tests.api.test_live import Listening, _subscribed, serving
+
+    ids = await _restricted_data(client)
+    cases = [(r, *case) for r in ROLES for case in _gateways(r, "subscription")]
+    assert {r for r, *_ in cases} == {"D", "V"}
+    keys = {r: (await create_api_key(name=r, role=ROLES[r])).key for r in ROLES}
+    async with serving(settings) as (url, feed), contextlib.AsyncExitStack() as stack:
+        listening = []
+        for role, path, name, target in cases:
+            document = _document("subscription", path, name, target)
+            variables = {"id": _id_for(path, name, target, ids)}
+            steps = [step for _, step in path] + [name]
+            for as_role in (role, "A"):
+                heard = Listening(url, keys[as_role], document, variables)
+                listening.append((as_role, document, steps, await stack.enter_async_context(heard)))
+        await _subscribed(feed, len(listening))
+        await client.mutate("updateEngagement", {"id": ids["Engagement"], "name": "Heard"}, "")
+        leaks, unproven = [], []
+        for as_role, document, steps, heard in listening:
+            [message] = await heard.until(1)
+            exposed = any(_exposes(v) for v in _found(message, steps))
+            if as_role == "A" and not exposed:
+                unproven.append(document)
+            elif as_role != "A" and exposed:
+                leaks.append((as_role, document))
+    assert leaks == []
+    assert unproven == []
+
+
+async def test_a_salesperson_sees_their_own_credit_and_nobody_elses(client, settings):
+    ids = await _sale(client, split=None)
+    other = await client.mutate(
+        "createPerson",
+        {"name": "Olga Other", "email": "olga@fourway.example", "organizationId": ids["firm"]},
+        "person { id }",
+    )
+    olga_id = other["person"]["id"]
+    await client.mutate(
+        "setEngagementCredits",
+        {
+            "engagementId": ids["engagement"],
+            "credits": [
+                {"personId": ids["seller"], "splitPct": "0.7"},
+                {"personId": olga_id, "splitPct": "0.3"},
+            ],
+        },
+        "credits { splitPct }",
+    )
+    query = "query($id: ID!) { engagement(id: $id) { credits { splitPct salesperson { id } } } }"
+    seen = {}
+    for name, role, person in (
+        ("sam", "SALES", ids["seller"]),
+        ("olga", "SALES", olga_id),
+        ("nobody", "SALES", None),
+        ("finance", "FINANCE", None),
+        ("viewer", "VIEWER", None),
+        ("delivery", "DELIVERY", None),
+    ):
+        key = await create_api_key(name=name, role=role, person_id=_pk(person) if person else None)
+        body = await _as(settings, key.key, query, {"id": ids["engagement"]})
+        credits = body["data"]["engagement"]["credits"]
+        seen[name] = sorted((c["salesperson"]["id"], c["splitPct"]) for c in credits)
+    assert seen == {
+        "sam": [(ids["seller"], "0.70")],
+        "olga": [(olga_id, "0.30")],
+        "nobody": [],
+        "finance": sorted([(ids["seller"], "0.70"), (olga_id, "0.30")]),
+        "viewer": [],
+        "delivery": [],
+    }
+
+
+def test_a_field_that_returns_a_type_the_role_may_not_read_is_refused_wherever_it_is():
+    """No field outside NARROWED reaches a restricted type today, so the walk is shown on
+    one with its narrowing taken away: the refusal names the field, even in a fragment."""
+    import api.access as access
+    from api.auth import Principal
+
+    document = parse(
+        "query($id: ID!) { engagement(id: $id) { ...Pay } } "
+        "fragment Pay on Engagement { credits { splitPct } }"
+    )
+    viewer = Principal(key_id=1, prefix="fw_x", role=Role.VIEWER, person_id=None)
+    finance = Principal(key_id=2, prefix="fw_y", role=Role.FINANCE, person_id=None)
+    assert access.refusal(document, None, viewer, SCHEMA) is None  # narrowed: empty instead
+    narrowed = access.NARROWED
+    try:
+        access.NARROWED = narrowed - {"Engagement.credits"}
+        assert (
+            access.refusal(document, None, viewer, SCHEMA)
+            == "A VIEWER key may not read `Engagement.credits`."
+        )
+        assert access.refusal(document, None, finance, SCHEMA) is None
+    finally:
+        access.NARROWED = narrowed

@@ -178,3 +178,22 @@ async def test_a_key_revoked_in_one_process_closes_its_socket_in_another(
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+async def test_a_subscription_the_table_refuses_is_refused_over_a_socket(
+    client, settings, monkeypatch
+):
+    """Subscriptions follow their row of the access table as queries do, though every
+    role may use both today: narrow one row and a VIEWER's subscription is refused."""
+    from api import access
+
+    monkeypatch.setitem(access.SUBSCRIPTIONS, "engagementChanged", frozenset({access.ADMIN}))
+    ids = await seed_engagement(client)
+    viewer = await create_api_key(name="viewer", role="VIEWER")
+    async with serving(settings) as (url, feed), open_socket(url, viewer.key) as ws:
+        await _subscribe(ws, ids["engagement"])
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert feed.subscription_count == 0
+    errors = answer["payload"] if answer["type"] == "error" else answer["payload"]["errors"]
+    assert [e["extensions"]["code"] for e in errors] == ["FORBIDDEN"], answer
+    assert errors[0]["message"] == "A VIEWER key may not use `engagementChanged`."

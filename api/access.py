@@ -12,11 +12,11 @@ The README shows the same table.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
-    BREAK,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -174,39 +174,54 @@ def _root_fields(
                 yield from _root_fields(fragment.selection_set, fragments)
 
 
-class _ReadsTooMuch(Visitor):
-    """Finds the first field that returns a type the role may not read, on a type it may
-    read (deeper fields are only reached through such a field, or a narrowed one)."""
+class _Crossings(Visitor):
+    """Collects, in document order, each field that returns a type not everyone may read,
+    as (``Parent.field``, parent type, returned type)."""
 
-    def __init__(self, type_info: TypeInfo, role: Role) -> None:
+    def __init__(self, type_info: TypeInfo) -> None:
         super().__init__()
         self.type_info = type_info
-        self.role = role
-        self.found: str | None = None
+        self.found: list[tuple[str, str, str]] = []
 
-    def enter_field(self, node: FieldNode, *_: Any) -> Any:
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
         parent, definition = self.type_info.get_parent_type(), self.type_info.get_field_def()
         if parent is None or definition is None:
-            return None  # an unknown field: validation has answered already
-        name = f"{parent.name}.{node.name.value}"
-        returned = get_named_type(definition.type)
-        if (
-            name not in NARROWED
-            and self.role in readers(parent.name)
-            and self.role not in readers(returned.name)
-        ):
-            self.found = name
-            return BREAK
-        return None
+            return  # an unknown field: validation has answered already
+        returned = get_named_type(definition.type).name
+        if readers(returned) != EVERYONE:
+            self.found.append((f"{parent.name}.{node.name.value}", parent.name, returned))
+
+
+# The parser cache hands out one document object per query text, so what the walk finds
+# (it costs about as much as validating) is kept per document and schema.
+_CROSSINGS_KEPT = 512
+_crossings_seen: OrderedDict[
+    tuple[int, int], tuple[DocumentNode, GraphQLSchema, list[tuple[str, str, str]]]
+] = OrderedDict()
+
+
+def _crossings(document: DocumentNode, schema: GraphQLSchema) -> list[tuple[str, str, str]]:
+    key = (id(document), id(schema))
+    seen = _crossings_seen.get(key)
+    if seen is not None and seen[0] is document and seen[1] is schema:
+        _crossings_seen.move_to_end(key)
+        return seen[2]
+    type_info = TypeInfo(schema)
+    collector = _Crossings(type_info)
+    visit(document, TypeInfoVisitor(type_info, collector))
+    _crossings_seen[key] = (document, schema, collector.found)
+    if len(_crossings_seen) > _CROSSINGS_KEPT:
+        _crossings_seen.popitem(last=False)
+    return collector.found
 
 
 def _nested_refusal(document: DocumentNode, schema: GraphQLSchema, role: Role) -> str | None:
-    type_info = TypeInfo(schema)
-    finder = _ReadsTooMuch(type_info, role)
-    visit(document, TypeInfoVisitor(type_info, finder))
-    if finder.found is None:
-        return None
-    return f"A {role.value} key may not read `{finder.found}`."
+    """The first field that returns a type the role may not read from one it may (deeper
+    fields are reached only through such a field, or a narrowed one)."""
+    for name, parent, returned in _crossings(document, schema):
+        if name not in NARROWED and role in readers(parent) and role not in readers(returned):
+            return f"A {role.value} key may not read `{name}`."
+    return None
 
 
 def refusal(

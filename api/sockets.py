@@ -5,8 +5,9 @@ A websocket authenticates once, with the key in connection_init's payload (see
 ``subscribe`` message, mutations included. Each one is handled as an HTTP request is: the
 key is looked up again before it runs (a key revoked or expired since closes the socket
 and runs nothing), the access table refuses what the key's role may not use (the
-Authorize extension reads the socket's principal), and the audit trail records its
-changes against the key.
+Authorize extension reads the socket's principal), the audit trail records its changes
+against the key, and it reads through loaders of its own, never what an earlier
+operation on the socket loaded.
 
 A socket does not wait for its next message to learn that its key is gone: it is closed
 with 4403 as soon as the key is revoked — at once in the revoking process, through the
@@ -19,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -34,6 +37,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from api.auth import Principal
 from api.context import Context
+from api.loaders import Loaders
 from services.api_keys import (
     dead_among,
     is_live,
@@ -49,6 +53,9 @@ KEY_GONE = 4403
 KEY_GONE_REASON = "The API key was revoked or has expired."
 
 Close = Callable[[], None]
+
+# The context of the operation running in this task: the socket's, with fresh loaders.
+_operation_context: ContextVar[Context | None] = ContextVar("fourway_ws_operation", default=None)
 
 
 class Sockets:
@@ -112,6 +119,16 @@ class KeyedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     _principal: Principal | None = None
     _expiry: asyncio.TimerHandle | None = None
     _closing: asyncio.Task[None] | None = None
+    _socket_context: Context
+
+    # strawberry hands ``self.context`` to every operation; each operation task sees its own.
+    @property
+    def context(self) -> Context:
+        return _operation_context.get() or self._socket_context
+
+    @context.setter
+    def context(self, value: Context) -> None:
+        self._socket_context = value
 
     @property
     def _sockets(self) -> Sockets:
@@ -138,6 +155,8 @@ class KeyedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        # Runs in the operation's own task, so what it sets here is its own.
+        _operation_context.set(dataclasses.replace(self._socket_context, loaders=Loaders()))
         if self._principal is None:  # never: subscribing needs an acknowledged key
             await super().run_operation(operation)
             return

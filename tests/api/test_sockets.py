@@ -197,3 +197,15 @@ async def test_a_subscription_the_table_refuses_is_refused_over_a_socket(
     errors = answer["payload"] if answer["type"] == "error" else answer["payload"]["errors"]
     assert [e["extensions"]["code"] for e in errors] == ["FORBIDDEN"], answer
     assert errors[0]["message"] == "A VIEWER key may not use `engagementChanged`."
+
+
+async def test_each_operation_over_a_socket_reads_afresh_as_each_request_does(client, settings):
+    ids = await seed_engagement(client)
+    viewer = await create_api_key(name="viewer", role="VIEWER")
+    query = gql("query($id: ID!) { engagement(id: $id) { name } }")
+    query.variable_values = {"id": ids["engagement"]}
+    async with serving(settings) as (url, _), Client(transport=_transport(url, viewer.key)) as ws:
+        before = await ws.execute(query)
+        await client.mutate("updateEngagement", {"id": ids["engagement"], "name": "Renamed"}, "")
+        after = await ws.execute(query)
+    assert (before["engagement"]["name"], after["engagement"]["name"]) == ("ERP rollout", "Renamed")

@@ -294,12 +294,11 @@ def _required_args(field: GraphQLField) -> set[str]:
     return {name for name, a in field.args.items() if isinstance(a.type, GraphQLNonNull)}
 
 
-def _object_types() -> dict[str, GraphQLObjectType]:
-    return {
-        name: t
-        for name, t in SCHEMA.type_map.items()
-        if isinstance(t, GraphQLObjectType) and not name.startswith("__")
-    }
+OBJECT_TYPES: dict[str, GraphQLObjectType] = {
+    name: t
+    for name, t in SCHEMA.type_map.items()
+    if isinstance(t, GraphQLObjectType) and not name.startswith("__")
+}
 
 
 Step = tuple[str, str]  # (parent type, field)
@@ -322,7 +321,7 @@ def _paths(role: str, operation: str) -> dict[str, list[Step]]:
             for target in sorted(_targets(field)):
                 if target not in paths and ROLES[role] in {r.value for r in readers(target)}:
                     paths[target] = [*paths[parent.name], (parent.name, name)]
-                    queue.append(_object_types()[target])
+                    queue.append(OBJECT_TYPES[target])
     return paths
 
 
@@ -332,7 +331,7 @@ def _gateways(role: str, operation: str) -> list[tuple[list[Step], str, str]]:
     those that reach any type (node, nodes)."""
     found = []
     for type_name, path in _paths(role, operation).items():
-        for name, field in _object_types()[type_name].fields.items():
+        for name, field in OBJECT_TYPES[type_name].fields.items():
             if not path and f"{type_name}.{name}" not in NARROWED:
                 continue
             for target in sorted(_targets(field)):
@@ -351,17 +350,17 @@ def test_every_object_type_is_public_or_in_the_table():
         for field in parent.fields.values():
             for target in _targets(field):
                 if target not in public and readers(target) == frozenset(Role):
-                    queue.append(_object_types()[target])
-    restricted = {name for name in _object_types() if readers(name) != frozenset(Role)}
-    assert set(_object_types()) - public - restricted == set()
-    assert set(TYPES) - {"ApiKey"} <= set(_object_types())
+                    queue.append(OBJECT_TYPES[target])
+    restricted = {name for name in OBJECT_TYPES if readers(name) != frozenset(Role)}
+    assert set(OBJECT_TYPES) - public - restricted == set()
+    assert set(TYPES) - {"ApiKey"} <= set(OBJECT_TYPES)
 
 
 def test_only_the_narrowed_fields_reach_restricted_types_for_every_role():
     """A field returning an interface or union cannot be refused by its type: it must
     narrow itself, and be listed as doing so."""
     abstract_to_restricted, narrowed_reaching = set(), set()
-    for type_name, kind in _object_types().items():
+    for type_name, kind in OBJECT_TYPES.items():
         for name, field in kind.fields.items():
             restricted = {t for t in _targets(field) if readers(t) != frozenset(Role)}
             if restricted and is_abstract_type(get_named_type(field.type)):
@@ -395,7 +394,7 @@ def _type_after(operation: str, path: list[Step]) -> str:
     if not path:
         return PUBLIC_ROOTS[operation].name
     parent, name = path[-1]
-    return min(_targets(_object_types()[parent].fields[name]))
+    return min(_targets(OBJECT_TYPES[parent].fields[name]))
 
 
 def _arguments(field: GraphQLField) -> str:
@@ -409,13 +408,13 @@ def _arguments(field: GraphQLField) -> str:
 def _document(operation: str, path: list[Step], name: str, target: str) -> str:
     """A document that follows ``path`` and selects ``name`` with every field of
     ``target``; ``$id`` names the object that an ``id`` argument asks for."""
-    field = _object_types()[_type_after(operation, path)].fields[name]
-    inner = _selection(_object_types()[target], 2)
+    field = OBJECT_TYPES[_type_after(operation, path)].fields[name]
+    inner = _selection(OBJECT_TYPES[target], 2)
     if is_abstract_type(get_named_type(field.type)):
         inner = f"... on {target} {{ {inner} }}"
     text = f"{name}{_arguments(field)} {{ {inner} }}"
     for parent, step in reversed(path):
-        text = f"{step}{_arguments(_object_types()[parent].fields[step])} {{ {text} }}"
+        text = f"{step}{_arguments(OBJECT_TYPES[parent].fields[step])} {{ {text} }}"
     return f"{operation}($id: ID!) {{ {text} }}" if "$id" in text else f"{operation} {{ {text} }}"
 
 
@@ -471,7 +470,10 @@ def _id_for(path: list[Step], name: str, target: str, ids: dict[str, str]) -> st
     the object a step of the path takes it for."""
     if not path:
         return ids[target]
-    return ids[next(_type_after("query", path[: n + 1]) for n in range(len(path)))]
+    [taking] = [
+        n for n, (parent, step) in enumerate(path) if _arguments(OBJECT_TYPES[parent].fields[step])
+    ]
+    return ids[_type_after("query", path[: taking + 1])]
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "A"])

@@ -67,10 +67,6 @@ class Sockets:
         self._open: dict[int, set[Close]] = {}
         self._poller: asyncio.Task[None] | None = None
 
-    @property
-    def open_count(self) -> int:
-        return sum(len(closes) for closes in self._open.values())
-
     def watch(self, key_id: int, close: Close) -> None:
         """Call ``close`` once the key ``key_id`` is revoked, until :meth:`forget`."""
         if not self._open:

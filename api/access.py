@@ -2,14 +2,17 @@
 
 Every top-level field of a query or mutation names the roles that may use it; an
 operation that asks for a field its key's role may not use is refused whole, before it
-runs, with the code FORBIDDEN. Objects reached by global id (``node``/``nodes``) follow
-the read rule of their type. Compensation signals have one read path
-(``api.compensation.signals_query``), which keeps a salesperson to their own.
+runs, with the code FORBIDDEN. Below the root, the types some roles may not read (pay,
+webhooks, the audit trail) are refused wherever a field returns them, except where the
+field shows each key only what it may read: objects reached by global id (``node``/
+``nodes``) follow the read rule of their type, and compensation signals have one read
+path (``api.compensation.signals_query``), which keeps a salesperson to their own.
 The README shows the same table.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,12 +22,19 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_named_type,
+    visit,
 )
 from graphql.execution import ExecutionResult
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from api.auth import Principal
 from models.enums import Role
@@ -91,16 +101,34 @@ SUBSCRIPTIONS: dict[str, frozenset[Role]] = {
     "engagementChanged": EVERYONE,
 }
 
-# Objects fetched by global id: the types not listed are readable by everyone.
-NODE_TYPES: dict[str, frozenset[Role]] = {
+# The object types only some roles may read, wherever they are reached: as a root field's
+# result, nested in another object, through ``node``/``nodes``, in a payload or in a
+# subscription's message. Types not listed are readable by everyone; a type's connection
+# and edge follow the type. ``Authorize`` refuses an operation that selects a field
+# returning a type its role may not read, unless the field narrows itself (NARROWED).
+TYPES: dict[str, frozenset[Role]] = {
     "CommissionPlan": QUERIES["commissionPlans"],
+    "PlanAssignment": QUERIES["commissionPlans"],
+    # SALES: their own share only (see own_signals_only).
+    "Credit": frozenset({ADMIN, FINANCE, SALES}),
     "CompensationSignal": QUERIES["compensationSignals"],
+    "CompensationStatement": QUERIES["compensationStatement"],
+    "KindTotal": QUERIES["compensationStatement"],
     "WebhookEndpoint": QUERIES["webhookEndpoints"],
     "WebhookDelivery": QUERIES["webhookDeliveries"],
+    "DeliveryAttempt": QUERIES["webhookDeliveries"],
     "AuditEntry": QUERIES["auditLog"],
+    "AuditActor": QUERIES["auditLog"],
     # Keys have no GraphQL type; their changes show in the audit trail, to admins only.
     "ApiKey": frozenset({ADMIN}),
 }
+
+# Fields that reach restricted types for every role and show each key only what it may
+# read, instead of being refused: null for an object it may not read (node, nodes), empty
+# or its own for a list (signals through signals_query; credits).
+NARROWED = frozenset(
+    {"Query.node", "Query.nodes", "Engagement.compensationSignals", "Engagement.credits"}
+)
 
 
 class Forbidden(GraphQLError):
@@ -108,12 +136,22 @@ class Forbidden(GraphQLError):
         super().__init__(message, extensions={"code": "FORBIDDEN"})
 
 
+def readers(type_name: str) -> frozenset[Role]:
+    """The roles that may read objects of ``type_name`` (or its connection or edge)."""
+    for suffix in ("Connection", "Edge"):
+        base = type_name.removesuffix(suffix)
+        if base != type_name and base in TYPES:
+            return TYPES[base]
+    return TYPES.get(type_name, EVERYONE)
+
+
 def may_read_type(principal: Principal | None, type_name: str) -> bool:
-    return principal is not None and principal.role in NODE_TYPES.get(type_name, EVERYONE)
+    return principal is not None and principal.role in readers(type_name)
 
 
 def own_signals_only(principal: Principal | None) -> int | None:
-    """The person whose signals alone ``principal`` may see, or None when it may see all.
+    """The person whose pay (signals, credits) alone ``principal`` may see, or None when it
+    may see all.
 
     A SALES key sees its own person's; one tied to no person sees none (person 0).
     """
@@ -136,10 +174,64 @@ def _root_fields(
                 yield from _root_fields(fragment.selection_set, fragments)
 
 
+class _Crossings(Visitor):
+    """Collects, in document order, each field that returns a type not everyone may read,
+    as (``Parent.field``, parent type, returned type)."""
+
+    def __init__(self, type_info: TypeInfo) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.found: list[tuple[str, str, str]] = []
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        parent, definition = self.type_info.get_parent_type(), self.type_info.get_field_def()
+        if parent is None or definition is None:
+            return  # an unknown field: validation has answered already
+        returned = get_named_type(definition.type).name
+        if readers(returned) != EVERYONE:
+            self.found.append((f"{parent.name}.{node.name.value}", parent.name, returned))
+
+
+# The parser cache hands out one document object per query text, so what the walk finds
+# (it costs about as much as validating) is kept per document and schema.
+_CROSSINGS_KEPT = 512
+_crossings_seen: OrderedDict[
+    tuple[int, int], tuple[DocumentNode, GraphQLSchema, list[tuple[str, str, str]]]
+] = OrderedDict()
+
+
+def _crossings(document: DocumentNode, schema: GraphQLSchema) -> list[tuple[str, str, str]]:
+    key = (id(document), id(schema))
+    seen = _crossings_seen.get(key)
+    if seen is not None and seen[0] is document and seen[1] is schema:
+        _crossings_seen.move_to_end(key)
+        return seen[2]
+    type_info = TypeInfo(schema)
+    collector = _Crossings(type_info)
+    visit(document, TypeInfoVisitor(type_info, collector))
+    _crossings_seen[key] = (document, schema, collector.found)
+    if len(_crossings_seen) > _CROSSINGS_KEPT:
+        _crossings_seen.popitem(last=False)
+    return collector.found
+
+
+def _nested_refusal(document: DocumentNode, schema: GraphQLSchema, role: Role) -> str | None:
+    """The first field that returns a type the role may not read from one it may (deeper
+    fields are reached only through such a field, or a narrowed one)."""
+    for name, parent, returned in _crossings(document, schema):
+        if name not in NARROWED and role in readers(parent) and role not in readers(returned):
+            return f"A {role.value} key may not read `{name}`."
+    return None
+
+
 def refusal(
-    document: DocumentNode, operation_name: str | None, principal: Principal | None
+    document: DocumentNode,
+    operation_name: str | None,
+    principal: Principal | None,
+    schema: GraphQLSchema | None = None,
 ) -> str | None:
-    """Why ``principal`` may not run the operation, or None when it may."""
+    """Why ``principal`` may not run the operation, or None when it may. With ``schema``,
+    nested fields are checked against TYPES as well as root fields against their table."""
     if principal is None:
         return "No API key."
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -162,18 +254,22 @@ def refusal(
             continue  # __typename, introspection
         if principal.role not in table.get(name, frozenset()):
             return f"A {principal.role.value} key may not use `{name}`."
-    return None
+    return _nested_refusal(document, schema, principal.role) if schema is not None else None
 
 
 class Authorize(SchemaExtension):
-    """Refuse, before it runs, an operation that asks for what its key's role may not use."""
+    """Refuse, before it runs, an operation that asks for what its key's role may not use,
+    over HTTP and websockets alike."""
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
         principal: Any = getattr(context.context, "principal", None)
         if document is not None:
-            reason = refusal(document, context.operation_name, principal)
+            reason = refusal(document, context.operation_name, principal, context.schema._schema)
             if reason is not None:
+                if context.operation_type is OperationType.SUBSCRIPTION:
+                    # A subscription runs whatever result is set: only raising stops it.
+                    raise Forbidden(reason)
                 context.result = ExecutionResult(data=None, errors=[Forbidden(reason)])
         yield

@@ -44,6 +44,7 @@ from api.http import (
 )
 from api.observe import Observe, metrics_endpoint, readyz
 from api.schema import build_schema
+from api.sockets import KeyedTransportWS, Sockets
 from models.db import tortoise_config
 from services.api_keys import authenticate
 from services.feed import Feed, listen_for_commits
@@ -55,15 +56,26 @@ logger = logging.getLogger(__name__)
 
 class GraphQLApp(GraphQL[Context, None]):
     """strawberry's view, answering as GraphQL over HTTP says (see ``api.http``), with
-    subscriptions over graphql-transport-ws on the same path."""
+    subscriptions over graphql-transport-ws on the same path, each socket acting as its
+    key (see ``api.sockets``)."""
 
-    def __init__(self, schema: strawberry.Schema, *, feed: Feed, debug: bool = False) -> None:
+    graphql_transport_ws_handler_class = KeyedTransportWS
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        *,
+        feed: Feed,
+        sockets: Sockets | None = None,
+        debug: bool = False,
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.feed = feed
+        self.sockets = sockets or Sockets()
         self.debug = debug
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -105,8 +117,9 @@ class GraphQLApp(GraphQL[Context, None]):
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """A websocket authenticates once, with the key in connection_init's payload
-        (``{"Authorization": "Bearer <key>"}``); without a live key it is closed (4403)."""
+        """A websocket authenticates with the key in connection_init's payload
+        (``{"Authorization": "Bearer <key>"}``); without a live key it is closed (4403),
+        as it is later when the key is revoked or expires."""
         key = key_from_connection_params(context.connection_params)
         row = await authenticate(key) if key is not None else None
         if row is None:
@@ -168,7 +181,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     """The ASGI app. With ``manage_database`` it opens and closes the ORM in its lifespan."""
     settings = settings or get_settings()
     feed = Feed(poll_seconds=settings.live_poll_seconds)
-    graphql = GraphQLApp(build_schema(debug=settings.debug), feed=feed, debug=settings.debug)
+    sockets = Sockets(poll_seconds=settings.live_poll_seconds)
+    graphql = GraphQLApp(
+        build_schema(debug=settings.debug), feed=feed, sockets=sockets, debug=settings.debug
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -176,6 +192,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             try:
                 yield
             finally:
+                await sockets.stop()
                 await feed.stop()
             return
         async with RegisterTortoise(
@@ -202,6 +219,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                     sweeper.cancel()
                     with suppress(asyncio.CancelledError):
                         await sweeper
+                await sockets.stop()
                 await feed.stop()
 
     middleware: list[Any] = [Middleware(Observe)]  # outermost: every request is logged

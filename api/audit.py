@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from api.access import NODE_TYPES, may_read_type
+from api.access import TYPES, may_read_type
 from api.context import Info
 from api.people import Person
 from api.relay import (
@@ -127,7 +127,7 @@ class AuditLogFilter:
 
 def _entries(info: Info, f: AuditLogFilter | None) -> Any:
     # Changes to what a key may not read (see api.access) stay out of its trail too.
-    hidden = [t for t in NODE_TYPES if not may_read_type(info.context.principal, t)]
+    hidden = [t for t in TYPES if not may_read_type(info.context.principal, t)]
     query = AuditEntryModel.exclude(target_type__in=hidden) if hidden else AuditEntryModel.all()
     if f is None:
         return query

@@ -8,6 +8,7 @@ a browser cannot add the header to a navigation, and GraphiQL sends it with each
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -30,10 +31,27 @@ class Principal:
     prefix: str
     role: Role
     person_id: int | None
+    expires_at: datetime | None = None
 
     @classmethod
     def of(cls, row: ApiKey) -> Principal:
-        return cls(key_id=row.id, prefix=row.prefix, role=row.role, person_id=row.person_id)
+        return cls(
+            key_id=row.id,
+            prefix=row.prefix,
+            role=row.role,
+            person_id=row.person_id,
+            expires_at=row.expires_at,
+        )
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit trail records the key's changes against."""
+        return Actor(
+            ActorKind.API_KEY,
+            key_id=self.key_id,
+            key_prefix=self.prefix,
+            person_id=self.person_id,
+        )
 
 
 def _bearer(headers: Headers) -> str | None:
@@ -94,9 +112,8 @@ class Authenticate:
         if row is None:
             await _refuse(scope, receive, send, "The API key is unknown, revoked or expired.")
             return
+        principal = Principal.of(row)
         state: dict[str, Any] = scope.setdefault("state", {})
-        state["principal"] = Principal.of(row)
-        with acting_as(
-            Actor(ActorKind.API_KEY, key_id=row.id, key_prefix=row.prefix, person_id=row.person_id)
-        ):
+        state["principal"] = principal
+        with acting_as(principal.actor):
             await self.app(scope, receive, send)

@@ -11,6 +11,7 @@ import strawberry
 from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 
+from api.access import may_read_type, own_signals_only
 from api.alerts import Alert
 from api.change_orders import ChangeOrder
 from api.context import Info
@@ -279,14 +280,21 @@ class Engagement(Node):
             CompensationSignal.from_model,
         )
 
-    @strawberry.field(description="Who is credited with the sale, and their shares.")
+    @strawberry.field(
+        description="Who is credited with the sale, and their shares: a salesperson's key "
+        "sees its own; roles that may not read pay see none."
+    )
     async def credits(
         self, info: Info
     ) -> list[Annotated[Credit, strawberry.lazy("api.compensation")]]:
         from api.compensation import Credit
 
+        principal = info.context.principal
+        if not may_read_type(principal, "Credit"):
+            return []
+        own = own_signals_only(principal)
         rows = await info.context.loaders.credits_of.load(self.pk)
-        return [Credit.from_model(r) for r in rows]
+        return [Credit.from_model(r) for r in rows if own is None or r.person_id == own]
 
     @strawberry.field(description="The thresholds the rules apply to this engagement.")
     def thresholds(self) -> Thresholds:

@@ -1,13 +1,13 @@
 """Live updates: GraphQL subscriptions over graphql-transport-ws on /graphql, fed by the
-outbox's events (the same ones webhooks carry) through this process's feed."""
+outbox's events (the same ones webhooks carry) through this process's feed. A
+subscription lasts as long as its socket, which closes when its key is revoked or
+expires (``api.sockets``)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import json
-import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,44 +25,20 @@ from api.relay import from_global_id, id_argument
 from models import Alert as AlertModel
 from models import Engagement as EngagementModel
 from models import Event
-from services.api_keys import is_live
 from services.feed import FellBehind, Subscription
-
-# How often a subscription checks that its key is still live: revoking a key ends the
-# subscriptions made with it within this time.
-KEY_CHECK_SECONDS = 60.0
-
-
-class Unauthenticated(GraphQLError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, extensions={"code": "UNAUTHENTICATED"})
 
 
 class _Stream:
-    """A subscription's events, ended once its key is revoked or expires."""
+    """A subscription's events."""
 
-    def __init__(self, subscription: Subscription, key_id: int) -> None:
+    def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
-        self.key_id = key_id
-        self.checked = time.monotonic()
 
     async def next(self) -> Event:
-        while True:
-            try:
-                # Cancelling Queue.get loses nothing: the event stays queued.
-                event: Event | None = await asyncio.wait_for(
-                    self.subscription.next(), KEY_CHECK_SECONDS
-                )
-            except TimeoutError:
-                event = None
-            except FellBehind as behind:
-                raise GraphQLError(str(behind), extensions={"code": "FELL_BEHIND"}) from None
-            if time.monotonic() - self.checked >= KEY_CHECK_SECONDS:
-                if not await is_live(self.key_id):
-                    raise Unauthenticated("The API key was revoked or has expired.")
-                self.checked = time.monotonic()
-            if event is not None:
-                return event
+        try:
+            return await self.subscription.next()
+        except FellBehind as behind:
+            raise GraphQLError(str(behind), extensions={"code": "FELL_BEHIND"}) from None
 
 
 @contextlib.asynccontextmanager
@@ -71,7 +47,7 @@ async def _events(info: Info) -> AsyncIterator[_Stream]:
     if feed is None or principal is None:  # every websocket context has both
         raise RuntimeError("a subscription needs the app's feed and an authenticated key")
     async with feed.subscribe() as subscription:
-        yield _Stream(subscription, principal.key_id)
+        yield _Stream(subscription)
 
 
 def _fresh(info: Info) -> None:

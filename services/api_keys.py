@@ -3,6 +3,12 @@
 A key reads ``fw_<8 characters>_<secret>``. The first part is its prefix, stored in the
 clear and shown in lists; the whole key is stored only as its SHA-256. A key carries 256
 random bits, so a fast hash is enough: nothing can be guessed from it.
+
+Connections that outlast a request (websockets) hear of a revocation at once: in the
+revoking process through :func:`listen_for_revocations`, and on PostgreSQL in every
+process through a NOTIFY on ``REVOKED_CHANNEL`` sent with the revoking transaction, which
+each process's LISTEN connection (``services.feed.listen_for_commits``) turns into the
+same call.
 """
 
 from __future__ import annotations
@@ -11,10 +17,12 @@ import hashlib
 import hmac
 import secrets
 import string
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from models import ApiKey, Person
@@ -79,7 +87,38 @@ async def revoke_api_key(*, prefix: str) -> ApiKey:
         row.revoked_at = datetime.now(UTC)
         await row.save(update_fields=["revoked_at", "updated_at"])
         await audit.updated(row, before=before, verb="revoked")
-        return row
+        await _notify_revoked(row.id)
+    revoked(row.id)
+    return row
+
+
+# Every process LISTENs here; the payload is the revoked key's id. Sent inside the revoking
+# transaction, so it arrives only if and when the revocation commits.
+REVOKED_CHANNEL = "fourway_key_revoked"
+
+_revocation_listeners: set[Callable[[int], None]] = set()
+
+
+async def _notify_revoked(key_id: int) -> None:
+    connection = connections.get("default")
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_query("SELECT pg_notify($1, $2)", [REVOKED_CHANNEL, str(key_id)])
+
+
+def listen_for_revocations(listener: Callable[[int], None]) -> None:
+    """Call ``listener`` with the id of every key revoked from now on (in this process, or
+    on PostgreSQL in any)."""
+    _revocation_listeners.add(listener)
+
+
+def stop_listening_for_revocations(listener: Callable[[int], None]) -> None:
+    _revocation_listeners.discard(listener)
+
+
+def revoked(key_id: int) -> None:
+    """Say that the key ``key_id`` was revoked and committed. Harmless when said twice."""
+    for listener in list(_revocation_listeners):
+        listener(key_id)
 
 
 async def authenticate(key: str, *, now: datetime | None = None) -> ApiKey | None:
@@ -103,6 +142,16 @@ async def is_live(key_id: int, *, now: datetime | None = None) -> bool:
     """Whether the key is still neither revoked nor expired (for connections that last)."""
     row = await ApiKey.get_or_none(id=key_id)
     return row is not None and _live(row, now or datetime.now(UTC))
+
+
+async def dead_among(key_ids: Iterable[int], *, now: datetime | None = None) -> set[int]:
+    """Which of ``key_ids`` no longer work: revoked, expired or gone, in one query."""
+    wanted = set(key_ids)
+    if not wanted:
+        return set()
+    now = now or datetime.now(UTC)
+    live = {row.id for row in await ApiKey.filter(id__in=wanted) if _live(row, now)}
+    return wanted - live
 
 
 async def first_admin_key() -> WithKey | None:

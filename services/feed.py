@@ -27,7 +27,7 @@ import asyncpg
 from tortoise.expressions import Q
 
 from models import Event
-from services import events
+from services import api_keys, events
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +178,8 @@ class Feed:
 
 async def listen_for_commits(database_url: str) -> asyncpg.Connection | None:
     """On PostgreSQL, a connection that turns every other process's committed events into
-    :func:`services.events.announce` in this one (waking its feed and dispatcher); each
+    :func:`services.events.announce` in this one (waking its feed and dispatcher), and its
+    revoked keys into :func:`services.api_keys.revoked` (closing their sockets); each
     process keeps one, and closes it to stop. None elsewhere, or when it cannot connect
     (polling still finds them)."""
     dsn = _asyncpg_dsn(database_url)
@@ -187,10 +188,15 @@ async def listen_for_commits(database_url: str) -> asyncpg.Connection | None:
     try:
         connection = await asyncpg.connect(dsn)
         await connection.add_listener(events.NOTIFY_CHANNEL, lambda *_: events.announce())
+        await connection.add_listener(api_keys.REVOKED_CHANNEL, _revoked)
     except (OSError, asyncpg.PostgresError):
         logger.warning("cannot LISTEN for committed events; falling back to polling")
         return None
     return connection
+
+
+def _revoked(_connection: object, _pid: int, _channel: str, payload: str) -> None:
+    api_keys.revoked(int(payload))
 
 
 async def _last_event_id() -> int:

@@ -1,9 +1,10 @@
 """Webhook endpoints: where subscribers receive events, and the secrets that sign them.
 
 A secret is ``whsec_`` and the base64 of 32 random bytes (Standard Webhooks), shown once
-when made. URLs that resolve to private, loopback or link-local addresses are refused
-unless FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS allows them: a subscriber must not be able
-to point the service at the network it runs in.
+when made. URLs that resolve to private or loopback addresses are refused unless
+FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS allows them, and link-local and cloud metadata
+addresses always are (services.addresses decides): a subscriber must not be able to point
+the service at the network it runs in.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from models import WebhookEndpoint
 from services import audit, events
+from services.addresses import refusal
 from services.errors import FieldError, Invalid, NotFound
 from services.fields import Context, Flag, Problem, Rule, Text, clean
 from settings import get_settings
@@ -80,25 +82,24 @@ class Url(Rule):
 
 
 async def why_unreachable(url: str) -> str | None:
-    """Why the service may not call ``url``: its host does not resolve, or resolves to a
-    private, loopback or link-local address (unless allowed). None when it may.
+    """Why the service may not call ``url``: its host does not resolve, or one of the
+    addresses it resolves to may not be called (see services.addresses). None when it may.
 
-    Checked when an endpoint is saved, and again before each send: DNS can change.
+    Checked when an endpoint is saved, and again before each send: DNS can change. Every
+    answer is judged, even with private networks allowed, as link-local and metadata
+    addresses never are.
     """
-    if get_settings().webhooks_allow_private_networks:
-        return None
     host = urlsplit(url).hostname or ""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except socket.gaierror:
+    except (socket.gaierror, UnicodeError):
         return f"has a host that does not resolve: {host}"
+    allow_private_networks = get_settings().webhooks_allow_private_networks
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            return (
-                f"resolves to {address}, a private, loopback or link-local address; "
-                "set FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS=true to allow it"
-            )
+        why = refusal(address, allow_private_networks=allow_private_networks)
+        if why is not None:
+            return f"resolves to {why}"
     return None
 
 

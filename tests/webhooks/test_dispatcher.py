@@ -321,6 +321,28 @@ async def test_a_url_that_now_resolves_to_a_private_address_is_not_called(receiv
     assert "resolves to 127.0.0.1" in attempt.error and attempt.error.startswith("Not sent")
 
 
+@pytest.mark.parametrize(
+    ("host", "carried"),
+    [("[::ffff:169.254.169.254]", "169.254.169.254"), ("[2002:a9fe:a9fe::]", "169.254.169.254")],
+)
+async def test_a_url_that_now_stands_for_metadata_is_not_called_even_with_private_allowed(
+    receiver, host, carried
+):
+    endpoint = await subscribe(receiver, "webhook.*")
+    await send_test_event(endpoint_id=endpoint.id)
+    # What the endpoint's host resolves to now (the URL was fine when it was saved).
+    await WebhookEndpoint.filter(id=endpoint.id).update(url=f"http://{host}:{receiver.port}/")
+    assert get_settings().webhooks_allow_private_networks
+    dispatcher = build_dispatcher()
+    try:
+        await dispatcher.dispatch_once()
+    finally:
+        await dispatcher.aclose()
+    [attempt] = await DeliveryAttempt.all()
+    assert attempt.status_code is None and attempt.error.startswith("Not sent")
+    assert f"which carries {carried}" in attempt.error and "never called" in attempt.error
+
+
 async def test_a_receiver_that_comes_back_gets_everything_in_retry_order(receiver):
     endpoint = await subscribe(receiver, "webhook.*")
     await receiver.stop()

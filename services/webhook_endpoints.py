@@ -81,25 +81,41 @@ class Url(Rule):
         return url
 
 
-async def why_unreachable(url: str) -> str | None:
-    """Why the service may not call ``url``: its host does not resolve, or one of the
-    addresses it resolves to may not be called (see services.addresses). None when it may.
+class Unreachable(Exception):
+    """The service may not call a host; the message says why, after the host's name."""
 
-    Checked when an endpoint is saved, and again before each send: DNS can change. Every
-    answer is judged, even with private networks allowed, as link-local and metadata
-    addresses never are.
-    """
-    host = urlsplit(url).hostname or ""
+
+async def callable_addresses(host: str) -> list[str]:
+    """The addresses ``host`` resolves to, every one judged callable (services.addresses);
+    raises Unreachable when the host does not resolve or any answer may not be called
+    (the one refused could be the one connected to). Even with private networks allowed,
+    as link-local and metadata addresses never are."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        return f"has a host that does not resolve: {host}"
+        raise Unreachable(f"has a host that does not resolve: {host}") from None
     allow_private_networks = get_settings().webhooks_allow_private_networks
+    addresses: list[str] = []
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         why = refusal(address, allow_private_networks=allow_private_networks)
         if why is not None:
-            return f"resolves to {why}"
+            raise Unreachable(f"resolves to {why}")
+        if str(address) not in addresses:
+            addresses.append(str(address))
+    return addresses
+
+
+async def why_unreachable(url: str) -> str | None:
+    """Why the service may not call ``url`` (see callable_addresses), or None when it may.
+
+    Checked when an endpoint is saved, and again before each send: DNS can change. The
+    dispatcher's connections then go only to the addresses judged when they are made.
+    """
+    try:
+        await callable_addresses(urlsplit(url).hostname or "")
+    except Unreachable as unreachable:
+        return str(unreachable)
     return None
 
 

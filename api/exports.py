@@ -3,13 +3,14 @@
 Finance opens these in spreadsheets, and some cells hold what any SALES key typed (people's
 and engagements' names). Each column is declared text or number once: text is always quoted
 and, when it starts like a formula, prefixed with a single quote so that it is shown, never
-run; numbers are written exactly, so a clawback stays ``-120.50`` and still adds up.
+run; numbers are written as the API writes them, so a clawback stays ``-120.50`` and
+still adds up.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterable
+from decimal import Decimal
 from enum import Enum
 
 from starlette.requests import Request
@@ -29,7 +30,7 @@ class Kind(Enum):
     TEXT = "text"
     """Always quoted, and neutralised so that a spreadsheet shows it and never runs it."""
     NUMBER = "number"
-    """Exactly as the API writes the number (``-120.50``): unquoted, never prefixed."""
+    """A Decimal, as the API writes it (``-120.50``): unquoted, never prefixed."""
 
 
 TEXT, NUMBER = Kind.TEXT, Kind.NUMBER
@@ -61,7 +62,6 @@ PAGE = 500
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet may take as the start of a formula (OWASP, CSV injection)."""
-_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def spreadsheet_text(text: str) -> str:
@@ -70,17 +70,18 @@ def spreadsheet_text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _cell(kind: Kind, value: str) -> str:
+def _cell(kind: Kind, value: str | Decimal | None) -> str:
     if kind is NUMBER:
-        # A number column holds only what format_decimal and str(Decimal) write; anything
-        # else would reach the spreadsheet unneutralised, so it is a bug, not a value.
-        if value and not _NUMBER.fullmatch(value):
-            raise ValueError(f"not a plain decimal number: {value!r}")
-        return value
+        # Only a Decimal may skip neutralising: its format is digits, a point and a minus.
+        if value is not None and not isinstance(value, Decimal):
+            raise TypeError(f"a number column was given {value!r}")
+        return "" if value is None else format_decimal(value)
+    if not isinstance(value, str):
+        raise TypeError(f"a text column was given {value!r}")
     return '"' + spreadsheet_text(value).replace('"', '""') + '"'
 
 
-def _line(kinds: Iterable[Kind], values: Iterable[str]) -> str:
+def _line(kinds: Iterable[Kind], values: Iterable[str | Decimal | None]) -> str:
     """One CSV record (RFC 4180): text quoted, quotes doubled, CRLF at the end."""
     return ",".join(_cell(k, v) for k, v in zip(kinds, values, strict=True)) + "\r\n"
 
@@ -103,7 +104,7 @@ async def _rows(period: str, principal: Principal) -> AsyncIterator[str]:
         }
         for s in page:
             person, engagement = people[s.salesperson_id], engagements[s.engagement_id]
-            row = {
+            row: dict[str, str | Decimal | None] = {
                 "signal_id": to_global_id("CompensationSignal", s.pk),
                 "kind": s.kind.value,
                 "period": s.period,
@@ -113,13 +114,13 @@ async def _rows(period: str, principal: Principal) -> AsyncIterator[str]:
                 "engagement_id": to_global_id("Engagement", engagement.pk),
                 "engagement_name": engagement.name,
                 "currency": s.currency,
-                "revenue": format_decimal(s.revenue),
-                "cost": format_decimal(s.cost),
-                "margin": format_decimal(s.margin),
-                "margin_pct": "" if s.margin_pct is None else str(s.margin_pct),
-                "rate": str(s.rate),
-                "split": str(s.split),
-                "amount": format_decimal(s.amount),
+                "revenue": s.revenue,
+                "cost": s.cost,
+                "margin": s.margin,
+                "margin_pct": s.margin_pct,
+                "rate": s.rate,
+                "split": s.split,
+                "amount": s.amount,
                 "reason": s.reason,
                 "evidence": " ".join(to_global_id("Alert", a) for a in s.evidence),
                 "supersedes": (

@@ -144,6 +144,8 @@ async def test_names_a_salesperson_typed_cannot_run_as_formulas_in_the_export(cl
     # Amounts stay numbers, negative ones included: exactly as the API writes them.
     clawbacks = [r["amount"] for r in rows if r["kind"] == "ADJUSTED"]
     assert clawbacks == ["-300.00"] * 5
+    booked = {(r["rate"], r["split"], r["margin_pct"]) for r in rows if r["kind"] == "BOOKED"}
+    assert booked == {("0.10", "0.20", "0.40")}
     paid = sum(Decimal(r["amount"]) for r in rows if r["kind"] in ("BOOKED", "ADJUSTED"))
     assert paid == Decimal("2500.00")
 

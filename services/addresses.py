@@ -41,16 +41,16 @@ NEVER_CALLED: tuple[tuple[IPv4Network | IPv6Network, str], ...] = (
 )
 """Addresses never called, whatever the settings, and what each is."""
 
-NOT_GLOBAL = (
-    # RFC 8215's local-use NAT64 prefix: a network's own translator, never routed globally
-    # (Python 3.11's is_global does not know it yet).
-    ip_network("64:ff9b:1::/48"),
-)
-
 _IPV4_COMPATIBLE = ip_network("::/96")
 _IPV4_TRANSLATED = ip_network("::ffff:0:0:0/96")
 _NAT64_WELL_KNOWN = ip_network("64:ff9b::/96")
 _NAT64_LOCAL_USE = ip_network("64:ff9b:1::/48")
+
+NOT_GLOBAL = (
+    # RFC 8215's local-use NAT64 prefix: a network's own translator, never routed globally
+    # (Python 3.11's is_global does not know it yet).
+    _NAT64_LOCAL_USE,
+)
 _RFC6052_PREFIX_LENGTHS = (48, 56, 64, 96)
 """The prefix lengths a local-use NAT64 prefix within a /48 may have (RFC 6052, 2.2)."""
 

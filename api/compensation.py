@@ -113,7 +113,9 @@ class CreateCommissionPlanInput:
         default=strawberry.UNSET, description="365 when left out."
     )
     is_default: bool | None = strawberry.field(
-        default=strawberry.UNSET, description="The plan of everyone without one of their own."
+        default=strawberry.UNSET,
+        description="The plan of everyone without one of their own. There is one default: "
+        "making a plan the default unsets the previous one, which cannot be unset otherwise.",
     )
 
 
@@ -416,7 +418,8 @@ PlanMutation = mutation_type(
             build=CommissionPlan.from_model,
             id_type="CommissionPlan",
             deleted=True,
-            description="Delete a commission plan no salesperson is on.",
+            description="Delete a commission plan that is not the default, that no "
+            "salesperson is on and that no pay was computed under (CONFLICT otherwise).",
         ),
     },
 )

@@ -11,7 +11,13 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from services import events
-from services.webhook_endpoints import disable_webhook_endpoint, why_unreachable
+from services.webhook_endpoints import (
+    Unreachable,
+    callable_addresses,
+    disable_webhook_endpoint,
+    why_unreachable,
+)
+from webhooks.connect import Refused
 from webhooks.dispatcher import Dispatcher
 
 
@@ -25,10 +31,18 @@ async def _screen(url: str) -> str | None:
     return None if reason is None else f"Not sent: the URL {reason}."
 
 
+async def resolve_callable(host: str) -> list[str]:
+    """The addresses the dispatcher may connect to for ``host``, judged as it connects."""
+    try:
+        return await callable_addresses(host)
+    except Unreachable as unreachable:
+        raise Refused(str(unreachable)) from None
+
+
 def build_dispatcher(**options: Any) -> Dispatcher:
-    """A dispatcher that disables endpoints through the service (announcing it) and
-    re-checks each URL's addresses before sending."""
-    return Dispatcher(disable=_disable, screen=_screen, **options)
+    """A dispatcher that disables endpoints through the service (announcing it), re-checks
+    each URL's addresses before sending, and connects only to addresses judged callable."""
+    return Dispatcher(disable=_disable, screen=_screen, resolve=resolve_callable, **options)
 
 
 async def dispatch_forever(dispatcher: Dispatcher) -> None:

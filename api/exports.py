@@ -1,10 +1,17 @@
-"""CSV exports for finance tools: ``GET /exports/compensation.csv?period=YYYY-MM``."""
+"""CSV exports for finance tools: ``GET /exports/compensation.csv?period=YYYY-MM``.
+
+Finance opens these in spreadsheets, and some cells hold what any SALES key typed (people's
+and engagements' names). Each column is declared text or number once: text is always quoted
+and, when it starts like a formula, prefixed with a single quote so that it is shown, never
+run; numbers are written as the API writes them, so a clawback stays ``-120.50`` and
+still adds up.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from decimal import Decimal
+from enum import Enum
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -16,40 +23,71 @@ from api.relay import BadUserInput, to_global_id
 from models import CompensationSignal, Engagement, Person
 from services.wire import format_decimal, present_idempotency_key
 
-COLUMNS = (
-    "signal_id",
-    "kind",
-    "period",
-    "salesperson_id",
-    "salesperson_name",
-    "salesperson_email",
-    "engagement_id",
-    "engagement_name",
-    "currency",
-    "revenue",
-    "cost",
-    "margin",
-    "margin_pct",
-    "rate",
-    "split",
-    "amount",
-    "reason",
-    "evidence",
-    "supersedes",
-    "idempotency_key",
-    "created_at",
-)
+
+class Kind(Enum):
+    """How a column's cells are written: chosen per column, never per value."""
+
+    TEXT = "text"
+    """Always quoted, and neutralised so that a spreadsheet shows it and never runs it."""
+    NUMBER = "number"
+    """A Decimal, as the API writes it (``-120.50``): unquoted, never prefixed."""
+
+
+TEXT, NUMBER = Kind.TEXT, Kind.NUMBER
+
+COLUMNS: dict[str, Kind] = {
+    "signal_id": TEXT,
+    "kind": TEXT,
+    "period": TEXT,
+    "salesperson_id": TEXT,
+    "salesperson_name": TEXT,
+    "salesperson_email": TEXT,
+    "engagement_id": TEXT,
+    "engagement_name": TEXT,
+    "currency": TEXT,
+    "revenue": NUMBER,
+    "cost": NUMBER,
+    "margin": NUMBER,
+    "margin_pct": NUMBER,
+    "rate": NUMBER,
+    "split": NUMBER,
+    "amount": NUMBER,
+    "reason": TEXT,
+    "evidence": TEXT,
+    "supersedes": TEXT,
+    "idempotency_key": TEXT,
+    "created_at": TEXT,
+}
 PAGE = 500
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet may take as the start of a formula (OWASP, CSV injection)."""
 
-def _line(values: list[object]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(values)
-    return out.getvalue()
+
+def spreadsheet_text(text: str) -> str:
+    """``text`` as a spreadsheet shows it rather than runs it: a leading single quote when
+    it starts like a formula, as OWASP's CSV-injection guidance advises."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _cell(kind: Kind, value: str | Decimal | None) -> str:
+    if kind is NUMBER:
+        # Only a Decimal may skip neutralising: its format is digits, a point and a minus.
+        if value is not None and not isinstance(value, Decimal):
+            raise TypeError(f"a number column was given {value!r}")
+        return "" if value is None else format_decimal(value)
+    if not isinstance(value, str):
+        raise TypeError(f"a text column was given {value!r}")
+    return '"' + spreadsheet_text(value).replace('"', '""') + '"'
+
+
+def _line(kinds: Iterable[Kind], values: Iterable[str | Decimal | None]) -> str:
+    """One CSV record (RFC 4180): text quoted, quotes doubled, CRLF at the end."""
+    return ",".join(_cell(k, v) for k, v in zip(kinds, values, strict=True)) + "\r\n"
 
 
 async def _rows(period: str, principal: Principal) -> AsyncIterator[str]:
-    yield _line(list(COLUMNS))
+    yield _line([TEXT] * len(COLUMNS), COLUMNS)
     last_id = 0
     while True:
         page: list[CompensationSignal] = list(
@@ -66,31 +104,32 @@ async def _rows(period: str, principal: Principal) -> AsyncIterator[str]:
         }
         for s in page:
             person, engagement = people[s.salesperson_id], engagements[s.engagement_id]
-            yield _line(
-                [
-                    to_global_id("CompensationSignal", s.pk),
-                    s.kind.value,
-                    s.period,
-                    to_global_id("Person", person.pk),
-                    person.name,
-                    person.email,
-                    to_global_id("Engagement", engagement.pk),
-                    engagement.name,
-                    s.currency,
-                    format_decimal(s.revenue),
-                    format_decimal(s.cost),
-                    format_decimal(s.margin),
-                    "" if s.margin_pct is None else str(s.margin_pct),
-                    str(s.rate),
-                    str(s.split),
-                    format_decimal(s.amount),
-                    s.reason,
-                    " ".join(to_global_id("Alert", a) for a in s.evidence),
-                    to_global_id("CompensationSignal", s.supersedes_id) if s.supersedes_id else "",
-                    present_idempotency_key(s.idempotency_key),
-                    s.created_at.isoformat(),
-                ]
-            )
+            row: dict[str, str | Decimal | None] = {
+                "signal_id": to_global_id("CompensationSignal", s.pk),
+                "kind": s.kind.value,
+                "period": s.period,
+                "salesperson_id": to_global_id("Person", person.pk),
+                "salesperson_name": person.name,
+                "salesperson_email": person.email,
+                "engagement_id": to_global_id("Engagement", engagement.pk),
+                "engagement_name": engagement.name,
+                "currency": s.currency,
+                "revenue": s.revenue,
+                "cost": s.cost,
+                "margin": s.margin,
+                "margin_pct": s.margin_pct,
+                "rate": s.rate,
+                "split": s.split,
+                "amount": s.amount,
+                "reason": s.reason,
+                "evidence": " ".join(to_global_id("Alert", a) for a in s.evidence),
+                "supersedes": (
+                    to_global_id("CompensationSignal", s.supersedes_id) if s.supersedes_id else ""
+                ),
+                "idempotency_key": present_idempotency_key(s.idempotency_key),
+                "created_at": s.created_at.isoformat(),
+            }
+            yield _line(COLUMNS.values(), (row[column] for column in COLUMNS))
         last_id = page[-1].pk
 
 

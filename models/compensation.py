@@ -102,6 +102,14 @@ class CompensationSignal(Timestamped):
         on_delete=fields.NO_ACTION,
     )
     supersedes_id: int | None
+    plan: fields.ForeignKeyNullableRelation[CommissionPlan] = fields.ForeignKeyField(
+        "fourway.CommissionPlan",
+        related_name="signals",
+        null=True,  # signals made before plans were recorded on them
+        # What the ledger was paid under stays: such a plan cannot be deleted.
+        on_delete=fields.RESTRICT,
+    )
+    plan_id: int | None
     idempotency_key = fields.CharField(max_length=128, unique=True)
 
     class Meta:

@@ -9,7 +9,14 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models import CommissionPlan, Credit, Engagement, Person, PlanAssignment
+from models import (
+    CommissionPlan,
+    CompensationSignal,
+    Credit,
+    Engagement,
+    Person,
+    PlanAssignment,
+)
 from models.enums import Severity
 from rules.catalogue import BY_ID
 from rules.compensation import Attribution
@@ -79,13 +86,22 @@ async def create_commission_plan(
 
 
 async def update_commission_plan(*, id: int, **changes: Any) -> CommissionPlan:
-    """Change a plan; making it the default makes no other plan the default."""
+    """Change a plan; making it the default makes no other plan the default. The default
+    is replaced that way, never unset."""
     values = await clean(SPEC, changes)
     async with in_transaction():
         plan = await CommissionPlan.select_for_update().get_or_none(id=id)
         if plan is None:
             raise NotFound("id", "No commission plan with this id.")
         await _refuse_taken_name(values.get("name"), other_than=id)
+        if plan.is_default and values.get("is_default") is False:
+            # With no default, everyone without a plan of their own would stop being paid,
+            # and nothing would say so.
+            raise Conflict(
+                "is_default",
+                "A default plan is needed, for everyone without a plan of their own: make "
+                "another plan the default instead (isDefault: true on it), which unsets this one.",
+            )
         before = audit.snapshot(plan)
         if values:
             plan.update_from_dict(values)
@@ -200,14 +216,39 @@ async def plan_for(person_id: int) -> CommissionPlan | None:
     return await CommissionPlan.get_or_none(is_default=True)
 
 
+async def _refuse_deleting_in_use(plan: CommissionPlan) -> None:
+    """A plan the ledger follows or followed stays: deleting it would silently stop pay for
+    everyone it covers, or leave entries computed under a plan nobody can look up."""
+    if plan.is_default:
+        raise Conflict(
+            "id",
+            "This is the default plan, which pays everyone without a plan of their own: make "
+            "another plan the default first (isDefault: true on it), then delete this one.",
+        )
+    if await PlanAssignment.filter(plan_id=plan.id).exists():
+        raise Conflict(
+            "id",
+            "Salespeople are on this plan: move them to another first (assignCommissionPlan).",
+        )
+    if await CompensationSignal.filter(plan_id=plan.id).exists():
+        raise Conflict(
+            "id",
+            "Compensation signals were computed under this plan, and the ledger keeps what it "
+            "paid under: leave the plan in place (nobody is on it, so it pays no one).",
+        )
+
+
 async def delete_commission_plan(*, id: int) -> CommissionPlan:
-    """Delete a plan no salesperson is on (signals keep the figures they were made with)."""
+    """Delete a plan that is not the default, that nobody is on and that no pay was
+    computed under."""
     async with in_transaction():
-        plan = await CommissionPlan.get_or_none(id=id)
+        plan = await CommissionPlan.select_for_update().get_or_none(id=id)
         if plan is None:
             raise NotFound("id", "No commission plan with this id.")
-        if await PlanAssignment.filter(plan_id=id).exists():
-            raise Conflict("id", "Salespeople are on this plan: move them to another first.")
-        await plan.delete()
+        await _refuse_deleting_in_use(plan)
+        # Someone put on it, or paid under it, since the checks: the foreign keys refuse.
+        await guard_integrity(
+            plan.delete, field="id", message="The plan was put to use meanwhile: try again."
+        )
         await audit.deleted(plan)
         return plan

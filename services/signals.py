@@ -49,6 +49,8 @@ class _Desired:
     reason: str
     attribution: list[dict[str, str]]
     evidence: list[int]
+    plan_id: int | None
+    """The plan it is computed under, kept so that the plan cannot be deleted."""
 
 
 def _plan(row: CommissionPlan) -> Plan:
@@ -124,7 +126,9 @@ async def emit(
             continue
         plan = _plan(plan_row)
         booked = earned(booked_basis, plan, split=credit.split_pct, minor_unit=minor)
-        wanted = [_Desired(SignalKind.BOOKED, booked, booked.amount, booked.reason, [], [])]
+        wanted = [
+            _Desired(SignalKind.BOOKED, booked, booked.amount, booked.reason, [], [], plan_row.id)
+        ]
         holds = sorted(
             a.id
             for a in live
@@ -141,6 +145,7 @@ async def emit(
                     "pay held while these alerts are open",
                     [],
                     holds,
+                    plan_row.id,
                 )
             )
         elif held is not None and held.kind == SignalKind.HELD:
@@ -152,6 +157,7 @@ async def emit(
                     "the alerts that held pay are resolved",
                     [],
                     held.evidence,
+                    plan_row.id,
                 )
             )
         if _completed(snapshot):
@@ -182,7 +188,9 @@ async def emit(
                 {"item": v.item, "variance": str(v.amount), "attribution": v.attribution.value}
                 for v in variances
             ]
-            wanted.append(_Desired(SignalKind.ADJUSTED, realized, delta, reason, attribution, []))
+            wanted.append(
+                _Desired(SignalKind.ADJUSTED, realized, delta, reason, attribution, [], plan_row.id)
+            )
         for desired in wanted:
             added = await _append(engagement, credit.person_id, desired, latest, now)
             if added is not None:
@@ -203,6 +211,7 @@ async def emit(
                 "no longer credited with the sale",
                 [],
                 [],
+                previous.plan_id,
             ),
             latest,
             now,
@@ -260,6 +269,7 @@ async def _append(
         attribution=desired.attribution,
         evidence=desired.evidence,
         supersedes_id=previous.id if previous is not None else None,
+        plan_id=desired.plan_id,
         idempotency_key=key,
     )
     latest[(person_id, slot)] = signal

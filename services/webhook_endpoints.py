@@ -1,9 +1,10 @@
 """Webhook endpoints: where subscribers receive events, and the secrets that sign them.
 
 A secret is ``whsec_`` and the base64 of 32 random bytes (Standard Webhooks), shown once
-when made. URLs that resolve to private, loopback or link-local addresses are refused
-unless FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS allows them: a subscriber must not be able
-to point the service at the network it runs in.
+when made. URLs that resolve to private or loopback addresses are refused unless
+FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS allows them, and link-local and cloud metadata
+addresses always are (services.addresses decides): a subscriber must not be able to point
+the service at the network it runs in.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from models import WebhookEndpoint
 from services import audit, events
+from services.addresses import refusal
 from services.errors import FieldError, Invalid, NotFound
 from services.fields import Context, Flag, Problem, Rule, Text, clean
 from settings import get_settings
@@ -81,26 +83,41 @@ class Url(Rule):
         return url
 
 
-async def why_unreachable(url: str) -> str | None:
-    """Why the service may not call ``url``: its host does not resolve, or resolves to a
-    private, loopback or link-local address (unless allowed). None when it may.
+class Unreachable(Exception):
+    """The service may not call a host; the message says why, after the host's name."""
 
-    Checked when an endpoint is saved, and again before each send: DNS can change.
-    """
-    if get_settings().webhooks_allow_private_networks:
-        return None
-    host = urlsplit(url).hostname or ""
+
+async def callable_addresses(host: str) -> list[str]:
+    """The addresses ``host`` resolves to, every one judged callable (services.addresses);
+    raises Unreachable when the host does not resolve or any answer may not be called
+    (the one refused could be the one connected to). Even with private networks allowed,
+    as link-local and metadata addresses never are."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        return f"has a host that does not resolve: {host}"
+    except (socket.gaierror, UnicodeError):
+        raise Unreachable(f"has a host that does not resolve: {host}") from None
+    allow_private_networks = get_settings().webhooks_allow_private_networks
+    addresses: list[str] = []
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            return (
-                f"resolves to {address}, a private, loopback or link-local address; "
-                "set FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS=true to allow it"
-            )
+        why = refusal(address, allow_private_networks=allow_private_networks)
+        if why is not None:
+            raise Unreachable(f"resolves to {why}")
+        if str(address) not in addresses:
+            addresses.append(str(address))
+    return addresses
+
+
+async def why_unreachable(url: str) -> str | None:
+    """Why the service may not call ``url`` (see callable_addresses), or None when it may.
+
+    Checked when an endpoint is saved, and again before each send: DNS can change. The
+    dispatcher's connections then go only to the addresses judged when they are made.
+    """
+    try:
+        await callable_addresses(urlsplit(url).hostname or "")
+    except Unreachable as unreachable:
+        return str(unreachable)
     return None
 
 

@@ -29,6 +29,7 @@ from models import DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus
 from observability import metrics
 from settings import get_settings
+from webhooks.connect import Resolve, pinned_transport
 from webhooks.schedule import RETRY_DELAYS, next_attempt, retry_after
 from webhooks.signing import signed_headers
 
@@ -107,6 +108,7 @@ class Dispatcher:
         *,
         disable: Disable | None = None,
         screen: Screen | None = None,
+        resolve: Resolve | None = None,
         client: httpx.AsyncClient | None = None,
         delays: Sequence[timedelta] = RETRY_DELAYS,
         rng: random.Random | None = None,
@@ -129,12 +131,15 @@ class Dispatcher:
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._own_client = client is None
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
         self.client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,  # a redirect is the receiver's mistake, not a new target
             trust_env=False,
             headers={"user-agent": USER_AGENT, "content-type": "application/json"},
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            limits=limits,
+            # Connect only where ``resolve`` allows, judged as each connection is made.
+            transport=None if resolve is None else pinned_transport(resolve, limits=limits),
         )
 
     async def aclose(self) -> None:

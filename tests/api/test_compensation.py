@@ -1,6 +1,10 @@
 """Commission plans, plan assignments and sale credits through GraphQL."""
 
-from tests.support import seed_engagement
+import pytest
+
+from models import AuditEntry
+from tests.api.test_signals import _sale
+from tests.support import dump_database, seed_engagement
 
 PLAN = (
     "commissionPlan { id name rateOnMargin marginFloorPct holdRules holdSeverities "
@@ -144,3 +148,79 @@ async def test_a_plan_nobody_is_on_can_be_deleted(client):
     assert deleted["userErrors"] == []
     assert deleted["deletedId"] == plan["id"]
     assert (await client.data("{ commissionPlans { id } }"))["commissionPlans"] == []
+
+
+async def _refused_and_nothing_written(client, mutation: str, input: dict) -> dict:
+    """Run a mutation that must be refused with a CONFLICT; prove it wrote nothing."""
+    before = await dump_database()
+    payload = await client.mutate(mutation, input, "commissionPlan { id }")
+    assert payload["commissionPlan"] is None
+    [error] = payload["userErrors"]
+    assert error["code"] == "CONFLICT"
+    assert await dump_database() == before
+    return error
+
+
+async def test_the_default_plan_cannot_be_deleted(client):
+    plan = await _plan(client, "Standard", isDefault=True)
+    error = await _refused_and_nothing_written(client, "deleteCommissionPlan", {"id": plan["id"]})
+    assert error["field"] == ["input", "id"]
+    assert "make another plan the default" in error["message"]
+
+
+async def test_a_plan_someone_is_on_cannot_be_deleted(client):
+    ids = await seed_engagement(client)
+    await _plan(client, "Standard", isDefault=True)
+    senior = await _plan(client, "Senior")
+    await client.mutate(
+        "assignCommissionPlan",
+        {"personId": ids["seller"], "planId": senior["id"]},
+        "assignment { plan { name } }",
+    )
+    error = await _refused_and_nothing_written(client, "deleteCommissionPlan", {"id": senior["id"]})
+    assert "assignCommissionPlan" in error["message"]
+
+
+async def test_a_plan_pay_was_computed_under_cannot_be_deleted(client):
+    await _sale(client)  # booked under the default plan, "Standard"
+    [standard] = (await client.data("{ commissionPlans { id name } }"))["commissionPlans"]
+    # Another plan becomes the default: nobody is on "Standard" now, but the ledger was.
+    await _plan(client, "Senior", isDefault=True)
+    error = await _refused_and_nothing_written(
+        client, "deleteCommissionPlan", {"id": standard["id"]}
+    )
+    assert "computed under this plan" in error["message"]
+
+
+@pytest.mark.parametrize("others", [0, 1])
+async def test_the_default_cannot_be_unset_only_replaced(client, others):
+    plan = await _plan(client, "Standard", isDefault=True)
+    for n in range(others):
+        await _plan(client, f"Other {n}")
+    error = await _refused_and_nothing_written(
+        client, "updateCommissionPlan", {"id": plan["id"], "isDefault": False}
+    )
+    assert error["field"] == ["input", "isDefault"]
+    assert "make another plan the default" in error["message"]
+    replaced = await _plan(client, "Senior", isDefault=True)
+    plans = (await client.data("{ commissionPlans { id isDefault } }"))["commissionPlans"]
+    assert [p["id"] for p in plans if p["isDefault"]] == [replaced["id"]]
+
+
+async def test_a_plan_that_is_not_the_default_may_say_so_again(client):
+    await _plan(client, "Standard", isDefault=True)
+    other = await _plan(client, "Other")
+    payload = await client.mutate(
+        "updateCommissionPlan", {"id": other["id"], "isDefault": False}, "commissionPlan { id }"
+    )
+    assert payload["userErrors"] == []
+
+
+async def test_an_unused_plan_that_is_not_the_default_is_deleted_and_audited(client):
+    await _sale(client)
+    spare = await _plan(client, "Spare")
+    deleted = await client.mutate("deleteCommissionPlan", {"id": spare["id"]}, "deletedId")
+    assert deleted == {"deletedId": spare["id"], "userErrors": []}
+    names = (await client.data("{ commissionPlans { name } }"))["commissionPlans"]
+    assert names == [{"name": "Standard"}]
+    assert await AuditEntry.filter(action="commission_plan.deleted").count() == 1

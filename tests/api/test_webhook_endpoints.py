@@ -62,7 +62,6 @@ async def test_a_url_on_a_private_network_is_refused_unless_allowed(client):
         "http://127.0.0.1:8080/h",
         "http://localhost/h",
         "http://10.1.2.3/h",
-        "http://169.254.169.254/latest",
         "http://[::1]/h",
     ):
         refused = await client.mutate(
@@ -94,3 +93,80 @@ async def test_updating_an_endpoint_and_deleting_it(client, loopback_allowed):
     deleted = await client.mutate("deleteWebhookEndpoint", {"id": endpoint_id}, "deletedId")
     assert deleted["deletedId"] == endpoint_id
     assert not await WebhookEndpoint.exists()
+
+
+# URL, whether it is accepted by default, whether it is accepted with private networks allowed
+URLS = [
+    ("https://8.8.8.8/h", True, True),
+    ("https://[2606:4700:4700::1111]/h", True, True),
+    ("https://[::ffff:8.8.8.8]/h", True, True),
+    ("https://[64:ff9b::8.8.8.8]/h", True, True),
+    ("https://[2002:808:808::1]/h", True, True),
+    ("http://127.0.0.1:8080/h", False, True),
+    ("http://localhost/h", False, True),  # by its DNS answers
+    ("http://2130706433/h", False, True),  # 127.0.0.1 written as one number
+    ("http://[::127.0.0.1]/h", False, True),
+    ("http://[::ffff:127.0.0.1]/h", False, True),
+    ("http://[::ffff:0:127.0.0.1]/h", False, True),
+    ("http://[64:ff9b::7f00:1]/h", False, True),
+    ("http://[2002:7f00:1::]/h", False, True),
+    ("http://[2002:a01:203::1]/h", False, True),
+    ("http://[64:ff9b:1::a00:1]/h", False, True),
+    ("http://169.254.169.254/latest/meta-data/", False, False),
+    ("http://0xa9fea9fe/latest/meta-data/", False, False),  # 169.254.169.254 in hex
+    ("http://[fe80::1]/h", False, False),
+    ("http://[fd00:ec2::254]/latest/meta-data/", False, False),
+    ("http://100.100.100.200/latest/meta-data/", False, False),
+    ("http://[::169.254.169.254]/latest/meta-data/", False, False),
+    ("http://[::ffff:169.254.169.254]/latest/meta-data/", False, False),
+    ("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", False, False),
+    ("http://[64:ff9b:1::a9fe:a9fe]/latest/meta-data/", False, False),
+    ("http://[2002:a9fe:a9fe::]/latest/meta-data/", False, False),
+]
+
+
+@pytest.mark.parametrize("allow_private_networks", [False, True])
+@pytest.mark.parametrize(("url", "by_default", "when_private_allowed"), URLS)
+async def test_an_endpoint_url_is_judged_by_every_address_it_stands_for(
+    client, monkeypatch, allow_private_networks, url, by_default, when_private_allowed
+):
+    monkeypatch.setattr(get_settings(), "webhooks_allow_private_networks", allow_private_networks)
+    accepted = when_private_allowed if allow_private_networks else by_default
+    created = await client.mutate(
+        "createWebhookEndpoint", {"url": url, "eventTypes": ["alert.*"]}, CREATE
+    )
+    if accepted:
+        assert created["userErrors"] == []
+        assert created["webhookEndpoint"]["url"] == url
+        return
+    assert created["webhookEndpoint"] is None and created["secret"] is None
+    [error] = created["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "url"], "VALIDATION")
+    assert error["message"].startswith("url resolves to ")
+    # The setting is offered only where it would help.
+    assert ("FOURWAY_WEBHOOKS_ALLOW_PRIVATE_NETWORKS" in error["message"]) is when_private_allowed
+    assert not await WebhookEndpoint.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::169.254.169.254]/latest/meta-data/",
+        "http://[2002:a9fe:a9fe::]/latest/meta-data/",
+        "http://[fe80::1]/h",
+    ],
+)
+async def test_an_endpoint_cannot_be_moved_to_metadata_even_with_private_networks_allowed(
+    client, loopback_allowed, url
+):
+    created = await client.mutate(
+        "createWebhookEndpoint", {"url": "http://127.0.0.1:9/h", "eventTypes": ["alert.*"]}, CREATE
+    )
+    endpoint_id = created["webhookEndpoint"]["id"]
+    moved = await client.mutate(
+        "updateWebhookEndpoint", {"id": endpoint_id, "url": url}, "webhookEndpoint { url }"
+    )
+    assert moved["webhookEndpoint"] is None
+    [error] = moved["userErrors"]
+    assert error["field"] == ["input", "url"] and "never called" in error["message"]
+    assert (await WebhookEndpoint.get()).url == "http://127.0.0.1:9/h"

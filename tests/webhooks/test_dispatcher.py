@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
+from api.dispatch import build_dispatcher, dispatch_forever, resolve_callable, stop_dispatching
 from models import Alert, DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus
 from services.webhook_deliveries import send_test_event
@@ -17,6 +17,7 @@ from services.wire import to_global_id
 from settings import get_settings
 from tests.receiver import Receiver, eventually, free_port
 from tests.support import seed_engagement
+from webhooks.dispatcher import Dispatcher
 from webhooks.schedule import RETRY_DELAYS
 
 
@@ -351,6 +352,60 @@ async def test_a_url_that_now_resolves_to_a_private_address_is_not_called(receiv
     [attempt] = await DeliveryAttempt.all()
     assert attempt.status_code is None
     assert "resolves to 127.0.0.1" in attempt.error and attempt.error.startswith("Not sent")
+
+
+@pytest.mark.parametrize(
+    ("host", "carried"),
+    [("[::ffff:169.254.169.254]", "169.254.169.254"), ("[2002:a9fe:a9fe::]", "169.254.169.254")],
+)
+async def test_a_url_that_now_stands_for_metadata_is_not_called_even_with_private_allowed(
+    receiver, host, carried
+):
+    endpoint = await subscribe(receiver, "webhook.*")
+    await send_test_event(endpoint_id=endpoint.id)
+    # What the endpoint's host resolves to now (the URL was fine when it was saved).
+    await WebhookEndpoint.filter(id=endpoint.id).update(url=f"http://{host}:{receiver.port}/")
+    assert get_settings().webhooks_allow_private_networks
+    dispatcher = build_dispatcher()
+    try:
+        await dispatcher.dispatch_once()
+    finally:
+        await dispatcher.aclose()
+    [attempt] = await DeliveryAttempt.all()
+    assert attempt.status_code is None and attempt.error.startswith("Not sent")
+    assert f"which carries {carried}" in attempt.error and "never called" in attempt.error
+
+
+async def test_a_connection_goes_only_to_addresses_judged_as_it_is_made(receiver, monkeypatch):
+    endpoint = await subscribe(receiver, "webhook.*")
+    await send_test_event(endpoint_id=endpoint.id)
+    monkeypatch.setattr(get_settings(), "webhooks_allow_private_networks", False)
+    # No screen before the send: as if DNS had answered the screen with a public address
+    # and answers the connection with this one.
+    dispatcher = Dispatcher(resolve=resolve_callable)
+    try:
+        await dispatcher.dispatch_once()
+    finally:
+        await dispatcher.aclose()
+    assert receiver.received == []
+    [attempt] = await DeliveryAttempt.all()
+    assert attempt.status_code is None
+    assert "Not sent: 127.0.0.1 resolves to 127.0.0.1" in attempt.error
+
+
+async def test_a_host_name_is_called_at_the_addresses_it_resolves_to(receiver):
+    url = f"http://localhost:{receiver.port}/hooks"
+    endpoint = await subscribe(receiver, "webhook.*", url=url)
+    await send_test_event(endpoint_id=endpoint.id)
+    dispatcher = build_dispatcher()
+    try:
+        await dispatcher.dispatch_once()
+    finally:
+        await dispatcher.aclose()
+    [received] = receiver.received
+    assert received.headers["host"] == f"localhost:{receiver.port}"
+    [attempt] = await DeliveryAttempt.all()
+    assert attempt.status_code == 200
 
 
 async def test_a_receiver_that_comes_back_gets_everything_in_retry_order(receiver):

@@ -7,7 +7,15 @@ from models.alert import Alert
 from models.api_key import ApiKey
 from models.audit import AuditEntry
 from models.change_order import ChangeOrder
-from models.compensation import CommissionPlan, CompensationSignal, Credit, PlanAssignment
+from models.compensation import (
+    CommissionPlan,
+    CommissionPlanVersion,
+    CompensationPeriod,
+    CompensationSignal,
+    Credit,
+    PlanAssignment,
+    Sale,
+)
 from models.deliverable import Deliverable
 from models.engagement import Engagement
 from models.event import Event
@@ -25,6 +33,8 @@ __all__ = [
     "AuditEntry",
     "ChangeOrder",
     "CommissionPlan",
+    "CommissionPlanVersion",
+    "CompensationPeriod",
     "CompensationSignal",
     "Credit",
     "Deliverable",
@@ -38,6 +48,7 @@ __all__ = [
     "Promise",
     "Purchase",
     "RoleAssignment",
+    "Sale",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

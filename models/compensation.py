@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 
-from models.base import Timestamped, money
+from models.base import Timestamped, moment, money
 from models.enums import SignalKind
 
 if TYPE_CHECKING:
@@ -30,6 +30,30 @@ class CommissionPlan(Timestamped):
 
     class Meta:
         table = "commission_plan"
+
+
+class CommissionPlanVersion(Timestamped):
+    """One version of the terms of a plan, in force from its date until the next version.
+    A sale is paid under the version in force when it was signed."""
+
+    id = fields.IntField(primary_key=True)
+    plan: fields.ForeignKeyRelation[CommissionPlan] = fields.ForeignKeyField(
+        "fourway.CommissionPlan", related_name="versions", on_delete=fields.CASCADE
+    )
+    plan_id: int
+    version = fields.IntField()
+    effective_from = moment()
+    rate_on_margin = _fraction()
+    margin_floor_pct = _fraction()
+    hold_rules: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    hold_severities: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    reducing_attributions: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    clawback_window_days = fields.IntField(default=365)
+
+    class Meta:
+        table = "commission_plan_version"
+        unique_together = (("plan", "version"),)
+        indexes = (("plan_id", "effective_from"),)
 
 
 class PlanAssignment(Timestamped):
@@ -68,8 +92,39 @@ class Credit(Timestamped):
         unique_together = (("engagement", "person"),)
 
 
+class Sale(Timestamped):
+    """What fixes the pay of a sale: when it was last priced on purpose (re-priced under
+    the plan versions then in force), and when it completed, with the figures fixed then."""
+
+    id = fields.IntField(primary_key=True)
+    engagement: fields.OneToOneRelation["Engagement"] = fields.OneToOneField(
+        "fourway.Engagement", related_name="sale", on_delete=fields.CASCADE
+    )
+    engagement_id: int
+    priced_at = moment(null=True)
+    completed_at = moment(null=True)
+    realized_revenue = money(null=True)
+    expected_cost = money(null=True)
+    variances: fields.JSONField[list[dict[str, str]]] = fields.JSONField(default=list)
+
+    class Meta:
+        table = "sale"
+
+
+class CompensationPeriod(Timestamped):
+    """A month of the ledger that finance closed: nothing is ever written into it again."""
+
+    id = fields.IntField(primary_key=True)
+    period = fields.CharField(max_length=7, unique=True)
+    closed_at = moment()
+
+    class Meta:
+        table = "compensation_period"
+
+
 class CompensationSignal(Timestamped):
-    """A fact finance computes pay from. Append-only: a correction supersedes, never edits."""
+    """A change in the pay of a salesperson (BOOKED, ADJUSTED) or in what is held of it
+    (HELD, RELEASED). Append-only: a correction is a new entry for the difference."""
 
     id = fields.IntField(primary_key=True)
     kind = fields.CharEnumField(SignalKind, max_length=16)
@@ -110,6 +165,13 @@ class CompensationSignal(Timestamped):
         on_delete=fields.RESTRICT,
     )
     plan_id: int | None
+    plan_version: fields.ForeignKeyNullableRelation[CommissionPlanVersion] = fields.ForeignKeyField(
+        "fourway.CommissionPlanVersion",
+        related_name="signals",
+        null=True,  # entries made before plans had versions
+        on_delete=fields.RESTRICT,
+    )
+    plan_version_id: int | None
     idempotency_key = fields.CharField(max_length=128, unique=True)
 
     class Meta:

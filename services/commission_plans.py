@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,7 @@ from tortoise.transactions import in_transaction
 
 from models import (
     CommissionPlan,
+    CommissionPlanVersion,
     CompensationSignal,
     Credit,
     Engagement,
@@ -23,7 +25,7 @@ from rules.compensation import Attribution
 from services import audit
 from services.errors import Conflict, FieldError, Invalid, NotFound
 from services.evaluation import reconcile
-from services.fields import Flag, Fraction, Names, Ref, Text, WholeNumber, clean
+from services.fields import Flag, Fraction, Moment, Names, Ref, Text, WholeNumber, clean
 from services.records import guard_integrity, lock_engagement
 from services.wire import format_decimal, to_global_id
 
@@ -36,6 +38,16 @@ DEFAULT_HOLD_RULES = (
     "margin-below-floor",
 )
 
+# The terms a sale is paid under; changing any of them makes a new version of the plan.
+TERMS = (
+    "rate_on_margin",
+    "margin_floor_pct",
+    "hold_rules",
+    "hold_severities",
+    "reducing_attributions",
+    "clawback_window_days",
+)
+
 SPEC = {
     "name": Text(max_length=200),
     "rate_on_margin": Fraction(),
@@ -45,6 +57,7 @@ SPEC = {
     "reducing_attributions": Names(allowed=frozenset(Attribution)),
     "clawback_window_days": WholeNumber(),
     "is_default": Flag(),
+    "effective_from": Moment(),
 }
 
 
@@ -77,9 +90,11 @@ async def create_commission_plan(
     values.setdefault("reducing_attributions", [Attribution.SALES_UNDERESTIMATE.value])
     async with in_transaction():
         await _refuse_taken_name(values["name"])
+        effective_from = _effective_from(values.pop("effective_from", None))
         plan: CommissionPlan = await guard_integrity(
             lambda: CommissionPlan.create(**values), field="name", message="The name is taken."
         )
+        await _new_version(plan, effective_from)
         await _only_default(plan)
         await audit.created(plan)
         return plan
@@ -103,9 +118,15 @@ async def update_commission_plan(*, id: int, **changes: Any) -> CommissionPlan:
                 "another plan the default instead (isDefault: true on it), which unsets this one.",
             )
         before = audit.snapshot(plan)
+        effective_from = _effective_from(values.pop("effective_from", None))
+        terms_changed = any(
+            name in values and values[name] != getattr(plan, name) for name in TERMS
+        )
         if values:
             plan.update_from_dict(values)
             await plan.save(update_fields=[*values, "updated_at"])
+        if terms_changed:
+            await _new_version(plan, effective_from)
         await _only_default(plan)
         await audit.updated(plan, before=before)
         return plan
@@ -206,6 +227,53 @@ async def set_engagement_credits(
         # Who is credited decides whose signals the sale emits: evaluate now.
         await reconcile(engagement)
         return Credits(engagement, tuple(made))
+
+
+def _effective_from(given: datetime | None) -> datetime:
+    """When new terms take effect: now unless later. Not earlier: sales already signed
+    keep their terms, and re-pricing one under new terms is done on purpose
+    (``repriceEngagement``)."""
+    now = datetime.now(UTC)
+    if given is None:
+        return now
+    if given < now - timedelta(minutes=1):
+        raise Invalid(
+            [
+                FieldError(
+                    "effective_from",
+                    "new terms take effect now or later, not in the past: sales already "
+                    "signed keep the terms they were signed under (re-price one on purpose "
+                    "with repriceEngagement)",
+                )
+            ]
+        )
+    return given
+
+
+async def _new_version(plan: CommissionPlan, effective_from: datetime) -> CommissionPlanVersion:
+    """Record the plan's terms as they now are as its next version."""
+    latest = await CommissionPlanVersion.filter(plan_id=plan.id).order_by("-version").first()
+    return await CommissionPlanVersion.create(
+        plan_id=plan.id,
+        version=1 if latest is None else latest.version + 1,
+        effective_from=effective_from,
+        **{name: getattr(plan, name) for name in TERMS},
+    )
+
+
+async def version_for(person_id: int, at: datetime) -> CommissionPlanVersion | None:
+    """The terms a sale priced at ``at`` pays the person under: their plan's version in
+    force then (its first, for a sale older than the plan); None without a plan."""
+    plan = await plan_for(person_id)
+    if plan is None:
+        return None
+    versions = CommissionPlanVersion.filter(plan_id=plan.id)
+    in_force = (
+        await versions.filter(effective_from__lte=at)
+        .order_by("-effective_from", "-version")
+        .first()
+    )
+    return in_force or await versions.order_by("effective_from", "version").first()
 
 
 async def plan_for(person_id: int) -> CommissionPlan | None:

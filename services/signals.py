@@ -1,284 +1,389 @@
-"""Compensation signals: the append-only ledger finance computes salespeople's pay from.
+"""Compensation signals: the append-only ledger finance pays salespeople from.
 
-Emitted by the same evaluation that reconciles alerts, in the same transaction. For each
-salesperson credited with a sale it keeps, per kind, the latest signal true to the facts:
-an unchanged engagement emits nothing (the idempotency key says so), a change emits a new
-signal that supersedes the last, never an edit.
+Written by the same evaluation that reconciles alerts, in the same transaction. Every
+entry is a change: for a salesperson and a sale, the sum of the BOOKED and ADJUSTED
+entries is what the sale pays them, and HELD less RELEASED is how much of it is held. An
+evaluation works out what the ledger should say and writes the difference, so evaluating
+an unchanged engagement writes nothing, and a correction never edits an entry.
 
-- BOOKED once the engagement is sold: projected margin from estimated cost.
-- HELD while an alert the salesperson's plan names is live, with the amount at risk;
-  RELEASED when none is left.
-- ADJUSTED once the engagement completes (every deliverable accepted, or CLOSED): realized
-  margin from actual cost, the variance attributed per item; what the plan charges to sales
-  moves pay, a clawback only within the plan's window.
+- BOOKED, until the sale completes: the projected margin (estimated cost) times the rate
+  of the plan version in force when the sale was signed, nothing below its floor, split
+  among the salespeople credited by largest remainder. A person no longer credited is
+  booked back to nothing.
+- ADJUSTED, once it completes (``rules.compensation``): the realized figures, fixed at
+  completion, under the same versions; a clawback only when the sale completed within the
+  plan's clawback window of its first booking.
+- HELD while an alert the plan names is live, for the pay at risk; RELEASED when none is.
+
+An entry belongs to the first month not closed, from the month it is written in: a closed
+month never changes, and a correction to a sale booked in one points at the entry it
+corrects (``supersedes``).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from models import Alert, CommissionPlan, CompensationSignal, Credit, Engagement
+from models import (
+    Alert,
+    CommissionPlanVersion,
+    CompensationPeriod,
+    CompensationSignal,
+    Credit,
+    Engagement,
+    Sale,
+)
 from models.enums import SignalKind
 from rules import Snapshot
 from rules.compensation import (
     Attribution,
     Basis,
+    Completion,
     Earned,
-    ItemCost,
     Plan,
-    attribute,
+    Variance,
+    booked_basis,
+    completion,
     earned,
-    realized_basis,
+    shares,
+    signed_at,
 )
-from rules.money import financials, round_money
-from services.commission_plans import plan_for
+from rules.money import round_money
+from services.commission_plans import version_for
 from services.currencies import MINOR_UNITS
 
 _SOLD = ("SOLD", "DELIVERING", "SUPPORTING", "CLOSED")
 ZERO = Decimal(0)
+PAY = (SignalKind.BOOKED, SignalKind.ADJUSTED)
+HOLDS = (SignalKind.HELD, SignalKind.RELEASED)
+
+
+def plan_terms(version: CommissionPlanVersion) -> Plan:
+    return Plan(
+        rate_on_margin=version.rate_on_margin,
+        margin_floor_pct=version.margin_floor_pct,
+        reducing=frozenset(Attribution(a) for a in version.reducing_attributions),
+    )
+
+
+@dataclass
+class _Ledger:
+    """What one salesperson's entries for one sale add up to so far."""
+
+    owed: Decimal = ZERO
+    held: Decimal = ZERO
+    holding: list[int] = field(default_factory=list)
+    last_pay: CompensationSignal | None = None
+    last_hold: CompensationSignal | None = None
+    first_booked_at: datetime | None = None
+    adjusted: bool = False
+    last: CompensationSignal | None = None
+
+    def add(self, entry: CompensationSignal) -> None:
+        self.last = entry
+        if entry.kind in PAY:
+            self.owed += entry.amount
+            self.last_pay = entry
+            if self.first_booked_at is None and entry.kind == SignalKind.BOOKED:
+                self.first_booked_at = entry.created_at
+            self.adjusted = self.adjusted or entry.kind == SignalKind.ADJUSTED
+        else:
+            self.held += entry.amount if entry.kind == SignalKind.HELD else -entry.amount
+            self.holding = list(entry.evidence) if entry.kind == SignalKind.HELD else []
+            self.last_hold = entry
 
 
 @dataclass(frozen=True)
-class _Desired:
+class _Entry:
     kind: SignalKind
-    earned: Earned
+    basis: Basis
+    rate: Decimal
+    split: Decimal
     amount: Decimal
     reason: str
     attribution: list[dict[str, str]]
     evidence: list[int]
-    plan_id: int | None
-    """The plan it is computed under, kept so that the plan cannot be deleted."""
+    version: CommissionPlanVersion | None
 
 
-def _plan(row: CommissionPlan) -> Plan:
-    return Plan(
-        rate_on_margin=row.rate_on_margin,
-        margin_floor_pct=row.margin_floor_pct,
-        reducing=frozenset(Attribution(a) for a in row.reducing_attributions),
+def _variances(rows: list[dict[str, str]]) -> tuple[Variance, ...]:
+    return tuple(
+        Variance(r["item"], Decimal(r["variance"]), Attribution(r["attribution"])) for r in rows
     )
 
 
-def _booked_basis(snapshot: Snapshot) -> Basis:
-    money = financials(snapshot.purchases, snapshot.change_orders)
-    return Basis(revenue=money.revenue, cost=money.estimated_cost)
+# Completion figures are kept to the columns' four places (a hundredth of a cent); pay
+# is computed from what is kept, so every evaluation after completion reads the same.
+KEPT = Decimal("0.0001")
 
 
-def _completed(snapshot: Snapshot) -> bool:
-    if snapshot.status == "CLOSED":
-        return True
-    return bool(snapshot.deliverables) and all(
-        d.status == "ACCEPTED" for d in snapshot.deliverables
+def _kept(value: Decimal) -> Decimal:
+    return value.quantize(KEPT, rounding=ROUND_HALF_UP)
+
+
+def _shown(variances: tuple[Variance, ...]) -> list[dict[str, str]]:
+    return [
+        {"item": v.item, "variance": str(_kept(v.amount)), "attribution": v.attribution.value}
+        for v in variances
+    ]
+
+
+async def sale_of(engagement_id: int) -> Sale:
+    sale, _ = await Sale.get_or_create(engagement_id=engagement_id)
+    return sale
+
+
+async def _fix_completion(
+    sale: Sale, snapshot: Snapshot, credited: list[int], now: datetime
+) -> None:
+    """Fix the sale's realized figures the first time it is found complete (with every
+    accepted deliverable's cost); later edits move no money until it is re-priced."""
+    if sale.completed_at is not None:
+        return
+    done = completion(snapshot, salespeople=credited)
+    if done is None:
+        return
+    sale.completed_at = now
+    sale.realized_revenue = _kept(done.revenue)
+    sale.expected_cost = _kept(done.expected_cost)
+    sale.variances = _shown(done.variances)
+    await sale.save(
+        update_fields=[
+            "completed_at",
+            "realized_revenue",
+            "expected_cost",
+            "variances",
+            "updated_at",
+        ]
     )
 
 
-def _item_costs(snapshot: Snapshot) -> list[ItemCost]:
-    """Per item: estimate (purchases), actual (deliverables, the estimate where unrecorded),
-    approved change cost, and whether sales had it signed off and sold it."""
-    items = sorted(
-        {p.item for p in snapshot.purchases}
-        | {d.item for d in snapshot.deliverables}
-        | {p.item for p in snapshot.promises}
-    )
-    costs = []
-    for item in items:
-        estimated = sum(
-            (p.estimated_cost or ZERO for p in snapshot.purchases if p.item == item), ZERO
-        )
-        deliverables = [d for d in snapshot.deliverables if d.item == item]
-        recorded = [d.actual_cost for d in deliverables if d.actual_cost is not None]
-        actual = sum(recorded, ZERO) if recorded else estimated
-        change = sum(
-            (
-                c.cost_delta
-                for c in snapshot.change_orders
-                if c.item == item and c.status == "APPROVED"
-            ),
-            ZERO,
-        )
-        promises = [p for p in snapshot.promises if p.item == item]
-        bought = any(p.item == item for p in snapshot.purchases)
-        signed_off = bought and all(p.delivery_signoff_by_id is not None for p in promises)
-        costs.append(ItemCost(item, estimated, actual, change, signed_off))
-    return costs
+def _completion(sale: Sale) -> Completion | None:
+    if sale.completed_at is None or sale.realized_revenue is None or sale.expected_cost is None:
+        return None
+    return Completion(sale.realized_revenue, sale.expected_cost, _variances(sale.variances))
+
+
+async def first_open_period(now: datetime) -> str:
+    """The month an entry written at ``now`` belongs to: this one, or the first after it
+    that is not closed."""
+    year, month = now.year, now.month
+    closed: set[str] = {
+        str(period)
+        for period in await CompensationPeriod.filter(
+            period__gte=f"{year:04d}-{month:02d}"
+        ).values_list("period", flat=True)
+    }
+    while f"{year:04d}-{month:02d}" in closed:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return f"{year:04d}-{month:02d}"
 
 
 async def emit(
-    engagement: Engagement, snapshot: Snapshot, *, now: datetime
+    engagement: Engagement, snapshot: Snapshot, *, now: datetime, reason: str | None = None
 ) -> list[CompensationSignal]:
-    """Append the signals the engagement's facts call for; return those appended."""
+    """Append the entries that bring the engagement's ledger in line with its facts;
+    return those appended. ``reason`` (a re-pricing's) is added to each entry's own."""
     if snapshot.status not in _SOLD:
         return []
-    credits = await Credit.filter(engagement_id=engagement.id).order_by("id")
+    credits = list(await Credit.filter(engagement_id=engagement.id).order_by("id"))
+    ledgers: dict[int, _Ledger] = {}
+    for row in await CompensationSignal.filter(engagement_id=engagement.id).order_by("id"):
+        ledgers.setdefault(row.salesperson_id, _Ledger()).add(row)
+    if not credits and not any(ledger.owed or ledger.held for ledger in ledgers.values()):
+        return []
     minor = MINOR_UNITS.get(engagement.currency, 2)
-    booked_basis = _booked_basis(snapshot)
-    live = await Alert.filter(engagement_id=engagement.id, status__in=["OPEN", "ACKNOWLEDGED"])
-    latest: dict[tuple[int, SignalKind], CompensationSignal] = {}
-    for signal in await CompensationSignal.filter(engagement_id=engagement.id).order_by("id"):
-        kind = SignalKind.HELD if signal.kind == SignalKind.RELEASED else signal.kind
-        latest[(signal.salesperson_id, kind)] = signal
-    appended = []
-    for credit in credits:
-        plan_row = await plan_for(credit.person_id)
-        if plan_row is None:
-            continue
-        plan = _plan(plan_row)
-        booked = earned(booked_basis, plan, split=credit.split_pct, minor_unit=minor)
-        wanted = [
-            _Desired(SignalKind.BOOKED, booked, booked.amount, booked.reason, [], [], plan_row.id)
-        ]
+    sale = await sale_of(engagement.id)
+    await _fix_completion(sale, snapshot, [c.person_id for c in credits], now)
+    done = _completion(sale)
+    first_booked = min(
+        (lg.first_booked_at for lg in ledgers.values() if lg.first_booked_at), default=None
+    )
+    priced_at = sale.priced_at or signed_at(snapshot) or first_booked or now
+    projected = booked_basis(snapshot)
+    splits = [c.split_pct for c in credits]
+    live = [
+        a
+        for a in await Alert.filter(
+            engagement_id=engagement.id, status__in=["OPEN", "ACKNOWLEDGED"]
+        )
+    ]
+
+    wanted: list[tuple[int, list[_Entry]]] = []
+    for n, credit in enumerate(credits):
+        version = await version_for(credit.person_id, priced_at)
+        if version is None:
+            continue  # no plan pays this person: nothing to book
+        plan = plan_terms(version)
+        ledger = ledgers.get(credit.person_id, _Ledger())
+        booked = earned(projected, plan, minor_unit=minor)
+        target = shares(booked.amount, splits, minor)[n]
+        kind, chosen, attribution = SignalKind.BOOKED, booked, []
+        if done is not None:
+            realized = earned(done.basis(plan), plan, minor_unit=minor)
+            kind, chosen, attribution = SignalKind.ADJUSTED, realized, _shown(done.variances)
+            claw = shares(realized.amount, splits, minor)[n]
+            window = timedelta(days=version.clawback_window_days)
+            started = ledger.first_booked_at or now
+            booked_share = target
+            target = claw
+            if claw < booked_share and sale.completed_at and sale.completed_at > started + window:
+                target = booked_share
+                chosen = Earned(
+                    chosen.basis,
+                    chosen.rate,
+                    chosen.amount,
+                    f"{chosen.reason}; past the clawback window",
+                )
+        entries: list[_Entry] = []
+        # Completion is always recorded, with its attribution, even when it moves no money.
+        if target != ledger.owed or (done is not None and not ledger.adjusted):
+            entries.append(
+                _Entry(
+                    kind,
+                    chosen.basis,
+                    chosen.rate,
+                    credit.split_pct,
+                    target - ledger.owed,
+                    _why(chosen.reason, credit.split_pct, reason),
+                    attribution,
+                    [],
+                    version,
+                )
+            )
         holds = sorted(
             a.id
             for a in live
-            if a.rule_id in plan_row.hold_rules
-            and (not plan_row.hold_severities or a.severity in plan_row.hold_severities)
+            if a.rule_id in version.hold_rules
+            and (not version.hold_severities or a.severity in version.hold_severities)
         )
-        held = latest.get((credit.person_id, SignalKind.HELD))
-        if holds:
-            wanted.append(
-                _Desired(
+        at_risk = max(target, ZERO) if holds else ZERO
+        if holds and (at_risk != ledger.held or holds != ledger.holding):
+            entries.append(
+                _Entry(
                     SignalKind.HELD,
-                    booked,
-                    booked.amount,
+                    chosen.basis,
+                    chosen.rate,
+                    credit.split_pct,
+                    at_risk - ledger.held,
                     "pay held while these alerts are open",
                     [],
                     holds,
-                    plan_row.id,
+                    version,
                 )
             )
-        elif held is not None and held.kind == SignalKind.HELD:
-            wanted.append(
-                _Desired(
+        elif not holds and ledger.held:
+            entries.append(
+                _Entry(
                     SignalKind.RELEASED,
-                    booked,
-                    booked.amount,
+                    chosen.basis,
+                    chosen.rate,
+                    credit.split_pct,
+                    ledger.held,
                     "the alerts that held pay are resolved",
                     [],
-                    held.evidence,
-                    plan_row.id,
+                    ledger.holding,
+                    version,
                 )
             )
-        if _completed(snapshot):
-            variances = attribute(_item_costs(snapshot))
-            realized = earned(
-                realized_basis(booked_basis, variances, plan),
-                plan,
-                split=credit.split_pct,
-                minor_unit=minor,
-            )
-            delta = realized.amount - booked.amount
-            first_booked = (
-                await CompensationSignal.filter(
-                    engagement_id=engagement.id,
-                    salesperson_id=credit.person_id,
-                    kind=SignalKind.BOOKED,
-                )
-                .order_by("id")
-                .first()
-            )
-            window_ends = (first_booked.created_at if first_booked else now) + timedelta(
-                days=plan_row.clawback_window_days
-            )
-            reason = f"realized {realized.reason}; booked {booked.amount}"
-            if delta < 0 and now > window_ends:
-                delta, reason = round_money(ZERO, minor), f"{reason}; past the clawback window"
-            attribution = [
-                {"item": v.item, "variance": str(v.amount), "attribution": v.attribution.value}
-                for v in variances
-            ]
-            wanted.append(
-                _Desired(SignalKind.ADJUSTED, realized, delta, reason, attribution, [], plan_row.id)
-            )
-        for desired in wanted:
-            added = await _append(engagement, credit.person_id, desired, latest, now)
-            if added is not None:
-                appended.append(added)
-    # Someone booked before but no longer credited: their booking is corrected to nothing.
+        wanted.append((credit.person_id, entries))
+
     credited = {c.person_id for c in credits}
-    for (person_id, slot), previous in list(latest.items()):
-        if slot != SignalKind.BOOKED or person_id in credited or previous.amount == ZERO:
+    for person_id, ledger in ledgers.items():
+        if person_id in credited:
             continue
-        nothing = Earned(booked_basis, previous.rate, ZERO, round_money(ZERO, minor), "")
-        added = await _append(
-            engagement,
-            person_id,
-            _Desired(
-                SignalKind.BOOKED,
-                nothing,
-                nothing.amount,
-                "no longer credited with the sale",
-                [],
-                [],
-                previous.plan_id,
-            ),
-            latest,
-            now,
-        )
-        if added is not None:
-            appended.append(added)
+        entries = []
+        basis = Basis(projected.revenue, projected.cost)
+        if ledger.owed:
+            entries.append(
+                _Entry(
+                    SignalKind.ADJUSTED if done is not None else SignalKind.BOOKED,
+                    basis,
+                    ZERO,
+                    ZERO,
+                    -ledger.owed,
+                    _why("no longer credited with the sale", None, reason),
+                    [],
+                    [],
+                    None,
+                )
+            )
+        if ledger.held:
+            entries.append(
+                _Entry(
+                    SignalKind.RELEASED,
+                    basis,
+                    ZERO,
+                    ZERO,
+                    ledger.held,
+                    "no longer credited with the sale",
+                    [],
+                    ledger.holding,
+                    None,
+                )
+            )
+        wanted.append((person_id, entries))
+
+    appended = []
+    period = await first_open_period(now) if any(e for _, e in wanted) else ""
+    for person_id, entries in wanted:
+        ledger = ledgers.setdefault(person_id, _Ledger())
+        for entry in entries:
+            appended.append(await _append(engagement, person_id, entry, ledger, period, minor))
     return appended
 
 
-def _same(previous: CompensationSignal, desired: _Desired) -> bool:
-    basis = desired.earned.basis
-    return (
-        previous.kind == desired.kind
-        and previous.revenue == basis.revenue
-        and previous.cost == basis.cost
-        and previous.rate == desired.earned.rate
-        and previous.split == desired.earned.split
-        and previous.amount == desired.amount
-        and list(previous.evidence) == desired.evidence
-    )
+def _why(reason: str, split: Decimal | None, repricing: str | None) -> str:
+    said = reason if split is None else f"{reason}; split {split}"
+    return f"{said}; re-priced: {repricing}" if repricing else said
 
 
 async def _append(
     engagement: Engagement,
     person_id: int,
-    desired: _Desired,
-    latest: dict[tuple[int, SignalKind], CompensationSignal],
-    now: datetime,
-) -> CompensationSignal | None:
-    """Append ``desired`` unless the latest signal of its kind already says the same."""
-    basis = desired.earned.basis
-    slot = SignalKind.HELD if desired.kind == SignalKind.RELEASED else desired.kind
-    previous = latest.get((person_id, slot))
-    if previous is not None and _same(previous, desired):
-        return None
-    # The key names what this signal follows, so a retried evaluation cannot append twice.
+    entry: _Entry,
+    ledger: _Ledger,
+    period: str,
+    minor: int,
+) -> CompensationSignal:
+    """Append ``entry`` to the person's ledger for the sale."""
+    corrects = ledger.last_pay if entry.kind in PAY else ledger.last_hold
+    # The key names the entry it follows, so a retried evaluation cannot append twice.
     key = (
-        f"{desired.kind.value}:{engagement.id}:{person_id}:"
-        f"{previous.id if previous is not None else 0}"
+        f"{entry.kind.value}:{engagement.id}:{person_id}:"
+        f"{ledger.last.id if ledger.last is not None else 0}"
     )
-    signal = await CompensationSignal.create(
-        kind=desired.kind,
+    basis = entry.basis
+    row = await CompensationSignal.create(
+        kind=entry.kind,
         engagement_id=engagement.id,
         salesperson_id=person_id,
-        period=now.strftime("%Y-%m"),
+        period=period,
         currency=engagement.currency,
-        revenue=basis.revenue,
-        cost=basis.cost,
-        margin=basis.margin,
+        revenue=round_money(basis.revenue, minor),
+        cost=round_money(basis.cost, minor),
+        margin=round_money(basis.margin, minor),
         margin_pct=basis.margin_pct,
-        rate=desired.earned.rate,
-        split=desired.earned.split,
-        amount=desired.amount,
-        reason=desired.reason,
-        attribution=desired.attribution,
-        evidence=desired.evidence,
-        supersedes_id=previous.id if previous is not None else None,
-        plan_id=desired.plan_id,
+        rate=entry.rate,
+        split=entry.split,
+        amount=entry.amount,
+        reason=entry.reason,
+        attribution=entry.attribution,
+        evidence=entry.evidence,
+        supersedes_id=corrects.id if corrects is not None else None,
+        plan_id=entry.version.plan_id if entry.version is not None else None,
+        plan_version_id=entry.version.id if entry.version is not None else None,
         idempotency_key=key,
     )
-    latest[(person_id, slot)] = signal
-    return signal
+    ledger.add(row)
+    return row
 
 
 def totals(signals: list[CompensationSignal]) -> dict[SignalKind, Decimal]:
     """The sum of amounts per kind."""
-    sums: dict[SignalKind, Decimal] = defaultdict(lambda: ZERO)
+    sums: dict[SignalKind, Decimal] = {}
     for s in signals:
-        sums[s.kind] += s.amount
-    return dict(sums)
+        sums[s.kind] = sums.get(s.kind, ZERO) + s.amount
+    return sums

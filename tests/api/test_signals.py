@@ -15,12 +15,20 @@ SIGNALS = (
 )
 
 
-async def _sale(client, *, signed_off: bool = True, split: dict | None = None) -> dict:
+async def _sale(
+    client, *, signed_off: bool = True, split: dict | None = None, plan: dict | None = None
+) -> dict:
     """EUR engagement: 100,000 bought at an estimated 60,000, plan 10% of margin, sold."""
     ids = await seed_engagement(client)
     plan = await client.mutate(
         "createCommissionPlan",
-        {"name": "Standard", "rateOnMargin": "0.10", "marginFloorPct": "0.20", "isDefault": True},
+        {
+            "name": "Standard",
+            "rateOnMargin": "0.10",
+            "marginFloorPct": "0.20",
+            "isDefault": True,
+            **(plan or {}),
+        },
         "commissionPlan { id }",
     )
     assert plan["userErrors"] == []
@@ -44,7 +52,15 @@ async def _sale(client, *, signed_off: bool = True, split: dict | None = None) -
             "quantity": "100",
             "quotedAmount": "100000",
             "madeById": ids["seller"],
-            **({"deliverySignoffById": ids["sponsor"]} if signed_off else {}),
+            # Signed off by a delivery expert before the contract line was signed.
+            **(
+                {
+                    "deliverySignoffById": ids["sponsor"],
+                    "deliverySignoffAt": "2026-11-01T09:00:00+00:00",
+                }
+                if signed_off
+                else {}
+            ),
         },
         "promise { id }",
     )
@@ -131,21 +147,26 @@ async def test_split_credits_book_each_salesperson_their_share(client):
         },
         "credits { splitPct }",
     )
-    booked = {
+    entries = [
         (s["salesperson"]["name"], s["amount"])
         for s in await _signals(client, ids["engagement"])
-        if s["kind"] == "BOOKED" and s["split"] != "1.00"
-    }
-    assert booked == {("Sam Seller", "2400.00"), ("Ada Sponsor", "1600.00")}
+        if s["kind"] == "BOOKED"
+    ]
+    # Sam was booked the whole sale, then the difference as the split moved.
+    assert entries == [
+        ("Sam Seller", "4000.00"),
+        ("Sam Seller", "-1600.00"),
+        ("Ada Sponsor", "1600.00"),
+    ]
 
 
-async def test_a_correction_supersedes_the_booking_instead_of_editing_it(client):
+async def test_a_correction_is_the_difference_and_points_at_the_booking_it_corrects(client):
     ids = await _sale(client)
     await client.mutate(
         "updatePurchase", {"id": ids["purchase"], "estimatedCost": "70000"}, "purchase { id }"
     )
     first, second = await _signals(client, ids["engagement"])
-    assert (first["amount"], second["amount"]) == ("4000.00", "3000.00")
+    assert (first["amount"], second["amount"]) == ("4000.00", "-1000.00")
     assert second["supersedes"] == first["id"]
 
 
@@ -161,7 +182,11 @@ async def test_pay_is_held_while_a_promise_lacks_signoff_and_released_when_it_ge
         "promise { id }",
     )
     signals = await _signals(client, ids["engagement"])
-    assert [s["kind"] for s in signals] == ["BOOKED", "HELD", "RELEASED"]
+    assert [(s["kind"], s["amount"]) for s in signals] == [
+        ("BOOKED", "4000.00"),
+        ("HELD", "4000.00"),
+        ("RELEASED", "4000.00"),
+    ]
     assert signals[2]["supersedes"] == signals[1]["id"]
     assert signals[2]["evidence"] == held["evidence"]
 
@@ -244,19 +269,13 @@ async def test_a_salesperson_no_longer_credited_has_the_booking_corrected_to_not
     lines = [(s["salesperson"]["name"], s["amount"], s["reason"]) for s in signals]
     assert lines[0][:2] == ("Sam Seller", "4000.00")
     assert ("Ada Sponsor", "4000.00") in [line[:2] for line in lines]
-    assert ("Sam Seller", "0.00", "no longer credited with the sale") in lines
+    assert ("Sam Seller", "-4000.00", "no longer credited with the sale") in lines
     corrected = next(s for s in signals if s["reason"] == "no longer credited with the sale")
     assert corrected["supersedes"] == signals[0]["id"]
 
 
 async def test_a_clawback_past_the_plans_window_is_not_taken(client):
-    ids = await _sale(client, signed_off=False)
-    plans = await client.data("{ commissionPlans { id } }")
-    await client.mutate(
-        "updateCommissionPlan",
-        {"id": plans["commissionPlans"][0]["id"], "clawbackWindowDays": 0},
-        "commissionPlan { id }",
-    )
+    ids = await _sale(client, signed_off=False, plan={"clawbackWindowDays": 0})
     [adjusted] = await _complete_with_actual_cost(client, ids, "75000")
     assert adjusted["amount"] == "0.00"
-    assert adjusted["reason"].endswith("past the clawback window")
+    assert "past the clawback window" in adjusted["reason"]

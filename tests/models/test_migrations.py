@@ -8,6 +8,7 @@ has the same tables, columns, indexes and foreign keys as one built from the mod
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -212,3 +213,95 @@ async def test_events_written_before_sequences_are_numbered_per_engagement(datab
         assert list(body) == ["id", "type", "occurred_at", "sequence", "data"]
         assert body["sequence"] == row["sequence"]
         assert body["data"] == {"object": {"id": f"x{row['id']}"}}
+
+
+async def test_signals_written_as_whole_figures_become_changes_in_pay(database_url, tmp_path):
+    """Before 0011 an entry carried the whole figure of its kind and replaced the last;
+    after it, each person's entries add up to what the sale pays them and to what is held,
+    and each plan's terms are its first version, in force for every sale already made."""
+    if ON_POSTGRES:
+        url = _sibling_url(database_url, "_before_ledger")
+        await recreate_postgres_database(url)
+    else:
+        url = f"sqlite://{tmp_path / 'before_ledger.db'}"
+    at = "'2026-10-05 09:00:00+00:00'"
+    # Sam: booked 4000, corrected to 3000, held 3000, released, adjusted by -1500 then -1200.
+    # Ada: booked 1000, then no longer credited (0).
+    old = [
+        (1, 1, "BOOKED", "4000"),
+        (2, 1, "BOOKED", "3000"),
+        (3, 1, "HELD", "3000"),
+        (4, 2, "BOOKED", "1000"),
+        (5, 1, "RELEASED", "3000"),
+        (6, 1, "ADJUSTED", "-1500"),
+        (7, 2, "BOOKED", "0"),
+        (8, 1, "ADJUSTED", "-1200"),
+    ]
+    signals = ", ".join(
+        f"({pk}, {at}, {at}, '{kind}', 1, {person}, '2026-10', 'EUR', 100000, 70000, 30000, "
+        f"0.3, 0.1, 1, {amount}, 'old', '[]', '[]', 'k{pk}', 1)"
+        for pk, person, kind, amount in old
+    )
+    script = (
+        f"INSERT INTO organization (id, created_at, updated_at, name, kind) VALUES "
+        f"(1, {at}, {at}, 'Acme', 'CLIENT');"
+        f"INSERT INTO person (id, created_at, updated_at, name, email, organization_id) VALUES "
+        f"(1, {at}, {at}, 'Sam', 'sam@x.example', 1), (2, {at}, {at}, 'Ada', 'ada@x.example', 1);"
+        f"INSERT INTO engagement (id, created_at, updated_at, name, client_id, status, in_house, "
+        f"currency, decision_model, thresholds) VALUES "
+        f"(1, {at}, {at}, 'ERP', 1, 'SOLD', false, 'EUR', 'AUTHORITY', '{{}}');"
+        f"INSERT INTO commission_plan (id, created_at, updated_at, name, rate_on_margin, "
+        f"margin_floor_pct, hold_rules, hold_severities, reducing_attributions, "
+        f"clawback_window_days, is_default) VALUES (1, {at}, {at}, 'Standard', 0.1, 0.2, "
+        f"'[\"free-work\"]', '[\"CRITICAL\"]', '[\"SALES_UNDERESTIMATE\"]', 90, true);"
+        f"INSERT INTO compensation_signal (id, created_at, updated_at, kind, engagement_id, "
+        f"salesperson_id, period, currency, revenue, cost, margin, margin_pct, rate, split, "
+        f"amount, reason, attribution, evidence, idempotency_key, plan_id) VALUES {signals}"
+    )
+    try:
+        await _migrate(url, target="fourway.0010_signal_plan")
+        await _rows(url, "SELECT 1", script=script)
+        await _migrate(url)
+        rows = await _rows(
+            url,
+            "SELECT id, salesperson_id, kind, amount, plan_version_id FROM compensation_signal "
+            "ORDER BY id",
+        )
+        versions = await _rows(
+            url,
+            "SELECT plan_id, version, effective_from, rate_on_margin, hold_rules, "
+            "clawback_window_days FROM commission_plan_version",
+        )
+    finally:
+        if ON_POSTGRES:
+            await _drop_postgres_database(url)
+    changes = [(r["id"], r["kind"], Decimal(str(r["amount"]))) for r in rows]
+    assert changes == [
+        (1, "BOOKED", Decimal(4000)),
+        (2, "BOOKED", Decimal(-1000)),
+        (3, "HELD", Decimal(3000)),
+        (4, "BOOKED", Decimal(1000)),
+        (5, "RELEASED", Decimal(3000)),
+        (6, "ADJUSTED", Decimal(-1500)),
+        (7, "BOOKED", Decimal(-1000)),
+        (8, "ADJUSTED", Decimal(300)),
+    ]
+
+    def owed(person: int) -> Decimal:
+        return sum(
+            (
+                a
+                for (pk, kind, a), r in zip(changes, rows, strict=True)
+                if r["salesperson_id"] == person and kind in ("BOOKED", "ADJUSTED")
+            ),
+            Decimal(0),
+        )
+
+    # What the old figures meant: Sam's latest booking plus latest adjustment; Ada nothing.
+    assert (owed(1), owed(2)) == (Decimal(1800), Decimal(0))
+    [version] = versions
+    assert (version["plan_id"], version["version"], version["clawback_window_days"]) == (1, 1, 90)
+    assert str(version["effective_from"]).startswith("1970-01-01")
+    hold_rules = version["hold_rules"]
+    assert (json.loads(hold_rules) if isinstance(hold_rules, str) else hold_rules) == ["free-work"]
+    assert {r["plan_version_id"] for r in rows} == {1}

@@ -33,7 +33,7 @@ def test_the_margin_rule_and_pay_agree_one_cent_either_side_of_the_floor(cost, b
         amend(clean(), "purchases", amount=revenue, estimated_cost=cost), margin_floor_pct=FLOOR
     )
     fired = "margin-below-floor" in {f.rule_id for f in evaluate(snapshot, AS_OF)}
-    paid = earned(Basis(revenue, cost), PLAN, split=Decimal(1), minor_unit=2).amount
+    paid = earned(Basis(revenue, cost), PLAN, minor_unit=2).amount
     assert fired is below
     assert (paid == 0) is below
     assert Financials(revenue, cost).below(FLOOR) is below
@@ -52,14 +52,14 @@ def test_a_margin_just_under_the_floor_is_shown_under_it():
         if f.rule_id == "margin-below-floor"
     )
     assert "Projected margin 0.1999 is below the floor of 0.20" in finding.message
-    pay = earned(Basis(money.revenue, money.estimated_cost), PLAN, split=Decimal(1), minor_unit=2)
+    pay = earned(Basis(money.revenue, money.estimated_cost), PLAN, minor_unit=2)
     assert pay.reason == "margin 0.1999 below the floor 0.20"
 
 
 def test_a_ratio_of_14_99999_percent_is_below_a_15_percent_floor():
     plan = Plan(rate_on_margin=Decimal("0.10"), margin_floor_pct=Decimal("0.15"))
     basis = Basis(Decimal("100000.00"), Decimal("85000.01"))  # 14.99999 %
-    assert earned(basis, plan, split=Decimal(1), minor_unit=2).amount == Decimal("0.00")
+    assert earned(basis, plan, minor_unit=2).amount == Decimal("0.00")
     assert shown_pct(basis.financials.margin_ratio) == Decimal("0.1499")
 
 

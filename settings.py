@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     # and whether /metrics answers (it needs no key: Prometheus scrapes it as it is).
     log_format: Literal["json", "text"] = "json"
     metrics_enabled: bool = True
+    # Retention (services.retention): days the outbox's events, finished webhook deliveries
+    # (with their attempts) and audit entries are kept; 0 keeps them forever. An event is
+    # kept while any delivery of it is. `serve` prunes every interval (0: never; run
+    # `fourway prune` from cron instead).
+    retention_events_days: int = Field(default=30, ge=0)
+    retention_deliveries_days: int = Field(default=30, ge=0)
+    retention_audit_days: int = Field(default=365, ge=0)
+    retention_prune_interval_seconds: float = Field(default=3600.0, ge=0)
 
 
 @lru_cache(maxsize=1)

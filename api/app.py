@@ -1,6 +1,6 @@
 """The Starlette application: GraphQL at /graphql, liveness at /healthz, readiness at
-/readyz, metrics at /metrics; in its lifespan the sweep and the webhook dispatcher run
-beside the requests."""
+/readyz, metrics at /metrics; in its lifespan the sweep, the retention prune and the
+webhook dispatcher run beside the requests."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ from api.schema import build_schema
 from models.db import tortoise_config
 from services.api_keys import authenticate
 from services.feed import Feed, listen_for_commits
+from services.retention import Retention, prune
 from services.sweep import sweep
 from settings import Settings, get_settings
 
@@ -160,6 +161,16 @@ async def sweep_forever(interval: float) -> None:
             logger.exception("sweep failed; trying again in %s s", interval)
 
 
+async def prune_forever(interval: float, retention: Retention) -> None:
+    """Prune every ``interval`` seconds until cancelled; a failed pass is logged, not fatal."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            logger.info("%s", await prune(retention=retention))
+        except Exception:
+            logger.exception("pruning failed; trying again in %s s", interval)
+
+
 async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -187,6 +198,16 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 if settings.sweep_interval_seconds > 0
                 else None
             )
+            pruner = (
+                asyncio.create_task(
+                    prune_forever(
+                        settings.retention_prune_interval_seconds,
+                        Retention.from_settings(settings),
+                    )
+                )
+                if settings.retention_prune_interval_seconds > 0
+                else None
+            )
             dispatcher = build_dispatcher() if settings.webhooks_dispatch_in_serve else None
             dispatching = asyncio.create_task(dispatch_forever(dispatcher)) if dispatcher else None
             # Other processes' commits wake this one's dispatcher and live feed too.
@@ -202,6 +223,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                     sweeper.cancel()
                     with suppress(asyncio.CancelledError):
                         await sweeper
+                if pruner is not None:
+                    pruner.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await pruner
                 await feed.stop()
 
     middleware: list[Any] = [Middleware(Observe)]  # outermost: every request is logged

@@ -1,0 +1,167 @@
+"""Retention: delete the outbox's events, finished webhook deliveries (with their attempts)
+and audit entries once they are older than their settings say (``FOURWAY_RETENTION_*``;
+0 keeps a kind forever).
+
+What is deleted, and what never is:
+
+- A delivery is deleted once it is finished (DELIVERED, or FAILED with its retries run
+  out) and older than the deliveries' age: delivered before the cut, or failed with no
+  attempt after it. A PENDING delivery, in flight or waiting for a retry, is the
+  dispatcher's and is never deleted, however old.
+- An event is deleted once it occurred before the events' cut and no delivery of it is
+  left: a delivery, finished or not, sends its event's body, and a redelivery sends it
+  again. So an event outlives its deliveries, and one whose endpoint never finishes it
+  is kept. Live subscriptions read only events that committed after they opened, long
+  before any cut.
+- Audit entries are deleted once they are older than the audit age.
+- Compensation signals are never deleted: the ledger is what finance pays from. Nothing
+  in compensation reads events or audit entries (the ledger carries its own basis and
+  evidence), and compensation months cannot be closed yet; when they can, a closed month
+  must keep everything it was computed from, and retention is the place to say so.
+
+Each kind is deleted in batches of ``batch_size`` rows, each batch in its own short
+transaction, yielding to the event loop between batches: a large backlog never holds
+its locks, or the loop, for long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models import AuditEntry, DeliveryAttempt, Event, WebhookDelivery
+from models.enums import DeliveryStatus
+from settings import Settings
+
+BATCH = 1000
+"""Rows deleted per transaction."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How many days each kind is kept; 0 keeps it forever."""
+
+    events_days: int
+    deliveries_days: int
+    audit_days: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Retention:
+        return cls(
+            events_days=settings.retention_events_days,
+            deliveries_days=settings.retention_deliveries_days,
+            audit_days=settings.retention_audit_days,
+        )
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What one prune deleted."""
+
+    events: int = 0
+    deliveries: int = 0
+    attempts: int = 0
+    audit_entries: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"deleted {self.events} event(s), {self.deliveries} webhook delivery(ies) with "
+            f"{self.attempts} attempt(s), {self.audit_entries} audit entry(ies)"
+        )
+
+
+async def _column(query: QuerySet[Any], column: str = "id") -> list[int]:
+    """One integer column of the rows ``query`` selects."""
+    return cast(list[int], await query.values_list(column, flat=True))
+
+
+def _cut(now: datetime, days: int) -> datetime | None:
+    """Rows older than this go; None when the kind is kept forever."""
+    return now - timedelta(days=days) if days > 0 else None
+
+
+async def prune(
+    *, retention: Retention, now: datetime | None = None, batch_size: int = BATCH
+) -> Pruned:
+    """Delete what is older than ``retention`` allows, as of ``now``."""
+    now = now or datetime.now(UTC)
+    deliveries = attempts = events = audit_entries = 0
+    if (cut := _cut(now, retention.deliveries_days)) is not None:
+        deliveries, attempts = await _prune_deliveries(cut, batch_size)
+    # After the deliveries: an event goes only once none of its deliveries is left.
+    if (cut := _cut(now, retention.events_days)) is not None:
+        events = await _prune_events(cut, batch_size)
+    if (cut := _cut(now, retention.audit_days)) is not None:
+        audit_entries = await _prune_audit(cut, batch_size)
+    return Pruned(
+        events=events, deliveries=deliveries, attempts=attempts, audit_entries=audit_entries
+    )
+
+
+async def _prune_deliveries(cut: datetime, batch_size: int) -> tuple[int, int]:
+    deliveries = attempts = 0
+    for status, finished_before in (
+        (DeliveryStatus.DELIVERED, {"delivered_at__lt": cut}),
+        # A failed delivery's last attempt says when it finished; one made before the
+        # cut cannot have an attempt after it, so the candidates are those made before.
+        (DeliveryStatus.FAILED, {"created_at__lt": cut}),
+    ):
+        after_id = 0
+        while True:
+            ids = await _column(
+                WebhookDelivery.filter(id__gt=after_id, status=status, **finished_before)
+                .order_by("id")
+                .limit(batch_size)
+            )
+            if not ids:
+                break
+            after_id = ids[-1]
+            if status == DeliveryStatus.FAILED:
+                recent = set(
+                    await _column(
+                        DeliveryAttempt.filter(delivery_id__in=ids, at__gte=cut), "delivery_id"
+                    )
+                )
+                ids = [pk for pk in ids if pk not in recent]
+            if ids:
+                async with in_transaction():
+                    # The status again: a redelivery makes a new row, but nothing may
+                    # take back one the dispatcher is still working on.
+                    ids = await _column(WebhookDelivery.filter(id__in=ids, status=status))
+                    attempts += await DeliveryAttempt.filter(delivery_id__in=ids).delete()
+                    deliveries += await WebhookDelivery.filter(id__in=ids).delete()
+            await asyncio.sleep(0)
+    return deliveries, attempts
+
+
+async def _prune_events(cut: datetime, batch_size: int) -> int:
+    deleted = 0
+    after_id = 0
+    while True:
+        ids = await _column(
+            Event.filter(id__gt=after_id, occurred_at__lt=cut).order_by("id").limit(batch_size)
+        )
+        if not ids:
+            return deleted
+        after_id = ids[-1]
+        async with in_transaction():
+            owed = set(await _column(WebhookDelivery.filter(event_id__in=ids), "event_id"))
+            unowed = [pk for pk in ids if pk not in owed]
+            if unowed:
+                deleted += await Event.filter(id__in=unowed).delete()
+        await asyncio.sleep(0)
+
+
+async def _prune_audit(cut: datetime, batch_size: int) -> int:
+    deleted = 0
+    while True:
+        ids = await _column(AuditEntry.filter(at__lt=cut).order_by("id").limit(batch_size))
+        if not ids:
+            return deleted
+        deleted += await AuditEntry.filter(id__in=ids).delete()
+        await asyncio.sleep(0)

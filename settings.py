@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     graphql_suggestions: bool = True
     # Bigger request bodies get 413 unread; a document at max_tokens is tens of KB.
     graphql_max_body_bytes: int = 1024 * 1024
+    # A request body must have arrived whole this long after the request began, or it is
+    # answered 408 and the connection closed (0: no limit). A GraphQL document is small:
+    # even a slow client sends one in well under a second.
+    http_body_timeout_seconds: float = Field(default=30.0, ge=0)
     # Connections: a page is `first`/`last` items, never more than `max_page_size`.
     default_page_size: int = 20
     max_page_size: int = 100

@@ -37,6 +37,7 @@ from api.exports import compensation_csv
 from api.http import (
     GRAPHQL_RESPONSE_JSON,
     LimitBody,
+    LimitBodyTime,
     error_response,
     is_request_error,
     request_error_status,
@@ -240,6 +241,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             )
         )
     # Before the key is looked up: a flood costs no database query.
+    middleware.append(Middleware(LimitBodyTime, timeout=settings.http_body_timeout_seconds))
     middleware.append(Middleware(LimitBody, max_bytes=settings.graphql_max_body_bytes))
     middleware.append(Middleware(Authenticate))
     app = Starlette(

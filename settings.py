@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # How often live subscriptions look at the outbox when nothing wakes them (on PostgreSQL
     # a NOTIFY from the writing process usually does, at once).
     live_poll_seconds: float = 1.0
+    # A websocket must send connection_init this soon after it opens, or it is closed with
+    # 4408 (graphql-transport-ws). strawberry's own default is a minute: an idle socket
+    # held that long costs a connection and a task for nothing.
+    ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     # The rules' thresholds (overridable per engagement later): see rules.snapshot.Thresholds.
     rules_grace_days: int = 5
     rules_acceptance_days: int = 10

@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from typing import Any
 
 import strawberry
@@ -59,11 +60,20 @@ class GraphQLApp(GraphQL[Context, None]):
     """strawberry's view, answering as GraphQL over HTTP says (see ``api.http``), with
     subscriptions over graphql-transport-ws on the same path."""
 
-    def __init__(self, schema: strawberry.Schema, *, feed: Feed, debug: bool = False) -> None:
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        *,
+        feed: Feed,
+        debug: bool = False,
+        connection_init_seconds: float = 10.0,
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # A websocket that sends no connection_init within this is closed (4408).
+            connection_init_wait_timeout=timedelta(seconds=connection_init_seconds),
         )
         self.feed = feed
         self.debug = debug
@@ -180,7 +190,12 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     """The ASGI app. With ``manage_database`` it opens and closes the ORM in its lifespan."""
     settings = settings or get_settings()
     feed = Feed(poll_seconds=settings.live_poll_seconds)
-    graphql = GraphQLApp(build_schema(debug=settings.debug), feed=feed, debug=settings.debug)
+    graphql = GraphQLApp(
+        build_schema(debug=settings.debug),
+        feed=feed,
+        debug=settings.debug,
+        connection_init_seconds=settings.ws_connection_init_timeout_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -1,5 +1,6 @@
 """Clients that start and never finish: a request body that stalls or trickles is cut with
-a 408. On a real server, read by a raw socket."""
+a 408, a websocket that never sends connection_init is closed with 4408. Both on a real
+server, read by raw sockets."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 import time
 from typing import Any
 from urllib.parse import urlsplit
+
+import websockets
 
 from settings import Settings
 from tests.api.test_live import serving
@@ -126,3 +129,40 @@ async def test_a_body_sent_in_time_is_served(database_url, admin_key):
 
 def test_the_default_body_timeout_is_thirty_seconds():
     assert Settings().http_body_timeout_seconds == 30
+
+
+async def test_a_websocket_that_never_sends_connection_init_is_closed_with_4408(
+    database_url,
+):
+    settings = Settings(database_url=database_url, ws_connection_init_timeout_seconds=0.3)
+    async with (
+        serving(settings) as (url, _),
+        websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        try:
+            await asyncio.wait_for(ws.recv(), 10)
+            raise AssertionError("the server sent a message unasked")
+        except websockets.ConnectionClosed as closed:
+            assert closed.rcvd is not None
+            assert (closed.rcvd.code, closed.rcvd.reason) == (
+                4408,
+                "Connection initialisation timeout",
+            )
+
+
+async def test_a_websocket_that_sends_connection_init_in_time_stays_open(database_url, admin_key):
+    settings = Settings(database_url=database_url, ws_connection_init_timeout_seconds=0.3)
+    init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {admin_key}"}}
+    async with (
+        serving(settings) as (url, _),
+        websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        await ws.send(json.dumps(init))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "connection_ack"}
+        await asyncio.sleep(0.6)  # twice the timeout
+        await ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "pong"}
+
+
+def test_the_default_connection_init_timeout_is_ten_seconds():
+    assert Settings().ws_connection_init_timeout_seconds == 10

@@ -19,18 +19,21 @@ What is deleted, and what never is:
   evidence), and compensation months cannot be closed yet; when they can, a closed month
   must keep everything it was computed from, and retention is the place to say so.
 
-Each kind is deleted in batches of ``batch_size`` rows, each batch in its own short
-transaction, yielding to the event loop between batches: a large backlog never holds
-its locks, or the loop, for long.
+Each kind is read and deleted in windows of ``batch_size`` rows by primary key, each
+window in its own short transaction, yielding to the event loop between them: a large
+backlog never holds its locks, or the loop, for long, and the rows kept are not read
+beyond the first window of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -103,65 +106,70 @@ async def prune(
     )
 
 
+async def _windows(model: type[Model], batch_size: int) -> AsyncIterator[tuple[int, int]]:
+    """The table's ids, ``batch_size`` rows at a time, oldest first, as (first, last)
+    pairs; the caller stops once a window holds nothing made before the cut. Rows come
+    roughly in the order they were made, so a prune reads what is old and one window
+    more, by primary key, however large the rest of the table is (a row made just
+    before the cut behind a newer one is found by the next prune)."""
+    after_id = 0
+    while True:
+        ids = await _column(model.filter(id__gt=after_id).order_by("id").limit(batch_size))
+        if not ids:
+            return
+        yield ids[0], ids[-1]
+        after_id = ids[-1]
+        await asyncio.sleep(0)
+
+
 async def _prune_deliveries(cut: datetime, batch_size: int) -> tuple[int, int]:
     deliveries = attempts = 0
-    for status, finished_before in (
-        (DeliveryStatus.DELIVERED, {"delivered_at__lt": cut}),
-        # A failed delivery's last attempt says when it finished; one made before the
-        # cut cannot have an attempt after it, so the candidates are those made before.
-        (DeliveryStatus.FAILED, {"created_at__lt": cut}),
-    ):
-        after_id = 0
-        while True:
-            ids = await _column(
-                WebhookDelivery.filter(id__gt=after_id, status=status, **finished_before)
-                .order_by("id")
-                .limit(batch_size)
-            )
-            if not ids:
-                break
-            after_id = ids[-1]
-            if status == DeliveryStatus.FAILED:
-                recent = set(
-                    await _column(
-                        DeliveryAttempt.filter(delivery_id__in=ids, at__gte=cut), "delivery_id"
-                    )
+    async for first, last in _windows(WebhookDelivery, batch_size):
+        window = WebhookDelivery.filter(id__gte=first, id__lte=last)
+        # Nothing made after the cut can have finished before it.
+        if not await window.filter(created_at__lt=cut).exists():
+            break
+        delivered = await _column(
+            window.filter(status=DeliveryStatus.DELIVERED, delivered_at__lt=cut)
+        )
+        # A failed delivery finished with its last attempt: none may be after the cut.
+        failed = await _column(window.filter(status=DeliveryStatus.FAILED, created_at__lt=cut))
+        if failed:
+            recent = set(
+                await _column(
+                    DeliveryAttempt.filter(delivery_id__in=failed, at__gte=cut), "delivery_id"
                 )
-                ids = [pk for pk in ids if pk not in recent]
-            if ids:
-                async with in_transaction():
-                    # The status again: a redelivery makes a new row, but nothing may
-                    # take back one the dispatcher is still working on.
-                    ids = await _column(WebhookDelivery.filter(id__in=ids, status=status))
-                    attempts += await DeliveryAttempt.filter(delivery_id__in=ids).delete()
-                    deliveries += await WebhookDelivery.filter(id__in=ids).delete()
-            await asyncio.sleep(0)
+            )
+            failed = [pk for pk in failed if pk not in recent]
+        if finished := delivered + failed:
+            async with in_transaction():
+                attempts += await DeliveryAttempt.filter(delivery_id__in=finished).delete()
+                # PENDING never comes back (a redelivery is a new row); said all the same.
+                deliveries += await WebhookDelivery.filter(
+                    id__in=finished, status__in=(DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
+                ).delete()
     return deliveries, attempts
 
 
 async def _prune_events(cut: datetime, batch_size: int) -> int:
     deleted = 0
-    after_id = 0
-    while True:
-        ids = await _column(
-            Event.filter(id__gt=after_id, occurred_at__lt=cut).order_by("id").limit(batch_size)
-        )
-        if not ids:
-            return deleted
-        after_id = ids[-1]
+    async for first, last in _windows(Event, batch_size):
+        old = await _column(Event.filter(id__gte=first, id__lte=last, occurred_at__lt=cut))
+        if not old:
+            break
         async with in_transaction():
-            owed = set(await _column(WebhookDelivery.filter(event_id__in=ids), "event_id"))
-            unowed = [pk for pk in ids if pk not in owed]
+            owed = set(await _column(WebhookDelivery.filter(event_id__in=old), "event_id"))
+            unowed = [pk for pk in old if pk not in owed]
             if unowed:
                 deleted += await Event.filter(id__in=unowed).delete()
-        await asyncio.sleep(0)
+    return deleted
 
 
 async def _prune_audit(cut: datetime, batch_size: int) -> int:
     deleted = 0
-    while True:
-        ids = await _column(AuditEntry.filter(at__lt=cut).order_by("id").limit(batch_size))
-        if not ids:
-            return deleted
-        deleted += await AuditEntry.filter(id__in=ids).delete()
-        await asyncio.sleep(0)
+    async for first, last in _windows(AuditEntry, batch_size):
+        old = await _column(AuditEntry.filter(id__gte=first, id__lte=last, at__lt=cut))
+        if not old:
+            break
+        deleted += await AuditEntry.filter(id__in=old).delete()
+    return deleted

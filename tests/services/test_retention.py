@@ -213,6 +213,23 @@ async def test_a_large_prune_deletes_in_batches(database_url):
     assert len([s for s in deletes if "audit_entry" in s]) == 3, deletes
 
 
+async def test_a_prune_stops_at_the_first_window_of_recent_rows(database_url):
+    for _ in range(2):
+        await _event(days_ago=100)
+    for _ in range(10):
+        await _event(days_ago=1)
+    with QueryCounter() as counted:
+        pruned = await prune(
+            retention=Retention(events_days=30, deliveries_days=0, audit_days=0),
+            now=NOW,
+            batch_size=2,
+        )
+    assert pruned.events == 2
+    windows = [s for s in counted.statements if '"event"' in s and "LIMIT" in s.upper()]
+    # The window of the two old events, and one of recent ones; not the five there are.
+    assert len(windows) == 2, windows
+
+
 async def test_compensation_signals_are_never_deleted(client, database_url):
     await _sale(client)
     signals = await _ids(CompensationSignal)

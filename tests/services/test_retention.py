@@ -4,11 +4,10 @@ never what a dispatcher has not finished or what compensation pays from."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api.app import prune_forever
 from models import (
     AuditEntry,
     CompensationSignal,
@@ -22,7 +21,8 @@ from services.events import new_event_id
 from services.retention import Pruned, Retention, prune
 from settings import Settings
 from tests.api.test_signals import _sale
-from tests.support import QueryCounter, run_fourway
+from tests.receiver import free_port
+from tests.support import QueryCounter, run_fourway, start_fourway, wait_until_serving
 
 NOW = datetime.now(UTC)
 MONTH = Retention(events_days=30, deliveries_days=30, audit_days=30)
@@ -242,19 +242,27 @@ async def test_compensation_signals_are_never_deleted(client, database_url):
     assert not await Event.exists() and not await AuditEntry.exists()
 
 
-async def test_serve_prunes_at_its_interval(database_url):
-    await _event(days_ago=100)
-    pruning = asyncio.create_task(prune_forever(0.05, MONTH))
+async def test_serve_prunes_at_its_interval(database_url, tmp_path):
+    old = await _event(days_ago=100)
+    recent = await _event(days_ago=1)
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        "DATABASE_URL": database_url,
+        "FOURWAY_RETENTION_PRUNE_INTERVAL_SECONDS": "0.2",
+        "FOURWAY_SWEEP_INTERVAL_SECONDS": "0",
+    }
+    process = start_fourway("serve", "--port", str(port), env=env, log=log)
     try:
-        for _ in range(200):
-            if not await Event.exists():
-                break
-            await asyncio.sleep(0.05)
-        assert not await Event.exists()
+        await wait_until_serving(f"http://127.0.0.1:{port}", process, log)
+        deadline = time.monotonic() + 30
+        while await Event.exists(id=old.id):
+            assert time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.1)
     finally:
-        pruning.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pruning
+        process.terminate()
+        process.wait(timeout=10)
+    assert await _ids(Event) == {recent.id}
 
 
 async def test_fourway_prune_prints_what_it_deleted(database_url):

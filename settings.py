@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # How often live subscriptions look at the outbox when nothing wakes them (on PostgreSQL
     # a NOTIFY from the writing process usually does, at once).
     live_poll_seconds: float = 1.0
+    # A websocket must send connection_init this soon after it opens, or it is closed with
+    # 4408 (graphql-transport-ws). strawberry's own default is a minute: an idle socket
+    # held that long costs a connection and a task for nothing.
+    ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     # The rules' thresholds (overridable per engagement later): see rules.snapshot.Thresholds.
     rules_grace_days: int = 5
     rules_acceptance_days: int = 10
@@ -76,6 +80,10 @@ class Settings(BaseSettings):
     graphql_suggestions: bool = True
     # Bigger request bodies get 413 unread; a document at max_tokens is tens of KB.
     graphql_max_body_bytes: int = 1024 * 1024
+    # A request body must have arrived whole this long after the request began, or it is
+    # answered 408 and the connection closed (0: no limit). A GraphQL document is small:
+    # even a slow client sends one in well under a second.
+    http_body_timeout_seconds: float = Field(default=30.0, ge=0)
     # Connections: a page is `first`/`last` items, never more than `max_page_size`.
     default_page_size: int = 20
     max_page_size: int = 100
@@ -83,6 +91,14 @@ class Settings(BaseSettings):
     # and whether /metrics answers (it needs no key: Prometheus scrapes it as it is).
     log_format: Literal["json", "text"] = "json"
     metrics_enabled: bool = True
+    # Retention (services.retention): days the outbox's events, finished webhook deliveries
+    # (with their attempts) and audit entries are kept; 0 keeps them forever. An event is
+    # kept while any delivery of it is. `serve` prunes every interval (0: never; run
+    # `fourway prune` from cron instead).
+    retention_events_days: int = Field(default=30, ge=0)
+    retention_deliveries_days: int = Field(default=30, ge=0)
+    retention_audit_days: int = Field(default=365, ge=0)
+    retention_prune_interval_seconds: float = Field(default=3600.0, ge=0)
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,6 @@
 """The Starlette application: GraphQL at /graphql, liveness at /healthz, readiness at
-/readyz, metrics at /metrics; in its lifespan the sweep and the webhook dispatcher run
-beside the requests."""
+/readyz, metrics at /metrics; in its lifespan the sweep, the retention prune and the
+webhook dispatcher run beside the requests."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from typing import Any
 
 import strawberry
@@ -37,6 +38,7 @@ from api.exports import compensation_csv
 from api.http import (
     GRAPHQL_RESPONSE_JSON,
     LimitBody,
+    LimitBodyTime,
     error_response,
     is_request_error,
     request_error_status,
@@ -48,6 +50,7 @@ from api.sockets import KeyedTransportWS, Sockets
 from models.db import tortoise_config
 from services.api_keys import authenticate
 from services.feed import Feed, listen_for_commits
+from services.retention import Retention, prune
 from services.sweep import sweep
 from settings import Settings, get_settings
 
@@ -68,11 +71,14 @@ class GraphQLApp(GraphQL[Context, None]):
         feed: Feed,
         sockets: Sockets | None = None,
         debug: bool = False,
+        connection_init_seconds: float = 10.0,
     ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # A websocket that sends no connection_init within this is closed (4408).
+            connection_init_wait_timeout=timedelta(seconds=connection_init_seconds),
         )
         self.feed = feed
         self.sockets = sockets or Sockets()
@@ -173,6 +179,16 @@ async def sweep_forever(interval: float) -> None:
             logger.exception("sweep failed; trying again in %s s", interval)
 
 
+async def prune_forever(interval: float, retention: Retention) -> None:
+    """Prune every ``interval`` seconds until cancelled; a failed pass is logged, not fatal."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            logger.info("%s", await prune(retention=retention))
+        except Exception:
+            logger.exception("pruning failed; trying again in %s s", interval)
+
+
 async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -183,7 +199,11 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     feed = Feed(poll_seconds=settings.live_poll_seconds)
     sockets = Sockets(poll_seconds=settings.live_poll_seconds)
     graphql = GraphQLApp(
-        build_schema(debug=settings.debug), feed=feed, sockets=sockets, debug=settings.debug
+        build_schema(debug=settings.debug),
+        feed=feed,
+        sockets=sockets,
+        debug=settings.debug,
+        connection_init_seconds=settings.ws_connection_init_timeout_seconds,
     )
 
     @asynccontextmanager
@@ -204,6 +224,16 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 if settings.sweep_interval_seconds > 0
                 else None
             )
+            pruner = (
+                asyncio.create_task(
+                    prune_forever(
+                        settings.retention_prune_interval_seconds,
+                        Retention.from_settings(settings),
+                    )
+                )
+                if settings.retention_prune_interval_seconds > 0
+                else None
+            )
             dispatcher = build_dispatcher() if settings.webhooks_dispatch_in_serve else None
             dispatching = asyncio.create_task(dispatch_forever(dispatcher)) if dispatcher else None
             # Other processes' commits wake this one's dispatcher and live feed too.
@@ -219,6 +249,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                     sweeper.cancel()
                     with suppress(asyncio.CancelledError):
                         await sweeper
+                if pruner is not None:
+                    pruner.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await pruner
                 await sockets.stop()
                 await feed.stop()
 
@@ -233,6 +267,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             )
         )
     # Before the key is looked up: a flood costs no database query.
+    middleware.append(Middleware(LimitBodyTime, timeout=settings.http_body_timeout_seconds))
     middleware.append(Middleware(LimitBody, max_bytes=settings.graphql_max_body_bytes))
     middleware.append(Middleware(Authenticate))
     app = Starlette(

@@ -1,4 +1,4 @@
-"""The ``fourway`` command: serve, migrate, demo, sweep, worker, schema."""
+"""The ``fourway`` command: serve, migrate, demo, sweep, prune, worker, schema."""
 
 from __future__ import annotations
 
@@ -170,6 +170,20 @@ def sweep() -> None:
             await Tortoise.close_connections()
 
     click.echo(_run(run(), settings.database_url))
+
+
+@main.command(
+    help="Delete events, finished webhook deliveries and audit entries older than "
+    "FOURWAY_RETENTION_*_DAYS allow, once, and print what was deleted."
+)
+def prune() -> None:
+    from services.retention import Retention
+    from services.retention import prune as prune_once
+
+    settings = get_settings()
+    url = settings.database_url
+    pruned = _run(_with_database(url, prune_once(retention=Retention.from_settings(settings))), url)
+    click.echo(str(pruned))
 
 
 @main.command(

@@ -1,6 +1,6 @@
 """GraphQL over HTTP: which media type an answer takes, errors that come before GraphQL
-(a refused key, a body too large, a request that is not GraphQL) as GraphQL-shaped bodies,
-and the limit on a request body.
+(a refused key, a body too large or too slow, a request that is not GraphQL) as
+GraphQL-shaped bodies, and the limits on a request body's size and on the time it takes.
 
 A client that accepts ``application/graphql-response+json`` gets the GraphQL-over-HTTP
 answers: that media type, and a 4xx without ``data`` for a request that never ran. Any
@@ -9,7 +9,9 @@ other client gets ``application/json`` and the legacy answers (200 for a GraphQL
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +30,7 @@ CODES = {
     401: "UNAUTHENTICATED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
+    408: "REQUEST_TIMEOUT",
     413: "CONTENT_TOO_LARGE",
 }
 
@@ -151,3 +154,59 @@ class LimitBody:
             extra_headers={"connection": "close"},
         )
         await response(scope, receive, send)
+
+
+class _TooSlow(Exception):
+    pass
+
+
+class LimitBodyTime:
+    """ASGI middleware: answer 408 to a request whose body has not all arrived within
+    ``timeout`` seconds of the request's start (a client that declares a body and then
+    trickles it or stalls would otherwise hold a connection and a task for ever). Only
+    the body is timed: once its last part is in, the request takes as long as it takes.
+    The rest of the body is never read, so the connection is closed after the answer."""
+
+    def __init__(self, app: ASGIApp, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.timeout <= 0:
+            await self.app(scope, receive, send)
+            return
+        deadline = time.monotonic() + self.timeout
+        body_done = False
+        started = False
+
+        async def receive_in_time() -> Message:
+            nonlocal body_done
+            if body_done:  # what comes now is the disconnect, whenever it comes
+                return await receive()
+            try:
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
+                    message = await receive()
+            except TimeoutError:
+                raise _TooSlow from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_in_time, send_noting_start)
+        except _TooSlow:
+            if started:
+                raise
+            response = error_response(
+                408,
+                f"The request body did not arrive within {self.timeout:g} seconds; send it "
+                "whole, at once.",
+                Headers(scope=scope),
+                extra_headers={"connection": "close"},
+            )
+            await response(scope, receive, send)

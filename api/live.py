@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +20,8 @@ from api.alerts import Alert
 from api.context import Info
 from api.engagements import Engagement
 from api.enums import Severity
-from api.loaders import Loaders
+from api.fanout import fanout_of
 from api.relay import from_global_id, id_argument
-from models import Alert as AlertModel
-from models import Engagement as EngagementModel
 from models import Event
 from services.feed import FellBehind, Subscription
 
@@ -50,9 +48,20 @@ async def _events(info: Info) -> AsyncIterator[_Stream]:
         yield _Stream(subscription)
 
 
-def _fresh(info: Info) -> None:
-    """Forget what earlier messages loaded: a subscription lives long, each message is new."""
-    info.context.loaders = Loaders()
+@contextlib.asynccontextmanager
+async def _turn(info: Info) -> AsyncIterator[Callable[[Event], None]]:
+    """This subscription's turn to build and send a message (see api.fanout). It gives
+    a function that takes the loaders every subscription handling an event shares: what
+    earlier messages loaded is forgotten, a subscription lives long and each message is
+    new."""
+    assert info.context.feed is not None  # _events made sure
+    fanout = fanout_of(info.context.feed)
+
+    def share(event: Event) -> None:
+        info.context.loaders = fanout.loaders_for(event.id)
+
+    async with fanout.turns.turn():
+        yield share
 
 
 @strawberry.type(description="Something that happened to an alert, with the alert as it is now.")
@@ -121,22 +130,25 @@ class LiveSubscription:
                 change = _AlertChange.of(event)
                 if wanted is not None and not change.severities & wanted:
                     continue
-                row = await AlertModel.get_or_none(id=change.pk)
-                if row is None:  # its engagement was deleted since
-                    continue
-                _fresh(info)
-                yield AlertEvent(
-                    type=event.type,
-                    event_id=event.uid,
-                    occurred_at=event.occurred_at,
-                    sequence=event.sequence,
-                    previous_attributes=(
-                        None
-                        if change.previous_attributes is None
-                        else JSON(change.previous_attributes)
-                    ),
-                    alert=Alert.from_model(row),
-                )
+                # The turn lasts until strawberry asks for the next message, so it
+                # covers executing and sending this one.
+                async with _turn(info) as share:
+                    share(event)
+                    row = await info.context.loaders.alert.load(change.pk)
+                    if row is None:  # its engagement was deleted since
+                        continue
+                    yield AlertEvent(
+                        type=event.type,
+                        event_id=event.uid,
+                        occurred_at=event.occurred_at,
+                        sequence=event.sequence,
+                        previous_attributes=(
+                            None
+                            if change.previous_attributes is None
+                            else JSON(change.previous_attributes)
+                        ),
+                        alert=Alert.from_model(row),
+                    )
 
     @strawberry.subscription(
         description="The engagement each time it or anything on it changes (its sides, "
@@ -152,9 +164,11 @@ class LiveSubscription:
                 event = await stream.next()
                 if event.engagement_id != pk:
                     continue
-                stream.subscription.pending()  # what committed with it is in the same message
-                row = await EngagementModel.get_or_none(id=pk)
-                if row is None:
-                    return
-                _fresh(info)
-                yield Engagement.from_model(row)
+                async with _turn(info) as share:
+                    # What committed with it is in the same message; the rows are those
+                    # of the newest event taken, so none is older than what it said.
+                    share(max([event, *stream.subscription.pending()], key=lambda e: e.id))
+                    row = await info.context.loaders.engagement.load(pk)
+                    if row is None:
+                        return
+                    yield Engagement.from_model(row)

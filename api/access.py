@@ -66,6 +66,7 @@ QUERIES: dict[str, frozenset[Role]] = {
     # A salesperson sees their own signals and statement only (see signals_query).
     "compensationSignals": frozenset({ADMIN, FINANCE, SALES}),
     "compensationStatement": frozenset({ADMIN, FINANCE, SALES}),
+    "compensationPeriods": frozenset({ADMIN, FINANCE, SALES}),
     "webhookEndpoints": frozenset({ADMIN}),
     "webhookDeliveries": frozenset({ADMIN}),
     # Changes to types a role may not read are left out of its trail (see api.audit).
@@ -89,6 +90,8 @@ MUTATIONS: dict[str, frozenset[Role]] = {
     **_crud("CommissionPlan", frozenset({ADMIN, FINANCE})),
     "assignCommissionPlan": frozenset({ADMIN, FINANCE}),
     "setEngagementCredits": frozenset({ADMIN, FINANCE}),
+    "closeCompensationPeriod": frozenset({ADMIN, FINANCE}),
+    "repriceEngagement": frozenset({ADMIN, FINANCE}),
     **_crud("WebhookEndpoint", frozenset({ADMIN})),
     "rotateWebhookSecret": frozenset({ADMIN}),
     "redeliver": frozenset({ADMIN}),
@@ -109,6 +112,8 @@ SUBSCRIPTIONS: dict[str, frozenset[Role]] = {
 TYPES: dict[str, frozenset[Role]] = {
     "CommissionPlan": QUERIES["commissionPlans"],
     "PlanAssignment": QUERIES["commissionPlans"],
+    "CommissionPlanVersion": QUERIES["commissionPlans"],
+    "CompensationPeriod": QUERIES["compensationPeriods"],
     # SALES: their own share only (see own_signals_only).
     "Credit": frozenset({ADMIN, FINANCE, SALES}),
     "CompensationSignal": QUERIES["compensationSignals"],

@@ -20,12 +20,15 @@ from api.people import Person, person_or_none
 from api.relay import BadUserInput, Connection, Node, filter_id, page_of_query, to_global_id, window
 from api.scalars import BadScalar
 from models import CommissionPlan as CommissionPlanModel
+from models import CommissionPlanVersion as CommissionPlanVersionModel
+from models import CompensationPeriod as CompensationPeriodModel
 from models import CompensationSignal as CompensationSignalModel
 from models import Credit as CreditModel
 from models import PlanAssignment as PlanAssignmentModel
 from services import commission_plans as service
+from services import periods, sales
 from services.errors import DomainError, FieldError, Invalid
-from services.signals import totals
+from services.statements import Statement, statement
 from services.wire import present_idempotency_key
 
 if TYPE_CHECKING:
@@ -50,6 +53,16 @@ class CommissionPlan(Node):
     clawback_window_days: int
     is_default: bool
 
+    @strawberry.field(
+        description="Every version of the plan's terms, the first first: a sale is paid "
+        "under the version in force when it was signed."
+    )
+    async def versions(self) -> list[CommissionPlanVersion]:
+        rows = await CommissionPlanVersionModel.filter(plan_id=self.plan_pk).order_by("version")
+        return [CommissionPlanVersion.from_model(r) for r in rows]
+
+    plan_pk: strawberry.Private[int]
+
     @classmethod
     def from_model(cls, row: CommissionPlanModel) -> CommissionPlan:
         return cls(
@@ -62,7 +75,45 @@ class CommissionPlan(Node):
             reducing_attributions=list(row.reducing_attributions),
             clawback_window_days=row.clawback_window_days,
             is_default=row.is_default,
+            plan_pk=row.pk,
         )
+
+
+@strawberry.type(description="One version of a plan's terms, in force from its date on.")
+class CommissionPlanVersion:
+    version: int
+    effective_from: dt.datetime
+    rate_on_margin: Decimal
+    margin_floor_pct: Decimal
+    hold_rules: list[str]
+    hold_severities: list[Severity]
+    reducing_attributions: list[str]
+    clawback_window_days: int
+    created_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, row: CommissionPlanVersionModel) -> CommissionPlanVersion:
+        return cls(
+            version=row.version,
+            effective_from=row.effective_from,
+            rate_on_margin=row.rate_on_margin,
+            margin_floor_pct=row.margin_floor_pct,
+            hold_rules=list(row.hold_rules),
+            hold_severities=[Severity(s) for s in row.hold_severities],
+            reducing_attributions=list(row.reducing_attributions),
+            clawback_window_days=row.clawback_window_days,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="A month finance closed: its statements never change again.")
+class CompensationPeriod:
+    period: str = strawberry.field(description="The month, YYYY-MM.")
+    closed_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, row: CompensationPeriodModel) -> CompensationPeriod:
+        return cls(period=row.period, closed_at=row.closed_at)
 
 
 @strawberry.type(description="A salesperson's share of an engagement's sale.")
@@ -172,7 +223,10 @@ def _credit_values(credits: list[CreditInput]) -> list[dict[str, Any]]:
     return values
 
 
-@strawberry.type(description="A fact finance computes pay from; corrections supersede it.")
+@strawberry.type(
+    description="A ledger entry: a change in a salesperson's pay (BOOKED, ADJUSTED) or in "
+    "what is held of it (HELD, RELEASED). A correction is a new entry for the difference."
+)
 class CompensationSignal(Node):
     kind: SignalKind
     period: str = strawberry.field(description="The month it belongs to, YYYY-MM.")
@@ -184,15 +238,19 @@ class CompensationSignal(Node):
     rate: Decimal
     split: Decimal = strawberry.field(description="The salesperson's share of the sale.")
     amount: Decimal = strawberry.field(
-        description="Suggested pay (BOOKED, ADJUSTED: negative is a clawback), or the amount "
-        "at risk (HELD) or released (RELEASED)."
+        description="The change: to pay (BOOKED, ADJUSTED: negative takes back), or to what "
+        "is held (HELD adds, RELEASED frees). A person's BOOKED and ADJUSTED entries for a "
+        "sale sum to what it pays them."
     )
     reason: str
     attribution: JSON = strawberry.field(
-        description="Per item: the cost variance and whose it is (ADJUSTED)."
+        description="Per item: the variance and whose it is (ADJUSTED), fixed at completion."
     )
     evidence: list[strawberry.ID] = strawberry.field(description="The alerts behind it.")
-    supersedes: strawberry.ID | None = strawberry.field(description="The signal this one corrects.")
+    supersedes: strawberry.ID | None = strawberry.field(
+        description="The entry this one corrects: the person's previous entry for the sale "
+        "of the same family (pay, or holds)."
+    )
     idempotency_key: str
     created_at: dt.datetime
     engagement_pk: strawberry.Private[int]
@@ -290,14 +348,32 @@ class KindTotal:
     amount: Decimal
 
 
-@strawberry.type(description="A salesperson's signals for one month, and their totals.")
+@strawberry.type(
+    description="What a salesperson's ledger says for one month. Every entry is a change, "
+    "so the figures are sums: total is the sum of the lines, closingBalance the opening "
+    "balance plus the total."
+)
 class CompensationStatement:
     period: str
-    lines: list[CompensationSignal]
-    totals: list[KindTotal]
+    lines: list[CompensationSignal] = strawberry.field(
+        description="The month's entries that change pay (BOOKED, ADJUSTED), oldest first."
+    )
+    holds: list[CompensationSignal] = strawberry.field(
+        description="The month's HELD and RELEASED entries, oldest first."
+    )
+    totals: list[KindTotal] = strawberry.field(description="The month's entries per kind.")
     total: Decimal = strawberry.field(
-        description="BOOKED plus ADJUSTED: what the month's sales suggest paying. HELD and "
-        "RELEASED say when, not how much."
+        description="The sum of the lines: what the month adds to what is owed."
+    )
+    opening_balance: Decimal = strawberry.field(
+        description="What the earlier months' lines add up to."
+    )
+    closing_balance: Decimal = strawberry.field(description="Opening balance plus total.")
+    still_held: Decimal = strawberry.field(
+        description="Of what is owed, how much waits on open alerts at the month's end."
+    )
+    closed_at: dt.datetime | None = strawberry.field(
+        description="When finance closed the month; a closed month never changes."
     )
     person_pk: strawberry.Private[int]
 
@@ -306,6 +382,21 @@ class CompensationStatement:
         person = await person_or_none(info, self.person_pk)
         assert person is not None  # checked when the statement was made
         return person
+
+    @classmethod
+    def of(cls, made: Statement) -> CompensationStatement:
+        return cls(
+            period=made.period,
+            lines=[CompensationSignal.from_model(r) for r in made.lines],
+            holds=[CompensationSignal.from_model(r) for r in made.holds],
+            totals=[KindTotal(kind=k, amount=a) for k, a in made.totals().items()],
+            total=made.total,
+            opening_balance=made.opening_balance,
+            closing_balance=made.closing_balance,
+            still_held=made.still_held,
+            closed_at=made.closed_at,
+            person_pk=made.salesperson_id,
+        )
 
 
 @strawberry.type
@@ -326,25 +417,23 @@ class CompensationQuery:
             CompensationSignal.from_model,
         )
 
-    @strawberry.field(description="A salesperson's signals for one month (YYYY-MM), totalled.")
+    @strawberry.field(description="A salesperson's ledger for one month (YYYY-MM).")
     async def compensation_statement(
         self, info: Info, salesperson_id: strawberry.ID, period: str
     ) -> CompensationStatement:
-        rows = list(
-            await signals_query(
-                CompensationSignalFilter(salesperson_id=salesperson_id, period=period),
-                info.context.principal,
-            ).order_by("id")
+        # The one read path says whether the key may see this person's pay at all.
+        signals_query(
+            CompensationSignalFilter(salesperson_id=salesperson_id, period=period),
+            info.context.principal,
         )
-        sums = totals(rows)
-        return CompensationStatement(
-            period=period,
-            lines=[CompensationSignal.from_model(r) for r in rows],
-            totals=[KindTotal(kind=k, amount=sums.get(k, Decimal(0))) for k in SignalKind],
-            total=sums.get(SignalKind.BOOKED, Decimal(0))
-            + sums.get(SignalKind.ADJUSTED, Decimal(0)),
-            person_pk=decode_id(str(salesperson_id), expected="Person", field="salesperson_id"),
-        )
+        person = decode_id(str(salesperson_id), expected="Person", field="salesperson_id")
+        made = await statement(salesperson_id=person, period=period)
+        return CompensationStatement.of(made)
+
+    @strawberry.field(description="The months finance closed, the latest first.")
+    async def compensation_periods(self) -> list[CompensationPeriod]:
+        rows = await CompensationPeriodModel.all().order_by("-period")
+        return [CompensationPeriod.from_model(r) for r in rows]
 
     @strawberry.field(description="Every commission plan, the default first.")
     async def commission_plans(self) -> list[CommissionPlan]:
@@ -376,6 +465,55 @@ class CreditsMutation:
         except DomainError as error:
             return AssignCommissionPlanPayload(user_errors=user_errors(error))
         return AssignCommissionPlanPayload(assignment=await _assignment(row))
+
+
+@strawberry.input(description="The month to close, YYYY-MM: this one or an earlier one.")
+class CloseCompensationPeriodInput:
+    period: str
+
+
+@strawberry.input(description="A sale to re-price under today's plan versions and facts.")
+class RepriceEngagementInput:
+    engagement_id: strawberry.ID
+    reason: str = strawberry.field(description="Why: every entry it writes carries it.")
+
+
+@strawberry.type
+class RepriceEngagementPayload:
+    engagement: Annotated[Engagement, strawberry.lazy("api.engagements")] | None = None
+    signals: list[CompensationSignal] = strawberry.field(
+        default_factory=list, description="The entries the re-pricing wrote."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LedgerMutation:
+    @strawberry.mutation(
+        description="Pay a sale under the plan versions in force now and today's facts, on "
+        "purpose and with a reason; the difference is written as new entries."
+    )
+    async def reprice_engagement(self, input: RepriceEngagementInput) -> RepriceEngagementPayload:
+        from api.engagements import Engagement
+
+        try:
+            result = await sales.reprice_engagement(**to_values(input))
+        except DomainError as error:
+            return RepriceEngagementPayload(user_errors=user_errors(error))
+        return RepriceEngagementPayload(
+            engagement=Engagement.from_model(result.engagement),
+            signals=[CompensationSignal.from_model(s) for s in result.signals],
+        )
+
+    close_compensation_period = mutation(
+        input_type=CloseCompensationPeriodInput,
+        payload=payload_type("CloseCompensationPeriod", "compensation_period", CompensationPeriod),
+        field="compensation_period",
+        service=periods.close_compensation_period,
+        build=CompensationPeriod.from_model,
+        description="Close a month of the ledger: its statements and CSV never change again, "
+        "and later corrections land in the first open month.",
+    )
 
 
 @strawberry.type

@@ -114,6 +114,10 @@ class Financials:
     revenue: Decimal = strawberry.field(description="Contract lines plus approved change orders.")
     estimated_cost: Decimal
     actual_cost: Decimal = strawberry.field(description="Actual cost recorded on deliverables.")
+    actual_cost_complete: bool = strawberry.field(
+        description="Whether every accepted deliverable has its actual cost; until then the "
+        "actual cost is incomplete and the sale's final pay waits."
+    )
     margin: Decimal = strawberry.field(description="Revenue less estimated cost.")
     margin_pct: Decimal | None = strawberry.field(
         description='Margin as a fraction of revenue ("0.25" is 25%); null without revenue.'
@@ -337,6 +341,7 @@ class Engagement(Node):
             revenue=money.revenue,
             estimated_cost=money.estimated_cost,
             actual_cost=money.actual_cost,
+            actual_cost_complete=money.actual_cost_complete,
             margin=money.margin,
             margin_pct=money.margin_pct,
         )

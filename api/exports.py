@@ -21,6 +21,8 @@ from api.auth import Principal
 from api.compensation import CompensationSignalFilter, signals_query
 from api.relay import BadUserInput, to_global_id
 from models import CompensationSignal, Engagement, Person
+from services.signals import PAY
+from services.statements import held_change
 from services.wire import format_decimal, present_idempotency_key
 
 
@@ -52,6 +54,8 @@ COLUMNS: dict[str, Kind] = {
     "rate": NUMBER,
     "split": NUMBER,
     "amount": NUMBER,
+    "pay": NUMBER,
+    "held": NUMBER,
     "reason": TEXT,
     "evidence": TEXT,
     "supersedes": TEXT,
@@ -121,6 +125,8 @@ async def _rows(period: str, principal: Principal) -> AsyncIterator[str]:
                 "rate": s.rate,
                 "split": s.split,
                 "amount": s.amount,
+                "pay": s.amount if s.kind in PAY else Decimal(0),
+                "held": held_change(s),
                 "reason": s.reason,
                 "evidence": " ".join(to_global_id("Alert", a) for a in s.evidence),
                 "supersedes": (

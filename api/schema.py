@@ -21,7 +21,13 @@ from api.access import Authorize
 from api.alerts import Alert, AlertMutation, AlertQuery
 from api.audit import AuditEntry, AuditQuery
 from api.change_orders import ChangeOrder, ChangeOrderMutation
-from api.compensation import CommissionPlan, CompensationQuery, CreditsMutation, PlanMutation
+from api.compensation import (
+    CommissionPlan,
+    CompensationQuery,
+    CreditsMutation,
+    LedgerMutation,
+    PlanMutation,
+)
 from api.deliverables import Deliverable, DeliverableMutation
 from api.dispatch import AnnounceEvents
 from api.engagements import EngagementMutation, EngagementQuery
@@ -76,6 +82,7 @@ Mutation = merge_types(
         AlertMutation,
         PlanMutation,
         CreditsMutation,
+        LedgerMutation,
         SecretMutation,
         WebhookMutation,
     ),

@@ -168,6 +168,16 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         lambda m: f"{_item(m)}: the client rejected the deliverable.",
     ),
     RuleSpec(
+        "actual-cost-missing",
+        "WARNING",
+        "A deliverable accepted without its actual cost: the sale's final pay waits for it.",
+        ("deliverable",),
+        lambda m: (
+            f"{_item(m)}: accepted without an actual cost; the sale's final pay is worked "
+            "out once every accepted deliverable has one."
+        ),
+    ),
+    RuleSpec(
         "cost-overrun",
         "WARNING",
         "Actual cost above the estimate beyond the tolerance.",
@@ -276,6 +286,7 @@ STAKEHOLDER: dict[str, str] = {
     "planned-after-promised": "client",
     "acceptance-pending": "performers",
     "deliverable-rejected": "performers",
+    "actual-cost-missing": "sponsor",
     "cost-overrun": "sponsor",
     "margin-below-floor": "sponsor",
     "promise-without-signoff": "process",

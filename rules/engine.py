@@ -187,6 +187,11 @@ def _declare() -> None:
         c.deliverable << ((m.kind == "deliverable") & (m.rejected == True)),
     )
     _rule(
+        "actual-cost-missing",
+        ("deliverable",),
+        c.deliverable << ((m.kind == "deliverable") & (m.cost_missing == True)),
+    )
+    _rule(
         "cost-overrun",
         ("deliverable",),
         c.deliverable << ((m.kind == "deliverable") & (m.cost_overrun == True)),

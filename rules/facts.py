@@ -164,6 +164,7 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
             "quantity": str(d.quantity),
             "open": d.status in ("PLANNED", "IN_PROGRESS"),
             "rejected": d.status == "REJECTED",
+            "cost_missing": d.status == "ACCEPTED" and d.actual_cost is None,
             "awaiting_acceptance": d.status == "DELIVERED",
             "due_day": day(d.due_date),
             "overdue_from": day(d.due_date) + t.grace_days if d.due_date else NO_DAY,

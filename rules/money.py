@@ -52,6 +52,8 @@ class Incurred(Protocol):
     @property
     def item(self) -> str: ...
     @property
+    def status(self) -> str: ...
+    @property
     def actual_cost(self) -> Decimal | None: ...
 
 
@@ -67,6 +69,8 @@ class Financials:
     revenue: Decimal
     estimated_cost: Decimal
     actual_cost: Decimal = ZERO
+    actual_cost_complete: bool = True
+    """Whether every accepted deliverable has its actual cost recorded."""
 
     @property
     def margin(self) -> Decimal:
@@ -104,6 +108,7 @@ def financials(
     """Revenue and estimated cost from what was bought (contract lines and approved change
     orders), actual cost from deliverables; of one ``item`` when given."""
     purchases = [p for p in purchases if item is None or p.item == item]
+    deliverables = [d for d in deliverables if item is None or d.item == item]
     changes = [
         c for c in change_orders if c.status == APPROVED and (item is None or c.item == item)
     ]
@@ -111,7 +116,10 @@ def financials(
         revenue=total(p.amount for p in purchases) + total(c.amount_delta for c in changes),
         estimated_cost=total(p.estimated_cost for p in purchases)
         + total(c.cost_delta for c in changes),
-        actual_cost=total(d.actual_cost for d in deliverables if item is None or d.item == item),
+        actual_cost=total(d.actual_cost for d in deliverables),
+        actual_cost_complete=all(
+            d.actual_cost is not None for d in deliverables if d.status == "ACCEPTED"
+        ),
     )
 
 

@@ -166,6 +166,7 @@ async def reconcile(
     moved_from: EngagementStatus | None = None,
     changed: bool = True,
     created: bool = False,
+    repricing: str | None = None,
 ) -> Reconciled:
     """Evaluate ``engagement`` as of ``now``, bring its alerts in line, and write the
     outbox events of it all. ``moved_from`` is the status the change moved it from, if
@@ -173,6 +174,7 @@ async def reconcile(
     that the caller changed the engagement or something on it, which announces
     ``engagement.updated``; a bare re-evaluation passes False. ``created`` says the caller
     has just made the engagement, which announces ``engagement.created`` instead.
+    ``repricing`` is the reason finance re-priced the sale, which its entries carry.
 
     The caller holds the engagement's row lock inside a transaction. An engagement the
     engine cannot evaluate keeps its alerts untouched and records why.
@@ -234,7 +236,7 @@ async def reconcile(
     # Imported here: signals read plans through services that lock via this module's callers.
     from services.signals import emit
 
-    signals = await emit(engagement, snapshot, now=now)
+    signals = await emit(engagement, snapshot, now=now, reason=repricing)
     engagement.update_from_dict({"evaluated_at": now, "evaluation_error": None})
     await engagement.save(update_fields=["evaluated_at", "evaluation_error", "updated_at"])
     # Each object as it stands at commit: the events read like GraphQL right after.

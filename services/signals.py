@@ -29,7 +29,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from models import (
     Alert,
     CommissionPlanVersion,
-    CompensationPeriod,
     CompensationSignal,
     Credit,
     Engagement,
@@ -53,6 +52,7 @@ from rules.compensation import (
 from rules.money import round_money
 from services.commission_plans import version_for
 from services.currencies import MINOR_UNITS
+from services.periods import first_open_period
 
 _SOLD = ("SOLD", "DELIVERING", "SUPPORTING", "CLOSED")
 ZERO = Decimal(0)
@@ -164,21 +164,6 @@ def _completion(sale: Sale) -> Completion | None:
     if sale.completed_at is None or sale.realized_revenue is None or sale.expected_cost is None:
         return None
     return Completion(sale.realized_revenue, sale.expected_cost, _variances(sale.variances))
-
-
-async def first_open_period(now: datetime) -> str:
-    """The month an entry written at ``now`` belongs to: this one, or the first after it
-    that is not closed."""
-    year, month = now.year, now.month
-    closed: set[str] = {
-        str(period)
-        for period in await CompensationPeriod.filter(
-            period__gte=f"{year:04d}-{month:02d}"
-        ).values_list("period", flat=True)
-    }
-    while f"{year:04d}-{month:02d}" in closed:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return f"{year:04d}-{month:02d}"
 
 
 async def emit(

@@ -38,6 +38,8 @@ EVENT_TYPES = (
     "compensation.held",
     "compensation.released",
     "compensation.adjusted",
+    "compensation.period_closed",
+    "compensation.repriced",
     "engagement.created",
     "engagement.updated",
     "engagement.status_changed",

@@ -39,6 +39,8 @@ def _expected_action(mutation: str) -> str:
         "rotateWebhookSecret": "webhook_endpoint.secret_rotated",
         "redeliver": "webhook_delivery.redelivered",
         "sendTestEvent": "webhook_endpoint.test_event_sent",
+        "closeCompensationPeriod": "compensation_period.closed",
+        "repriceEngagement": "engagement.repriced",
     }
     if mutation in special:
         return special[mutation]
@@ -173,6 +175,13 @@ async def test_every_mutation_records_one_entry_naming_what_it_did(client, monke
     await m("redeliver", {"deliveryId": deliveries["webhookDeliveries"]["nodes"][0]["id"]})
     await m("deleteWebhookEndpoint", {"id": hook})
     await m("deleteEngagement", {"id": e})
+    sold = await m(
+        "createEngagement",
+        {"name": "Sold", "clientId": acme, "currency": "EUR", "status": "SOLD"},
+        "engagement { id }",
+    )
+    await m("repriceEngagement", {"engagementId": sold["engagement"]["id"], "reason": "rates"})
+    await m("closeCompensationPeriod", {"period": "2026-01"})
 
     every = set(build_schema()._schema.mutation_type.fields)
     assert set(trail.actions) == every, "run every mutation once above"

@@ -185,4 +185,6 @@ def test_every_column_is_declared_a_number_or_text():
         "rate",
         "split",
         "amount",
+        "pay",
+        "held",
     }

@@ -231,7 +231,8 @@ async def test_the_csv_export_adds_up_to_the_statement(client):
     period = datetime.now(UTC).strftime("%Y-%m")
     statement = await client.data(
         "query($p: ID!, $period: String!) { compensationStatement(salespersonId: $p, "
-        "period: $period) { total totals { kind amount } lines { id kind amount } } }",
+        "period: $period) { total stillHeld totals { kind amount } lines { id kind amount } "
+        "holds { id kind amount } } }",
         {"p": ids["seller"], "period": period},
     )
     statement = statement["compensationStatement"]
@@ -239,14 +240,19 @@ async def test_the_csv_export_adds_up_to_the_statement(client):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [r["signal_id"] for r in rows] == [line["id"] for line in statement["lines"]]
+    entries = sorted(statement["lines"] + statement["holds"], key=lambda e: e["id"])
+    assert sorted(r["signal_id"] for r in rows) == [e["id"] for e in entries]
     sums: dict[str, Decimal] = defaultdict(Decimal)
     for row in rows:
         sums[row["kind"]] += Decimal(row["amount"])
     assert {t["kind"]: Decimal(t["amount"]) for t in statement["totals"]} == {
         kind: sums[kind] for kind in ("BOOKED", "HELD", "RELEASED", "ADJUSTED")
     }
-    assert Decimal(statement["total"]) == sums["BOOKED"] + sums["ADJUSTED"] == Decimal("2500.00")
+    # 4000 booked, 1500 taken back at completion; 4000 held, then released.
+    total = Decimal(statement["total"])
+    assert total == sum(Decimal(line["amount"]) for line in statement["lines"])
+    assert total == sum(Decimal(r["pay"]) for r in rows) == Decimal("2500.00")
+    assert Decimal(statement["stillHeld"]) == sum(Decimal(r["held"]) for r in rows)
 
 
 async def test_a_bad_period_is_refused_clearly(client):

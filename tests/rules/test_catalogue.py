@@ -484,6 +484,7 @@ def test_under_delivery_resolves_once_the_rest_is_delivered():
         due_date=DUE,
         delivered_at=at(2025, 5, 31),
         accepted_at=at(2025, 6, 2),
+        actual_cost=Decimal(180),
     )
     assert evaluate(add(under_delivered(), "deliverables", rest), AS_OF) == ()
 
@@ -675,6 +676,32 @@ def test_a_rejected_deliverable_does_not_count_as_delivered():
 def test_a_rejection_resolves_once_the_reworked_deliverable_is_accepted():
     snapshot = amend(rejected(), "deliverables", status="ACCEPTED", accepted_at=at(2025, 6, 2))
     assert evaluate(snapshot, BEFORE_GRACE_ENDS) == ()
+
+
+def uncosted() -> Snapshot:
+    return amend(clean(), "deliverables", actual_cost=None)
+
+
+@fires("actual-cost-missing")
+def test_an_accepted_deliverable_without_its_actual_cost_is_a_warning():
+    finding = the_finding(uncosted(), "actual-cost-missing")
+    assert described(finding) == (
+        "WARNING",
+        "a",
+        ("deliverable:1",),
+        "a: accepted without an actual cost; the sale's final pay is worked out once every "
+        "accepted deliverable has one.",
+    )
+
+
+def test_a_deliverable_not_yet_accepted_needs_no_actual_cost():
+    delivered = amend(uncosted(), "deliverables", status="DELIVERED", accepted_at=None)
+    assert "actual-cost-missing" not in rule_ids(delivered, at(2025, 6, 1))
+
+
+@resolves("actual-cost-missing")
+def test_a_missing_cost_resolves_once_it_is_recorded():
+    assert evaluate(amend(uncosted(), "deliverables", actual_cost=Decimal(600)), AS_OF) == ()
 
 
 def overrun() -> Snapshot:

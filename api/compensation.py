@@ -168,6 +168,12 @@ class CreateCommissionPlanInput:
         description="The plan of everyone without one of their own. There is one default: "
         "making a plan the default unsets the previous one, which cannot be unset otherwise.",
     )
+    effective_from: dt.datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When these terms take effect: now when left out, never in the past. "
+        "Changing any term makes a new version; a sale is paid under the version in force "
+        "when it was signed.",
+    )
 
 
 @strawberry.input(description="The commission plan to delete.")

@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.types import QueryParams
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -39,6 +40,7 @@ from api.http import (
     LimitBody,
     error_response,
     is_request_error,
+    read_json,
     request_error_status,
     response_media_type,
 )
@@ -82,6 +84,24 @@ class GraphQLApp(GraphQL[Context, None]):
             else:
                 response = error_response(error.status_code, error.reason, request.headers)
         await response(scope, receive, send)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The POST body: a JSON object (a list is a batch, which strawberry refuses)."""
+        body = read_json(data, "the request body")
+        if not isinstance(body, dict | list):
+            raise HTTPException(
+                400, 'The request body must be a JSON object, such as {"query": "{ __typename }"}.'
+            )
+        return body
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        """A GET's parameters, ``variables`` and ``extensions`` read as JSON (strawberry's
+        own, but through :func:`read_json`, and leaving their shape to parse_http_body)."""
+        parsed: dict[str, Any] = dict(params)
+        for name in ("variables", "extensions"):
+            if parsed.get(name):
+                parsed[name] = read_json(parsed[name], f"`{name}`")
+        return parsed
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

@@ -5,6 +5,7 @@ beside the requests."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -84,6 +85,14 @@ class GraphQLApp(GraphQL[Context, None]):
             else:
                 response = error_response(error.status_code, error.reason, request.headers)
         await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A websocket message: what :func:`read_json` refuses is a message that is not
+        JSON to strawberry (the socket is closed with 4400), not an exception."""
+        try:
+            return read_json(data, "the message")
+        except HTTPException as error:
+            raise json.JSONDecodeError(error.reason, "", 0) from None
 
     def parse_json(self, data: str | bytes) -> Any:
         """The POST body: a JSON object (a list is a batch, which strawberry refuses)."""

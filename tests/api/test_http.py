@@ -3,17 +3,20 @@ that ask for it, the legacy application/json answers for the rest, and the 401/4
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from api import access
 from api.http import GRAPHQL_RESPONSE_JSON, MAX_JSON_DEPTH, response_media_type
 from services.api_keys import create_api_key
 from settings import Settings
+from tests.api.test_live import serving
 from tests.support import http_as
 
 JSON = "application/json"
@@ -355,3 +358,31 @@ async def test_variables_nested_as_deep_as_the_limit_are_read(client):
     )
     assert response.status_code == 200, response.text
     assert response.json()["data"] == {"__typename": "Query"}
+
+
+# -- websocket messages, read the same way
+
+WS_MESSAGES = {
+    "nested deeper than the parser goes": '{"type": "connection_init", "payload": '
+    + _nested(DEEP)
+    + "}",
+    "an integer too long to read": '{"type": "connection_init", "payload": {"n": '
+    + "9" * 5000
+    + "}}",
+}
+
+
+@pytest.mark.parametrize("message", WS_MESSAGES.values(), ids=WS_MESSAGES.keys())
+async def test_a_websocket_message_that_is_no_json_closes_the_socket_without_a_traceback(
+    settings, caplog, message
+):
+    caplog.set_level(logging.INFO)
+    async with (
+        serving(settings) as (url, _),
+        websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        await ws.send(message)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []

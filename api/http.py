@@ -107,15 +107,13 @@ def read_json(data: str | bytes, what: str) -> object:
     (``what`` names it in the message: "the request body", "`variables`")."""
     try:
         value = json.loads(data)
+        too_deep = _nests_deeper(value, MAX_JSON_DEPTH)
+    except RecursionError:  # the C parser recurses: a deep enough value exhausts the stack
+        too_deep = True
     except UnicodeDecodeError:
         raise HTTPException(400, f"Unable to parse {what} as JSON: it is not UTF-8.") from None
-    except RecursionError:  # the C parser recurses: a deep enough value exhausts the stack
-        value = None
-        too_deep = True
     except ValueError:  # malformed, or an integer of more than 4,300 digits
         raise HTTPException(400, f"Unable to parse {what} as JSON.") from None
-    else:
-        too_deep = _nests_deeper(value, MAX_JSON_DEPTH)
     if too_deep:
         raise HTTPException(400, f"Unable to read {what}: it nests deeper than {MAX_JSON_DEPTH}.")
     return value

@@ -10,9 +10,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.enums import AlertStatus, Severity
+from api.inputs import check_filter
 from api.mutations import mutation, mutation_type, payload_type
 from api.on_engagement import OnEngagement
-from api.relay import BadUserInput, Connection, Node, filter_id, page_of_query, to_global_id, window
+from api.relay import Connection, Node, filter_id, page_of_query, to_global_id, window
 from models import Alert as AlertModel
 from rules.catalogue import CATALOGUE, STAKEHOLDER, THRESHOLDS_USED
 from services import alerts as service
@@ -81,6 +82,7 @@ class AlertFilter:
 
 def _filtered(f: AlertFilter | None) -> Any:
     query = AlertModel.all()
+    check_filter(f)
     if f is None:
         return query
     if f.engagement_id is not None:
@@ -95,10 +97,6 @@ def _filtered(f: AlertFilter | None) -> Any:
         query = query.filter(item=f.item)
     for bound, lookup in ((f.opened_after, "opened_at__gte"), (f.opened_before, "opened_at__lt")):
         if bound is not None:
-            if not isinstance(bound, dt.datetime):  # an unreadable DateTime (BadScalar)
-                raise BadUserInput(
-                    "filter: openedAfter and openedBefore need a DateTime with an offset"
-                )
             query = query.filter(**{lookup: bound})
     return query
 

@@ -5,6 +5,7 @@ webhook dispatcher run beside the requests."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -24,6 +25,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.types import QueryParams
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -41,6 +43,7 @@ from api.http import (
     LimitBodyTime,
     error_response,
     is_request_error,
+    read_json,
     request_error_status,
     response_media_type,
 )
@@ -100,6 +103,32 @@ class GraphQLApp(GraphQL[Context, None]):
             else:
                 response = error_response(error.status_code, error.reason, request.headers)
         await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A websocket message: what :func:`read_json` refuses is a message that is not
+        JSON to strawberry (the socket is closed with 4400), not an exception."""
+        try:
+            return read_json(data, "the message")
+        except HTTPException as error:
+            raise json.JSONDecodeError(error.reason, "", 0) from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The POST body: a JSON object (a list is a batch, which strawberry refuses)."""
+        body = read_json(data, "the request body")
+        if not isinstance(body, dict | list):
+            raise HTTPException(
+                400, 'The request body must be a JSON object, such as {"query": "{ __typename }"}.'
+            )
+        return body
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        """A GET's parameters, ``variables`` and ``extensions`` read as JSON (strawberry's
+        own, but through :func:`read_json`, and leaving their shape to parse_http_body)."""
+        parsed: dict[str, Any] = dict(params)
+        for name in ("variables", "extensions"):
+            if parsed.get(name):
+                parsed[name] = read_json(parsed[name], f"`{name}`")
+        return parsed
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

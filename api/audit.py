@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from api.access import TYPES, may_read_type
 from api.context import Info
+from api.inputs import check_filter
 from api.people import Person
 from api.relay import (
     Connection,
@@ -129,6 +130,7 @@ def _entries(info: Info, f: AuditLogFilter | None) -> Any:
     # Changes to what a key may not read (see api.access) stay out of its trail too.
     hidden = [t for t in TYPES if not may_read_type(info.context.principal, t)]
     query = AuditEntryModel.exclude(target_type__in=hidden) if hidden else AuditEntryModel.all()
+    check_filter(f)
     if f is None:
         return query
     if f.target_id is not None:

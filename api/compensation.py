@@ -14,7 +14,7 @@ from api.auth import Principal
 from api.context import Info
 from api.enums import Severity, SignalKind
 from api.errors import UserError, user_errors
-from api.inputs import decode_id, to_values
+from api.inputs import check_filter, decode_id, to_values
 from api.mutations import mutation, mutation_type, payload_type, update_input
 from api.people import Person, person_or_none
 from api.relay import BadUserInput, Connection, Node, filter_id, page_of_query, to_global_id, window
@@ -316,6 +316,7 @@ def signals_query(f: CompensationSignalFilter | None, principal: Principal | Non
     compensation data. A salesperson's key sees their own; asking for someone else's is
     FORBIDDEN. Roles that may not read signals see none where they meet them nested."""
     query = CompensationSignalModel.all()
+    check_filter(f)
     if principal is None or principal.role not in QUERIES["compensationSignals"]:
         return query.filter(id=0)
     own = own_signals_only(principal)
@@ -341,6 +342,7 @@ def _period(value: str) -> str:
     if (
         len(value) != 7
         or value[4] != "-"
+        or not (value[:4] + value[5:]).isascii()
         or not (value[:4] + value[5:]).isdigit()
         or not (1 <= int(value[5:]) <= 12)
     ):

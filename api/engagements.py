@@ -17,6 +17,7 @@ from api.change_orders import ChangeOrder
 from api.context import Info
 from api.deliverables import Deliverable
 from api.enums import AlertStatus, Severity
+from api.inputs import check_filter
 from api.mutations import crud, mutation, mutation_type, payload_type
 from api.needs import Need
 from api.organizations import Organization
@@ -377,6 +378,7 @@ _SIDES: tuple[type[Model], ...] = (
 
 def _filtered(f: EngagementFilter | None) -> Any:
     query = EngagementModel.all()
+    check_filter(f)
     if f is None:
         return query
     if f.status:

@@ -1,6 +1,7 @@
 """GraphQL over HTTP: which media type an answer takes, errors that come before GraphQL
 (a refused key, a body too large or too slow, a request that is not GraphQL) as
-GraphQL-shaped bodies, and the limits on a request body's size and on the time it takes.
+GraphQL-shaped bodies, reading a request's JSON, and the limits on a request body's size
+and on the time it takes.
 
 A client that accepts ``application/graphql-response+json`` gets the GraphQL-over-HTTP
 answers: that media type, and a 4xx without ``data`` for a request that never ran. Any
@@ -15,6 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -95,6 +97,43 @@ def request_error_status(errors: Sequence[Any]) -> int:
     if any(isinstance(e, dict) and e.get("message") == MASKED_MESSAGE for e in errors):
         return 500
     return 400
+
+
+MAX_JSON_DEPTH = 32
+"""How deeply a request's JSON may nest, counting the body's own object: far deeper than
+any input of the schema needs, and shallow enough that nothing which walks the variables
+recursively (coercion, logging, encoding) can run out of stack."""
+
+
+def read_json(data: str | bytes, what: str) -> object:
+    """``data`` as JSON, or a 400 saying why it cannot be read: not JSON, not UTF-8, a
+    number too long for Python to read, or nested deeper than :data:`MAX_JSON_DEPTH`
+    (``what`` names it in the message: "the request body", "`variables`")."""
+    try:
+        value = json.loads(data)
+        too_deep = _nests_deeper(value, MAX_JSON_DEPTH)
+    except RecursionError:  # the C parser recurses: a deep enough value exhausts the stack
+        too_deep = True
+    except UnicodeDecodeError:
+        raise HTTPException(400, f"Unable to parse {what} as JSON: it is not UTF-8.") from None
+    except ValueError:  # malformed, or an integer of more than 4,300 digits
+        raise HTTPException(400, f"Unable to parse {what} as JSON.") from None
+    if too_deep:
+        raise HTTPException(400, f"Unable to read {what}: it nests deeper than {MAX_JSON_DEPTH}.")
+    return value
+
+
+def _nests_deeper(value: object, limit: int) -> bool:
+    """Whether ``value``'s objects and arrays nest more than ``limit`` deep (a loop, not
+    recursion, for the reason the limit exists)."""
+    containers = [(value, 1)] if isinstance(value, dict | list) else []
+    while containers:
+        container, depth = containers.pop()
+        if depth > limit:
+            return True
+        children = container.values() if isinstance(container, dict) else container
+        containers.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 class _TooLarge(Exception):

@@ -1,21 +1,75 @@
-"""Turn a strawberry input into a service call's keyword arguments.
+"""Turn a strawberry input into a service call's keyword arguments, and check a query's
+filter before it reaches the database.
 
 Fields left out stay out (so an update keeps them); global ids become primary keys of
 the expected type; unreadable scalars become VALIDATION errors naming their field.
+
+Some values can be no input, whatever their field: text with a NUL character (PostgreSQL
+stores none) or a lone surrogate (``"\\ud800"`` in JSON: it has no UTF-8 encoding, so no
+database takes it), and a list longer than any input needs (a filter's list becomes one
+parameter per entry, and PostgreSQL's driver sends at most 32,767 with one statement).
+:func:`problem_with` says which, once, for a mutation's input (a VALIDATION userError)
+and a query's arguments (a BAD_USER_INPUT error) alike.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from enum import Enum
 from typing import Any
 
 import strawberry
-from strawberry.utils.str_converters import to_snake_case
+from strawberry.utils.str_converters import to_camel_case, to_snake_case
 
-from api.relay import from_global_id
+from api.relay import BadUserInput, from_global_id
 from api.scalars import BadScalar
 from services.errors import ErrorCode, FieldError, Invalid
+from services.fields import MAX_TEXT_LENGTH
+
+MAX_LIST_LENGTH = 100
+"""The most entries one list of an input or of a query's arguments may hold: ids, names,
+enum values (``nodes(ids:)``, ``filter: {status: [...]}``, ``eventTypes``)."""
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def problem_with(value: object) -> str | None:
+    """Why ``value`` can be no input, whatever its field (see the module's docstring), or
+    None. Looks into lists and nested inputs."""
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            return "must not contain NUL characters or unpaired surrogates"
+        return None
+    if isinstance(value, list):
+        if len(value) > MAX_LIST_LENGTH:
+            return f"may hold at most {MAX_LIST_LENGTH} entries"
+        return next((p for p in map(problem_with, value) if p is not None), None)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        inner = (getattr(value, f.name) for f in dataclasses.fields(value))
+        return next((p for p in map(problem_with, inner) if p is not None), None)
+    return None
+
+
+def check_argument(value: object, argument: str) -> None:
+    """Refuse an argument of a query (a BAD_USER_INPUT error naming ``argument``) that is
+    unreadable, can be no input, or is text longer than any text the service stores (it
+    can match nothing, and SQLite refuses a LIKE pattern over 50,000 bytes)."""
+    if isinstance(value, BadScalar):
+        raise BadUserInput(f"{argument} {value.message}.")
+    problem = problem_with(value)
+    if problem is None and isinstance(value, str) and len(value) > MAX_TEXT_LENGTH:
+        problem = f"must be at most {MAX_TEXT_LENGTH} characters"
+    if problem is not None:
+        raise BadUserInput(f"{argument} {problem}.")
+
+
+def check_filter(f: object) -> None:
+    """:func:`check_argument` of each field of ``f``, a list's filter (or None)."""
+    if f is not None:
+        for field in dataclasses.fields(f):  # type: ignore[arg-type]
+            check_argument(getattr(f, field.name), f"filter: {to_camel_case(field.name)}")
+
 
 # Which node type each id field of an input names. One table, so a new input field
 # named like these needs no code of its own.
@@ -72,6 +126,9 @@ def to_values(input: object, *, id_type: str | None = None) -> dict[str, Any]:
         try:
             if isinstance(value, BadScalar):
                 raise Invalid([FieldError(name, value.message)])
+            problem = problem_with(value)
+            if problem is not None:
+                raise Invalid([FieldError(name, problem)])
             if dataclasses.is_dataclass(value) and not isinstance(value, type):
                 value = _nested(value, name)
             if expected is not None and value is not None:

@@ -15,6 +15,7 @@ from api.compensation import CommissionPlan, CompensationSignal
 from api.context import Info
 from api.deliverables import Deliverable
 from api.engagements import Engagement
+from api.inputs import check_argument
 from api.loaders import Loaders
 from api.needs import Need
 from api.organizations import Organization
@@ -77,6 +78,5 @@ class NodeQuery:
 
     @strawberry.field(description="Objects by global id, in the order asked (null where none).")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-        if len(ids) > 100:
-            raise BadUserInput("`ids` may hold at most 100 ids.")
+        check_argument(ids, "ids")
         return [await resolve_node(info, i) for i in ids]

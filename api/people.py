@@ -6,6 +6,7 @@ import strawberry
 from tortoise.expressions import Q
 
 from api.context import Info
+from api.inputs import check_argument
 from api.mutations import crud, mutation_type
 from api.organizations import Organization
 from api.relay import Connection, Node, page_of_query, to_global_id, window
@@ -64,6 +65,7 @@ class PersonQuery:
         search: str | None = None,
     ) -> Connection[Person]:
         query = PersonModel.all()
+        check_argument(search, "search")
         if search:
             query = query.filter(Q(name__icontains=search) | Q(email__icontains=search))
         return await page_of_query(query, window(first, after, last, before), Person.from_model)

@@ -7,6 +7,7 @@ Input that cannot be read is not raised as a GraphQL error: it arrives in the re
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,21 +27,44 @@ class BadScalar:
     message: str
 
 
+MAX_DECIMAL_DIGITS = 40
+"""The most digits a Decimal may have before its point, and the most after it. Far more
+than any field keeps (each field's rule in ``services.fields`` says how many it does), and
+few enough that no arithmetic on the number can overflow the decimal context, as
+``1e1000000`` would: Python reads it exactly, and the first ``abs()`` raises."""
+
+# What the scalar reads: ASCII digits, an optional sign, point and exponent. Decimal()
+# alone also reads other scripts' digits ("١٢٣"), underscores, NaN and Infinity.
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
 def parse_decimal(value: object) -> Decimal | BadScalar:
     if isinstance(value, (bool, float)):
         return BadScalar(
             value, "must be a decimal written as a string, such as '12.50', not a float"
         )
     if isinstance(value, int):
-        return Decimal(value)
-    if not isinstance(value, str):
+        number = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not _DECIMAL.fullmatch(text):
+            return BadScalar(
+                value, f"'{value[:40]}' is not a decimal number written in the digits 0-9"
+            )
+        try:
+            number = Decimal(text)
+        except InvalidOperation:  # an exponent past what Decimal holds at all (~10**18)
+            return BadScalar(value, f"'{value[:40]}' is too large or too small")
+    else:
         return BadScalar(value, "must be a decimal written as a string, such as '12.50'")
-    try:
-        number = Decimal(value.strip())
-    except InvalidOperation:
-        return BadScalar(value, f"'{value[:40]}' is not a decimal number")
-    if not number.is_finite():
-        return BadScalar(value, "must be a finite decimal number")
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # the pattern admits no NaN or Infinity
+    if len(digits) + exponent > MAX_DECIMAL_DIGITS or -exponent > MAX_DECIMAL_DIGITS:
+        return BadScalar(
+            value,
+            f"must have at most {MAX_DECIMAL_DIGITS} digits before the decimal point "
+            f"and {MAX_DECIMAL_DIGITS} after it",
+        )
     return number
 
 
@@ -53,6 +77,12 @@ def parse_datetime(value: object) -> dt.datetime | BadScalar:
         return BadScalar(value, f"'{value[:40]}' is not an ISO 8601 date and time")
     if moment.tzinfo is None or moment.utcoffset() is None:
         return BadScalar(value, "must carry a UTC offset, such as '2026-11-26T09:00:00+00:00'")
+    try:
+        # Kept and compared in UTC, which must exist too: 0001-01-01T00:00:00+14:00 is
+        # a time of year 0, which neither Python nor the databases have.
+        moment.astimezone(dt.UTC)
+    except OverflowError:
+        return BadScalar(value, "must fall between the years 1 and 9999 in UTC")
     return moment
 
 
@@ -67,8 +97,13 @@ def parse_date(value: object) -> dt.date | BadScalar:
 
 def _literal(parse: Any) -> Any:
     def parse_literal(node: ValueNode, _variables: dict[str, Any] | None = None) -> Any:
-        if isinstance(node, (StringValueNode, IntValueNode)):
-            return parse(node.value if isinstance(node, StringValueNode) else int(node.value))
+        if isinstance(node, StringValueNode):
+            return parse(node.value)
+        if isinstance(node, IntValueNode):
+            try:
+                return parse(int(node.value))
+            except ValueError:  # more digits than int() reads (4,300)
+                return BadScalar(node.value[:40], "has too many digits")
         if isinstance(node, FloatValueNode):
             return parse(float(node.value))
         return BadScalar(node, "has the wrong kind of value")

@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 from api.context import Info
 from api.enums import DeliveryStatus
 from api.errors import UserError, user_errors
-from api.inputs import to_values
+from api.inputs import check_filter, to_values
 from api.mutations import mutation, mutation_type, payload_type, update_input
 from api.relay import Connection, Node, filter_id, page_of_query, to_global_id, window
 from models import DeliveryAttempt as DeliveryAttemptModel
@@ -158,6 +158,7 @@ class WebhookDeliveryFilter:
 
 def _deliveries(f: WebhookDeliveryFilter | None) -> Any:
     query = WebhookDeliveryModel.all()
+    check_filter(f)
     if f is None:
         return query
     if f.endpoint_id is not None:

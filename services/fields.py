@@ -58,9 +58,13 @@ class Rule:
         return value
 
 
+MAX_TEXT_LENGTH = 10_000
+"""The longest text any field keeps."""
+
+
 @dataclass(frozen=True)
 class Text(Rule):
-    max_length: int = 10_000
+    max_length: int = MAX_TEXT_LENGTH
 
     def check(self, value: Any, ctx: Context) -> str:
         text = str(value).strip()
@@ -104,15 +108,17 @@ class Currency(Rule):
 def _decimal(value: Any, *, max_digits: int, places: int, signed: bool) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite():
         raise Problem("must be a finite decimal number written as a string, such as '12.50'")
-    if not signed and value < 0:
-        raise Problem("must not be negative")
-    exponent = value.as_tuple().exponent
+    if not signed and value.is_signed():  # "-0" too: a quantity or an amount has no sign
+        raise Problem("must not be negative" if value else "must be written without a minus sign")
+    # A signed field keeps "-0" as 0, so that it never shows as "-0.00".
+    number: Decimal = value.copy_abs() if value.is_zero() else value
+    exponent = number.as_tuple().exponent
     assert isinstance(exponent, int)  # finite decimals have an integer exponent
     if -exponent > places:
         raise Problem(f"must have at most {places} digits after the decimal point")
-    if abs(value) >= Decimal(10) ** (max_digits - places):
+    if abs(number) >= Decimal(10) ** (max_digits - places):
         raise Problem(f"must be less than {Decimal(10) ** (max_digits - places)} in magnitude")
-    return value
+    return number
 
 
 @dataclass(frozen=True)
@@ -194,7 +200,7 @@ class Fraction(Rule):
     def check(self, value: Any, ctx: Context) -> Decimal:
         if not isinstance(value, Decimal) or not value.is_finite():
             raise Problem("must be a decimal fraction written as a string, such as '0.10'")
-        if not Decimal(0) <= value <= Decimal(1):
+        if not Decimal(0) <= value <= Decimal(1) or value.is_signed():
             raise Problem("must be a fraction from 0 to 1, such as '0.10' for 10%")
         if -value.normalize().as_tuple().exponent > 4:  # type: ignore[operator]
             raise Problem("must have at most 4 digits after the decimal point")

@@ -18,11 +18,13 @@ doing its job.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 from typing import Any
 
 import requests
 import schemathesis
+from graphql import IntValueNode
 from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis import strategies as st
 from schemathesis.graphql import nodes
@@ -124,17 +126,72 @@ def seed_engagement() -> list[str]:
 IDS = seed_engagement()
 
 # Money and quantities: mostly what a client sends, then anything Decimal reads (huge
-# exponents, many places, negative zero), then text it must refuse politely.
+# exponents that overflow only later, many places, negative zero, other scripts' digits),
+# then text it must refuse politely; integers past what int() reads among the literals.
 schemathesis.graphql.scalar(
     "Decimal",
     st.one_of(
         st.decimals(min_value=-(10**9), max_value=10**9, places=2).map(str),
         st.decimals(allow_nan=False, allow_infinity=False).map(str),
-        st.sampled_from(["0", "-0", "1e3", "1E+30", "1E-30", " 12.50 ", "NaN", "-Infinity"]),
+        st.sampled_from(
+            [
+                "0",
+                "-0",
+                "-0.00",
+                "1e3",
+                "1E+30",
+                "1E-30",
+                " 12.50 ",
+                "NaN",
+                "-Infinity",
+                "1e1000000",
+                "-1e-1000000",
+                "1e999999999999999999999",
+                "\u0661\u0662\u0663",  # Arabic-Indic digits, which Decimal() reads
+                "\uff11\uff12",  # full-width digits
+                "1_000",
+            ]
+        ),
         st.text(max_size=12),
     ).map(nodes.String)
     | st.integers().map(nodes.Int)
+    | st.just(IntValueNode(value="9" * 5000))
     | st.floats(allow_nan=False, allow_infinity=False).map(nodes.Float),
+)
+# Times: any instant with any offset (the ends of the range overflow in UTC), the ends
+# themselves, and noise.
+OFFSETS = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(
+    lambda minutes: dt.timezone(dt.timedelta(minutes=minutes))
+)
+schemathesis.graphql.scalar(
+    "DateTime",
+    st.one_of(
+        st.builds(
+            lambda moment, zone: moment.replace(tzinfo=zone).isoformat(), st.datetimes(), OFFSETS
+        ),
+        st.sampled_from(
+            [
+                "0001-01-01T00:00:00+14:00",
+                "9999-12-31T23:59:59-14:00",
+                "0001-01-01T00:00:00+00:00",
+                "2026-11-26T09:00:00",
+            ]
+        ),
+        st.text(max_size=30),
+    ).map(nodes.String),
+)
+schemathesis.graphql.scalar(
+    "Date", st.one_of(st.dates().map(dt.date.isoformat), st.text(max_size=12)).map(nodes.String)
+)
+# Text: any, then what no database stores (NUL; a lone surrogate, which only a variable can
+# carry past the GraphQL lexer, so here it meets the lexer), and more than SQLite's LIKE
+# takes in a search.
+schemathesis.graphql.scalar(
+    "String",
+    st.one_of(
+        st.text(),
+        st.sampled_from(["\x00", "data\x00migration", "\ud800", "x\udfffy", "%" * 60_000]),
+    ).map(nodes.String),
 )
 # Ids: the real ones, well-formed ones of each type with any number (none, negative, past
 # 64 bits), and noise.

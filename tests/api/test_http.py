@@ -3,16 +3,20 @@ that ask for it, the legacy application/json answers for the rest, and the 401/4
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from api import access
-from api.http import GRAPHQL_RESPONSE_JSON, response_media_type
+from api.http import GRAPHQL_RESPONSE_JSON, MAX_JSON_DEPTH, response_media_type
 from services.api_keys import create_api_key
 from settings import Settings
+from tests.api.test_live import serving
 from tests.support import http_as
 
 JSON = "application/json"
@@ -261,3 +265,124 @@ async def test_a_request_that_is_not_graphql_is_a_json_400_under_application_jso
 )
 def test_the_media_type_follows_the_accept_header_and_its_q_values(accept, expected):
     assert response_media_type({"accept": accept}) == expected
+
+
+# -- bodies that are not GraphQL requests at all
+
+DEEP = 2000  # past Python's recursion limit, and so past any parser that recurses
+
+
+def _nested(depth: int) -> str:
+    """A JSON value of ``depth`` objects, one inside the other."""
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+def _request(**members: str) -> bytes:
+    """A request for ``{ __typename }`` with these members, each given as raw JSON."""
+    raw = "".join(f', "{name}": {value}' for name, value in members.items())
+    return ('{"query": "{ __typename }"' + raw + "}").encode()
+
+
+NOT_A_REQUEST = {
+    "a JSON string": b'"{ __typename }"',
+    "JSON null": b"null",
+    "a JSON number": b"12",
+    "JSON true": b"true",
+    "a list of numbers": b"[1, 2]",
+    "a list of strings": b'["{ __typename }"]',
+    "invalid UTF-8": b'{"query": "{ __typename }", "variables": {"name": "\xff\xfe"}}',
+    "an integer too long to read": _request(variables='{"n": ' + "9" * 5000 + "}"),
+    "variables nested deeper than the parser goes": _request(variables=_nested(DEEP)),
+    "variables in lists nested deeper than the parser goes": _request(
+        variables='{"x": ' + "[" * DEEP + "]" * DEEP + "}"
+    ),
+    "variables nested deeper than the limit": _request(variables=_nested(MAX_JSON_DEPTH)),
+    "extensions nested deeper than the parser goes": _request(extensions=_nested(DEEP)),
+}
+
+NOT_A_QUERY_STRING = {
+    "variables a JSON string": {"variables": '"x"'},
+    "variables an integer too long to read": {"variables": '{"n": ' + "9" * 5000 + "}"},
+    "variables nested deeper than the parser goes": {"variables": _nested(DEEP)},
+    "variables nested deeper than the limit": {"variables": _nested(MAX_JSON_DEPTH + 1)},
+    "extensions nested deeper than the parser goes": {"extensions": _nested(DEEP)},
+}
+
+
+def _refused_as_a_bad_request(response: httpx.Response, accept: str) -> None:
+    error = _graphql_error(response, 400, accept)
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert error["message"]
+
+
+def _logged_once_without_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
+    [line] = [r for r in caplog.records if r.name == "fourway.requests"]
+    assert line.status == 400  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE_JSON, JSON])
+@pytest.mark.parametrize("body", NOT_A_REQUEST.values(), ids=NOT_A_REQUEST.keys())
+async def test_a_body_that_is_no_graphql_request_is_a_400_logged_without_a_traceback(
+    settings, admin_key, caplog, body, accept
+):
+    async with http_as(settings, admin_key) as http:
+        caplog.set_level(logging.INFO)
+        response = await http.post(
+            "/graphql", content=body, headers={"content-type": JSON, "accept": accept}
+        )
+    _refused_as_a_bad_request(response, accept)
+    _logged_once_without_a_traceback(caplog)
+
+
+@pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE_JSON, JSON])
+@pytest.mark.parametrize("params", NOT_A_QUERY_STRING.values(), ids=NOT_A_QUERY_STRING.keys())
+async def test_a_query_string_that_is_no_graphql_request_is_a_400_logged_without_a_traceback(
+    settings, admin_key, caplog, params, accept
+):
+    async with http_as(settings, admin_key) as http:
+        caplog.set_level(logging.INFO)
+        response = await http.get(
+            "/graphql", params={"query": "{ __typename }", **params}, headers={"accept": accept}
+        )
+    _refused_as_a_bad_request(response, accept)
+    _logged_once_without_a_traceback(caplog)
+
+
+async def test_variables_nested_as_deep_as_the_limit_are_read(client):
+    # The body's object, then the variables' objects.
+    response = await client.http.post(
+        "/graphql",
+        content=_request(variables=_nested(MAX_JSON_DEPTH - 1)),
+        headers={"content-type": JSON},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"__typename": "Query"}
+
+
+# -- websocket messages, read the same way
+
+WS_MESSAGES = {
+    "nested deeper than the parser goes": '{"type": "connection_init", "payload": '
+    + _nested(DEEP)
+    + "}",
+    "an integer too long to read": '{"type": "connection_init", "payload": {"n": '
+    + "9" * 5000
+    + "}}",
+}
+
+
+@pytest.mark.parametrize("message", WS_MESSAGES.values(), ids=WS_MESSAGES.keys())
+async def test_a_websocket_message_that_is_no_json_closes_the_socket_without_a_traceback(
+    settings, caplog, message
+):
+    caplog.set_level(logging.INFO)
+    async with (
+        serving(settings) as (url, _),
+        websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        await ws.send(message)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []

@@ -66,8 +66,8 @@ def key_from_connection_params(params: object) -> str | None:
     if not isinstance(params, dict):
         return None
     value = params.get("Authorization", params.get("authorization"))
-    if not isinstance(value, str):
-        return None
+    if not isinstance(value, str) or not value.isascii():
+        return None  # a header holds ASCII; nothing else can be a key
     return _bearer(Headers({"authorization": value}))
 
 

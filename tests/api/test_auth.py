@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from api.app import create_app
+from api.auth import key_from_connection_params
 from models import ApiKey
 from services.api_keys import create_api_key, first_admin_key, revoke_api_key
 from tests.conftest import ON_POSTGRES
@@ -130,3 +131,22 @@ def test_apikey_create_list_and_revoke_from_the_command_line(tmp_path: Path):
     assert unknown.returncode != 0 and "No API key starts with" in unknown.stderr
     bad = run_fourway("apikey", "create", "--role", "ROOT", "--name", "x", database_url=url)
     assert bad.returncode != 0 and "ROOT" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"Authorization": "Bearer fw_\ud800"},  # a lone surrogate
+        {"Authorization": "Bearer fw_ключ"},
+        {"Authorization": 42},
+        {"authorization": None},
+        "Bearer fw_x",
+    ],
+)
+def test_a_websocket_key_that_no_header_could_carry_is_no_key(params):
+    assert key_from_connection_params(params) is None
+
+
+def test_a_websocket_key_is_read_from_connection_init_as_a_bearer():
+    assert key_from_connection_params({"Authorization": "Bearer fw_abc"}) == "fw_abc"
+    assert key_from_connection_params({"authorization": "bearer  fw_abc "}) == "fw_abc"

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from models import CompensationSignal
+from models import CompensationSignal, Event
 from tests.api.test_signals import _complete_with_actual_cost, _sale, _signals
 
 STATEMENT = """query($p: ID!, $period: String!) {
@@ -368,3 +369,21 @@ async def test_a_plan_change_after_a_sale_leaves_it_until_it_is_repriced(client)
         "8000.00"
     )
     assert await CompensationSignal.filter(plan_version__version=2).count() == 1
+
+
+async def test_closing_a_month_and_repricing_a_sale_are_announced(client):
+    ids = await _sale(client)
+    await _close(client, _this_month())
+    await client.mutate(
+        "repriceEngagement",
+        {"engagementId": ids["engagement"], "reason": "checked"},
+        "signals { id }",
+    )
+    closed = await Event.get(type="compensation.period_closed")
+    assert json.loads(closed.body)["data"]["object"]["period"] == _this_month()
+    assert closed.engagement_id is None
+    repriced = await Event.get(type="compensation.repriced")
+    body = json.loads(repriced.body)
+    assert body["data"]["object"]["reason"] == "checked"
+    assert body["data"]["object"]["engagement"] == {"id": ids["engagement"]}
+    assert body["sequence"] is not None

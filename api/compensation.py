@@ -107,13 +107,17 @@ class CommissionPlanVersion:
 
 
 @strawberry.type(description="A month finance closed: its statements never change again.")
-class CompensationPeriod:
+class CompensationPeriod(Node):
     period: str = strawberry.field(description="The month, YYYY-MM.")
     closed_at: dt.datetime
 
     @classmethod
     def from_model(cls, row: CompensationPeriodModel) -> CompensationPeriod:
-        return cls(period=row.period, closed_at=row.closed_at)
+        return cls(
+            id=strawberry.ID(to_global_id("CompensationPeriod", row.pk)),
+            period=row.period,
+            closed_at=row.closed_at,
+        )
 
 
 @strawberry.type(description="A salesperson's share of an engagement's sale.")

@@ -14,6 +14,7 @@ from models import (
     AuditEntry,
     ChangeOrder,
     CommissionPlan,
+    CompensationPeriod,
     CompensationSignal,
     Credit,
     Deliverable,
@@ -122,6 +123,7 @@ class Loaders:
         self.facts_of = FactsOf(self.person)
         self.alert = ById(Alert)
         self.commission_plan = ById(CommissionPlan)
+        self.compensation_period = ById(CompensationPeriod)
         self.webhook_endpoint = ById(WebhookEndpoint)
         self.alerts_of = RowsOf(Alert)
         self.credits_of = RowsOf(Credit)

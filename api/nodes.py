@@ -11,7 +11,7 @@ from api.access import may_read_type, own_signals_only
 from api.alerts import Alert
 from api.audit import AuditEntry
 from api.change_orders import ChangeOrder
-from api.compensation import CommissionPlan, CompensationSignal
+from api.compensation import CommissionPlan, CompensationPeriod, CompensationSignal
 from api.context import Info
 from api.deliverables import Deliverable
 from api.engagements import Engagement
@@ -46,6 +46,10 @@ _RESOLVERS: dict[str, tuple[Callable[[Loaders], Any], Callable[[Any], Node]]] = 
         CompensationSignal.from_model,
     ),
     "AuditEntry": (lambda loaders: loaders.audit_entry, AuditEntry.from_model),
+    "CompensationPeriod": (
+        lambda loaders: loaders.compensation_period,
+        CompensationPeriod.from_model,
+    ),
 }
 
 

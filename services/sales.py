@@ -21,7 +21,7 @@ from services.evaluation import reconcile
 from services.fields import Text, clean
 from services.records import lock_engagement
 from services.signals import sale_of
-from services.wire import format_datetime, to_global_id
+from services.wire import format_datetime
 
 _SOLD = ("SOLD", "DELIVERING", "SUPPORTING", "CLOSED")
 
@@ -55,20 +55,12 @@ async def reprice_engagement(*, engagement_id: int, reason: str) -> Repriced:
         await sale.refresh_from_db()
         after = {**_pricing(sale.priced_at, sale.completed_at), "reason": values["reason"]}
         await audit.record("engagement.repriced", engagement, before=before, after=after, at=now)
+        # The engagement as it is now; the entries the re-pricing wrote are their own
+        # events, each with the reason.
         await events.record(
             [
                 events.Occurrence(
-                    "compensation.repriced",
-                    {
-                        "__typename": "Repricing",
-                        "engagement": {"id": to_global_id("Engagement", engagement.id)},
-                        "reason": values["reason"],
-                        "signals": [
-                            {"id": to_global_id("CompensationSignal", s.pk)}
-                            for s in reconciled.signals
-                        ],
-                    },
-                    engagement.id,
+                    "compensation.repriced", events.engagement_object(engagement), engagement.id
                 )
             ],
             at=now,

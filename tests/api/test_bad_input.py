@@ -295,6 +295,22 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
         "engagementId",
         "NOT_FOUND",
     ),
+    # the ledger
+    ("closeCompensationPeriod", {"period": "2026-13"}, "period", "VALIDATION"),
+    ("closeCompensationPeriod", {"period": "2999-01"}, "period", "VALIDATION"),
+    (
+        "repriceEngagement",
+        {"engagementId": UNKNOWN["Engagement"], "reason": "rates"},
+        "engagementId",
+        "NOT_FOUND",
+    ),
+    ("repriceEngagement", {"engagementId": "$engagement", "reason": "  "}, "reason", "VALIDATION"),
+    (
+        "repriceEngagement",
+        {"engagementId": "$engagement", "reason": "not sold yet"},
+        "engagementId",
+        "VALIDATION",
+    ),
     # webhook endpoints
     (
         "createWebhookEndpoint",

@@ -442,8 +442,8 @@ def _exposes(value: Any) -> bool:
 
 
 async def _restricted_data(client: Any) -> dict[str, str]:
-    """A sold engagement with credits and signals, a webhook endpoint with a delivery,
-    and audit entries: the id of one object of each type a case may ask for by id (the
+    """A sold engagement with credits and signals, a closed month, a webhook endpoint with
+    a delivery, and audit entries: the id of one object of each type a case may ask for by id (the
     endpoint's URL is on loopback)."""
     await client.mutate(
         "createWebhookEndpoint",
@@ -451,6 +451,9 @@ async def _restricted_data(client: Any) -> dict[str, str]:
         "webhookEndpoint { id }",
     )
     ids = await _sale(client, split=None)
+    closed = await client.mutate(
+        "closeCompensationPeriod", {"period": "2026-01"}, "compensationPeriod { id }"
+    )
     first = await client.data(
         "{ commissionPlans { id } compensationSignals(first: 1) { nodes { id } } "
         "webhookEndpoints { id } webhookDeliveries(first: 1) { nodes { id } } "
@@ -465,6 +468,7 @@ async def _restricted_data(client: Any) -> dict[str, str]:
         "WebhookEndpoint": first["webhookEndpoints"][0]["id"],
         "WebhookDelivery": first["webhookDeliveries"]["nodes"][0]["id"],
         "AuditEntry": first["auditLog"]["nodes"][0]["id"],
+        "CompensationPeriod": closed["compensationPeriod"]["id"],
     }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from cross_web import HTTPException
@@ -140,6 +140,33 @@ class _TooLarge(Exception):
     pass
 
 
+async def _answer_instead(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    refused: type[Exception],
+    answer: Callable[[], Awaitable[None]],
+) -> None:
+    """Run ``app`` reading through ``receive``; when that raises ``refused`` before the
+    app has begun its answer, ``answer()`` instead (after, there is nothing to do but
+    let it end the connection)."""
+    started = False
+
+    async def send_noting_start(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, receive, send_noting_start)
+    except refused:
+        if started:
+            raise
+        await answer()
+
+
 class LimitBody:
     """ASGI middleware: answer 413 to a request whose body is over ``max_bytes``, without
     reading it into memory: a larger Content-Length is refused before anything runs, and a
@@ -160,7 +187,6 @@ class LimitBody:
             return
 
         received = 0
-        started = False
 
         async def receive_within_limit() -> Message:
             nonlocal received
@@ -171,17 +197,12 @@ class LimitBody:
                     raise _TooLarge
             return message
 
-        async def send_noting_start(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive_within_limit, send_noting_start)
-        except _TooLarge:
-            if started:
-                raise
+        async def refuse() -> None:
             await self._refuse(scope, receive, send, headers)
+
+        await _answer_instead(
+            self.app, scope, receive_within_limit, send, refused=_TooLarge, answer=refuse
+        )
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
         response = error_response(
@@ -216,7 +237,6 @@ class LimitBodyTime:
             return
         deadline = time.monotonic() + self.timeout
         body_done = False
-        started = False
 
         async def receive_in_time() -> Message:
             nonlocal body_done
@@ -231,16 +251,7 @@ class LimitBodyTime:
                 body_done = True
             return message
 
-        async def send_noting_start(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive_in_time, send_noting_start)
-        except _TooSlow:
-            if started:
-                raise
+        async def refuse() -> None:
             response = error_response(
                 408,
                 f"The request body did not arrive within {self.timeout:g} seconds; send it "
@@ -249,3 +260,7 @@ class LimitBodyTime:
                 extra_headers={"connection": "close"},
             )
             await response(scope, receive, send)
+
+        await _answer_instead(
+            self.app, scope, receive_in_time, send, refused=_TooSlow, answer=refuse
+        )

@@ -35,6 +35,18 @@ if TYPE_CHECKING:
     from api.engagements import Engagement
 
 
+def _terms(row: CommissionPlanModel | CommissionPlanVersionModel) -> dict[str, Any]:
+    """The terms a sale is paid under, as the API shows them (a plan shows its latest)."""
+    return {
+        "rate_on_margin": row.rate_on_margin,
+        "margin_floor_pct": row.margin_floor_pct,
+        "hold_rules": list(row.hold_rules),
+        "hold_severities": [Severity(s) for s in row.hold_severities],
+        "reducing_attributions": list(row.reducing_attributions),
+        "clawback_window_days": row.clawback_window_days,
+    }
+
+
 @strawberry.type(description="How salespeople on it are paid: a share of margin above a floor.")
 class CommissionPlan(Node):
     name: str
@@ -68,12 +80,7 @@ class CommissionPlan(Node):
         return cls(
             id=strawberry.ID(to_global_id("CommissionPlan", row.pk)),
             name=row.name,
-            rate_on_margin=row.rate_on_margin,
-            margin_floor_pct=row.margin_floor_pct,
-            hold_rules=list(row.hold_rules),
-            hold_severities=[Severity(s) for s in row.hold_severities],
-            reducing_attributions=list(row.reducing_attributions),
-            clawback_window_days=row.clawback_window_days,
+            **_terms(row),
             is_default=row.is_default,
             plan_pk=row.pk,
         )
@@ -96,12 +103,7 @@ class CommissionPlanVersion:
         return cls(
             version=row.version,
             effective_from=row.effective_from,
-            rate_on_margin=row.rate_on_margin,
-            margin_floor_pct=row.margin_floor_pct,
-            hold_rules=list(row.hold_rules),
-            hold_severities=[Severity(s) for s in row.hold_severities],
-            reducing_attributions=list(row.reducing_attributions),
-            clawback_window_days=row.clawback_window_days,
+            **_terms(row),
             created_at=row.created_at,
         )
 

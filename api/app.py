@@ -5,6 +5,7 @@ webhook dispatcher run beside the requests."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -218,6 +219,18 @@ async def prune_forever(interval: float, retention: Retention) -> None:
             logger.exception("pruning failed; trying again in %s s", interval)
 
 
+def settle_heap() -> None:
+    """Move everything start-up made (modules, the schema, the ORM's metadata: hundreds of
+    thousands of objects that live as long as the process) out of the collector's reach.
+
+    Otherwise every full collection walks them all again: it paused the engagement page's
+    requests about 60 ms once every 30 to 50 of them, which was the whole p99. Collected
+    first, so that start-up's garbage is not frozen with them.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -267,6 +280,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             dispatching = asyncio.create_task(dispatch_forever(dispatcher)) if dispatcher else None
             # Other processes' commits wake this one's dispatcher and live feed too.
             listener = await listen_for_commits(settings.database_url)
+            settle_heap()
             try:
                 yield
             finally:

@@ -312,7 +312,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     # Before the key is looked up: a flood costs no database query.
     middleware.append(Middleware(LimitBodyTime, timeout=settings.http_body_timeout_seconds))
     middleware.append(Middleware(LimitBody, max_bytes=settings.graphql_max_body_bytes))
-    middleware.append(Middleware(Authenticate))
+    middleware.append(Middleware(Authenticate, trust_seconds=settings.auth_cache_seconds))
     app = Starlette(
         debug=False,
         routes=[

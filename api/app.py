@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -103,6 +104,12 @@ class GraphQLApp(GraphQL[Context, None]):
                 )
             else:
                 response = error_response(error.status_code, error.reason, request.headers)
+        if (
+            request.method == "GET"
+            and response.status_code == 200
+            and isinstance(getattr(response, "body", None), bytes)
+        ):
+            response = revalidated(request, response)
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -197,6 +204,26 @@ class GraphQLApp(GraphQL[Context, None]):
             if isinstance(response_data, dict) and "data" not in response_data:
                 response.status_code = request_error_status(response_data.get("errors") or [])
         return response
+
+
+def revalidated(request: Request, response: Response) -> Response:
+    """A GET query's answer with an ``ETag`` (the hash of its body); 304 and no body when
+    the client's ``If-None-Match`` already names it.
+
+    The body is the one this key may see, made for this request: the tag says only that
+    the answer did not change, to a client that holds it already. ``private, no-cache``:
+    shared caches keep none of it, and the client asks again every time (for a 304 when
+    nothing changed, which spares the body and its transfer).
+    """
+    tag = '"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
+    headers = {"etag": tag, "cache-control": "private, no-cache", "vary": "Authorization"}
+    wanted = {
+        t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")
+    }
+    if tag in wanted or "*" in wanted:
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return response
 
 
 async def sweep_forever(interval: float) -> None:

@@ -93,8 +93,9 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, message: str) -> N
 class Authenticate:
     """ASGI middleware: puts the caller's :class:`Principal` in ``scope["state"]``."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, trust_seconds: float = 0.0) -> None:
         self.app = app
+        self.trust_seconds = trust_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PROTECTED):
@@ -108,7 +109,7 @@ class Authenticate:
         if key is None:
             await _refuse(scope, receive, send, "Send an API key: 'Authorization: Bearer <key>'.")
             return
-        row = await authenticate(key)
+        row = await authenticate(key, trust_seconds=self.trust_seconds)
         if row is None:
             await _refuse(scope, receive, send, "The API key is unknown, revoked or expired.")
             return

@@ -10,7 +10,7 @@ import strawberry
 from api.context import Info
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
-from api.people import Person, person_or_none
+from api.people import Person, maybe_person_of
 from api.relay import Node, to_global_id
 from models import ChangeOrder as ChangeOrderModel
 from models.enums import ChangeOrderStatus
@@ -50,8 +50,8 @@ class ChangeOrder(Node, OnEngagement):
         )
 
     @strawberry.field
-    async def approved_by(self, info: Info) -> Person | None:
-        return await person_or_none(info, self.approved_by_pk)
+    def approved_by(self, info: Info) -> Person | None:
+        return maybe_person_of(info, self.approved_by_pk)
 
 
 @strawberry.input(description="A change to an item's bought quantity, amount or cost.")

@@ -10,7 +10,7 @@ import strawberry
 from api.context import Info
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
-from api.people import Person, person_or_none
+from api.people import Person, maybe_person_of
 from api.relay import Node, to_global_id
 from models import Deliverable as DeliverableModel
 from models.enums import DeliverableStatus
@@ -56,8 +56,8 @@ class Deliverable(Node, OnEngagement):
         )
 
     @strawberry.field(description="The client's person who accepted it, if accepted.")
-    async def accepted_by(self, info: Info) -> Person | None:
-        return await person_or_none(info, self.accepted_by_pk)
+    def accepted_by(self, info: Info) -> Person | None:
+        return maybe_person_of(info, self.accepted_by_pk)
 
 
 @strawberry.input(description="A deliverable, planned or handed over.")

@@ -9,7 +9,7 @@ import strawberry
 from api.context import Info
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
-from api.people import Person, person_or_none
+from api.people import Person, maybe_person_of
 from api.relay import Node, to_global_id
 from models import Need as NeedModel
 from models.enums import Priority
@@ -43,8 +43,8 @@ class Need(Node, OnEngagement):
         )
 
     @strawberry.field
-    async def raised_by(self, info: Info) -> Person | None:
-        return await person_or_none(info, self.raised_by_pk)
+    def raised_by(self, info: Info) -> Person | None:
+        return maybe_person_of(info, self.raised_by_pk)
 
 
 @strawberry.input(description="A need of the client.")

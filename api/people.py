@@ -7,6 +7,7 @@ from tortoise.expressions import Q
 
 from api.context import Info
 from api.inputs import check_argument
+from api.loaders import soon
 from api.mutations import crud, mutation_type
 from api.organizations import Organization
 from api.relay import Connection, Node, page_of_query, to_global_id, window
@@ -36,6 +37,22 @@ class Person(Node):
         row = await info.context.loaders.organization.load(self.organization_pk)
         assert row is not None  # the foreign key guarantees it
         return Organization.from_model(row)
+
+
+def _built(row: PersonModel | None) -> Person:
+    assert row is not None  # callers name people by foreign keys, which guarantee them
+    return Person.from_model(row)
+
+
+def person_of(info: Info, pk: int) -> Person:
+    """The person with primary key ``pk``, for a resolver to return: at once when the
+    request's loader holds them, else an awaitable (see :func:`api.loaders.soon`)."""
+    return soon(info.context.loaders.person, pk, _built)
+
+
+def maybe_person_of(info: Info, pk: int | None) -> Person | None:
+    """:func:`person_of`, or None for None."""
+    return None if pk is None else person_of(info, pk)
 
 
 async def person_or_none(info: Info, pk: int | None) -> Person | None:

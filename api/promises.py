@@ -10,7 +10,7 @@ import strawberry
 from api.context import Info
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
-from api.people import Person, person_or_none
+from api.people import Person, maybe_person_of, person_of
 from api.relay import Node, to_global_id
 from models import Promise as PromiseModel
 from services import promises as service
@@ -49,14 +49,12 @@ class Promise(Node, OnEngagement):
         )
 
     @strawberry.field(description="The salesperson who made the promise.")
-    async def made_by(self, info: Info) -> Person:
-        person = await person_or_none(info, self.made_by_pk)
-        assert person is not None  # the foreign key guarantees it
-        return person
+    def made_by(self, info: Info) -> Person:
+        return person_of(info, self.made_by_pk)
 
     @strawberry.field(description="The delivery expert who reviewed scope and price, if any.")
-    async def delivery_signoff_by(self, info: Info) -> Person | None:
-        return await person_or_none(info, self.delivery_signoff_by_pk)
+    def delivery_signoff_by(self, info: Info) -> Person | None:
+        return maybe_person_of(info, self.delivery_signoff_by_pk)
 
 
 @strawberry.input(description="A promise made to the client.")

@@ -7,7 +7,7 @@ import strawberry
 from api.context import Info
 from api.mutations import mutation, mutation_type, payload_type
 from api.on_engagement import OnEngagement
-from api.people import Person, person_or_none
+from api.people import Person, person_of
 from api.relay import Node, to_global_id
 from models import RoleAssignment as RoleAssignmentModel
 from models.enums import EngagementFunction, Raci
@@ -34,10 +34,8 @@ class RoleAssignment(Node, OnEngagement):
         )
 
     @strawberry.field
-    async def person(self, info: Info) -> Person:
-        person = await person_or_none(info, self.person_pk)
-        assert person is not None  # the foreign key guarantees it
-        return person
+    def person(self, info: Info) -> Person:
+        return person_of(info, self.person_pk)
 
 
 @strawberry.input(description="Give a person a function on an engagement.")

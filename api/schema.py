@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, GraphQLError, GraphQLObjectType
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -14,8 +15,10 @@ from strawberry.extensions import (
     ParserCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.field import StrawberryField
 
 from api.access import Authorize
 from api.alerts import Alert, AlertMutation, AlertQuery
@@ -154,7 +157,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         extensions.append(
             lambda: MaskErrors(should_mask_error=should_mask, error_message=MASKED_MESSAGE)
         )
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -177,6 +180,38 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         execution_context_class=None if settings.graphql_suggestions else QuietExecutor,
         config=StrawberryConfig(relay_max_results=100),
     )
+    read_plain_fields_directly(schema)
+    return schema
+
+
+def read_plain_fields_directly(schema: strawberry.Schema) -> None:
+    """Resolve each field that is a plain attribute (no resolver, no extension) with one
+    ``getattr`` instead of strawberry's two wrappers around it.
+
+    A fifty-item engagement page resolves about a thousand such leaves; in a profile the
+    wrappers were about a tenth of its execution. Fields with a resolver or an extension
+    keep strawberry's.
+    """
+    for graphql_type in schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        for graphql_field in graphql_type.fields.values():
+            definition = (graphql_field.extensions or {}).get(
+                GraphQLCoreConverter.DEFINITION_BACKREF
+            )
+            if (
+                isinstance(definition, StrawberryField)
+                and definition.is_basic_field
+                and getattr(graphql_field.resolve, "_is_default", False)
+            ):
+                graphql_field.resolve = _attribute_reader(definition.python_name)
+
+
+def _attribute_reader(name: str) -> Any:
+    def read(source: object, _info: object) -> object:
+        return getattr(source, name)
+
+    return read
 
 
 def schema_sdl() -> str:

@@ -3,6 +3,7 @@ and revoked with `fourway apikey`, stored hashed, and the first is made on first
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from api.app import create_app
 from api.auth import key_from_connection_params
 from models import ApiKey
-from services.api_keys import create_api_key, first_admin_key, revoke_api_key
+from services.api_keys import authenticate, create_api_key, first_admin_key, revoke_api_key
 from tests.conftest import ON_POSTGRES
 from tests.support import run_fourway
 
@@ -84,6 +85,46 @@ async def test_a_live_key_gets_in_and_a_revoked_or_expired_one_does_not(http):
         name="new", role="VIEWER", expires_at=datetime.now(UTC) + timedelta(days=1)
     )
     assert (await http.post("/graphql", json=QUERY, headers=_bearer(later.key))).status_code == 200
+
+
+async def test_a_trusted_key_revoked_in_this_process_is_refused_at_once(settings):
+    settings.auth_cache_seconds = 60.0
+    app = create_app(settings, manage_database=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://fourway.test"
+    ) as http:
+        live = await create_api_key(name="live", role="VIEWER")
+        for _ in range(2):  # the second request is answered from the trusted key
+            ok = await http.post("/graphql", json=QUERY, headers=_bearer(live.key))
+            assert ok.status_code == 200
+        await revoke_api_key(prefix=live.api_key.prefix)
+        _unauthenticated(await http.post("/graphql", json=QUERY, headers=_bearer(live.key)))
+
+
+async def test_a_trusted_key_still_expires_on_time(database_url):
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    made = await create_api_key(name="soon", role="VIEWER", expires_at=expires)
+    assert await authenticate(made.key, trust_seconds=60) is not None
+    assert await authenticate(made.key, trust_seconds=60, now=expires) is None
+
+
+async def test_a_key_revoked_where_this_process_cannot_hear_stops_working_when_trust_ends(
+    database_url,
+):
+    made = await create_api_key(name="elsewhere", role="VIEWER")
+    assert await authenticate(made.key, trust_seconds=0.2) is not None
+    # As another process on SQLite revokes it: the row changes, and nothing is announced.
+    await ApiKey.filter(id=made.api_key.id).update(revoked_at=datetime.now(UTC))
+    assert await authenticate(made.key, trust_seconds=0.2) is not None  # trusted still
+    await asyncio.sleep(0.3)
+    assert await authenticate(made.key, trust_seconds=0.2) is None
+
+
+async def test_without_trust_every_request_looks_the_key_up(database_url):
+    made = await create_api_key(name="untrusted", role="VIEWER")
+    assert await authenticate(made.key) is not None
+    await ApiKey.filter(id=made.api_key.id).update(revoked_at=datetime.now(UTC))
+    assert await authenticate(made.key) is None
 
 
 async def test_the_graphiql_page_and_health_need_no_key(http):

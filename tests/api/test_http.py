@@ -386,3 +386,33 @@ async def test_a_websocket_message_that_is_no_json_closes_the_socket_without_a_t
             await asyncio.wait_for(ws.recv(), 5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
     assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
+
+
+ORGANIZATIONS = {"query": "{ organizations(first: 5) { nodes { name } } }"}
+
+
+async def test_a_get_query_answers_304_while_its_answer_has_not_changed(client):
+    first = await client.http.get("/graphql", params=ORGANIZATIONS)
+    tag = first.headers["etag"]
+    assert first.status_code == 200 and first.headers["cache-control"] == "private, no-cache"
+
+    same = await client.http.get("/graphql", params=ORGANIZATIONS, headers={"if-none-match": tag})
+    assert same.status_code == 304 and same.content == b"" and same.headers["etag"] == tag
+
+    await client.mutate(
+        "createOrganization", {"name": "Initech", "kind": "CLIENT"}, "organization { id }"
+    )
+    changed = await client.http.get(
+        "/graphql", params=ORGANIZATIONS, headers={"if-none-match": tag}
+    )
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    assert changed.json()["data"]["organizations"]["nodes"] == [{"name": "Initech"}]
+
+
+async def test_a_post_or_a_failed_get_carries_no_etag(client):
+    posted = await client.http.post("/graphql", json=ORGANIZATIONS)
+    assert posted.status_code == 200 and "etag" not in posted.headers
+    failed = await client.http.get(
+        "/graphql", params={"query": "{ nope }"}, headers={"accept": GRAPHQL_RESPONSE_JSON}
+    )
+    assert failed.status_code == 400 and "etag" not in failed.headers

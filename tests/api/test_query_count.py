@@ -94,6 +94,8 @@ async def _portfolio(size: int) -> None:
 
 async def test_a_page_of_fifty_engagements_costs_as_many_statements_as_a_page_of_one(client):
     await _portfolio(50)
+    # The key is looked up once and then trusted for a while: neither page pays for it.
+    await client.data("{ __typename }")
     counts = {}
     for first in (1, 50):
         with QueryCounter() as queries:
@@ -103,5 +105,5 @@ async def test_a_page_of_fifty_engagements_costs_as_many_statements_as_a_page_of
         counts[first] = queries.count
     assert 0 < counts[1] == counts[50]
     # Page, count, and one statement per relation: bounded, whatever the page size.
-    assert counts[50] <= 12, counts
+    assert counts[50] <= 11, counts
     print(counts)

@@ -2,6 +2,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from api.scalars import (
     MAX_DECIMAL_DIGITS,
@@ -27,6 +29,17 @@ from api.scalars import (
 )
 def test_decimals_are_shown_exactly_with_at_least_two_places(value, shown):
     assert format_decimal(Decimal(value)) == shown
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=6, max_value=10**14))
+def test_a_decimal_is_shown_as_its_own_value_with_trailing_zeros_past_two_places_dropped(
+    value: Decimal,
+):
+    shown = format_decimal(value)
+    assert Decimal(shown) == value
+    whole, _, fraction = shown.lstrip("-").partition(".")
+    assert len(fraction) >= 2 and (len(fraction) == 2 or not fraction.endswith("0"))
+    assert whole.isdigit() and (whole == "0" or not whole.startswith("0"))
 
 
 def test_decimals_are_read_from_strings_and_integers_but_never_floats():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from gql import Client, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 
+from api.app import settle_heap
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
 from tests.support import recreate_postgres_database, start_fourway, wait_until_serving
 
@@ -134,3 +136,13 @@ async def test_serve_is_ready_scraped_and_logs_json_lines_without_the_key(server
     # uvicorn's own messages are JSON too, and no line holds the key.
     assert any(line["logger"].startswith("uvicorn") for line in lines)
     assert key.removeprefix(request["key_prefix"]) not in "\n".join(logged)
+
+
+def test_what_start_up_made_is_frozen_out_of_the_collectors_reach():
+    kept = [object()]  # lives as long as the process, as the schema and the modules do
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 0
+        assert not any(o is kept for o in gc.get_objects())  # full collections skip it
+    finally:
+        gc.unfreeze()

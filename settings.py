@@ -84,10 +84,10 @@ class Settings(BaseSettings):
     # answered 408 and the connection closed (0: no limit). A GraphQL document is small:
     # even a slow client sends one in well under a second.
     http_body_timeout_seconds: float = Field(default=30.0, ge=0)
-    # How long a process trusts a key it has just looked up without looking again (0: look
-    # up every request). A revocation in this process, or on PostgreSQL in any, is heard at
-    # once; this bounds how long one made where it is not heard (SQLite, another process)
-    # may go unnoticed.
+    # How long a process on PostgreSQL trusts a key it has just looked up without looking
+    # again (0: look up every request). Every process hears a revocation at once (NOTIFY),
+    # which ends the trust; on SQLite, where `fourway apikey revoke` runs in a process the
+    # server cannot hear, keys are looked up on every request whatever this says.
     auth_cache_seconds: float = Field(default=2.0, ge=0, le=60)
     # Connections: a page is `first`/`last` items, never more than `max_page_size`.
     default_page_size: int = 20

@@ -52,7 +52,7 @@ from api.http import (
 from api.observe import Observe, metrics_endpoint, readyz
 from api.schema import build_schema
 from api.sockets import KeyedTransportWS, Sockets
-from models.db import tortoise_config
+from models.db import is_postgres, tortoise_config
 from services.api_keys import authenticate
 from services.feed import Feed, listen_for_commits
 from services.retention import Retention, prune
@@ -339,7 +339,11 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     # Before the key is looked up: a flood costs no database query.
     middleware.append(Middleware(LimitBodyTime, timeout=settings.http_body_timeout_seconds))
     middleware.append(Middleware(LimitBody, max_bytes=settings.graphql_max_body_bytes))
-    middleware.append(Middleware(Authenticate, trust_seconds=settings.auth_cache_seconds))
+    # A key is trusted for a while only where every process hears every revocation at
+    # once (PostgreSQL's NOTIFY): on SQLite `fourway apikey revoke` runs in a process this
+    # one cannot hear, and a revoked key must stop working there too.
+    trust = settings.auth_cache_seconds if is_postgres(settings.database_url) else 0.0
+    middleware.append(Middleware(Authenticate, trust_seconds=trust))
     app = Starlette(
         debug=False,
         routes=[

@@ -17,6 +17,10 @@ class DatabaseUrlError(ValueError):
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://", "asyncpg://")
 
 
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith(_POSTGRES_SCHEMES)
+
+
 def check_database_url(database_url: str) -> None:
     """Raise DatabaseUrlError unless the URL is PostgreSQL or SQLite in an existing folder."""
     if database_url.startswith(_POSTGRES_SCHEMES):

@@ -191,3 +191,16 @@ def test_a_websocket_key_that_no_header_could_carry_is_no_key(params):
 def test_a_websocket_key_is_read_from_connection_init_as_a_bearer():
     assert key_from_connection_params({"Authorization": "Bearer fw_abc"}) == "fw_abc"
     assert key_from_connection_params({"authorization": "bearer  fw_abc "}) == "fw_abc"
+
+
+async def test_on_sqlite_a_key_revoked_by_another_process_stops_at_the_next_request(settings):
+    if ON_POSTGRES:
+        pytest.skip("on PostgreSQL every process hears a revocation through NOTIFY")
+    from tests.support import http_as
+
+    made = await create_api_key(name="revoked elsewhere", role="VIEWER")
+    async with http_as(settings, made.key) as http:
+        assert (await http.post("/graphql", json={"query": "{ __typename }"})).status_code == 200
+        # As `fourway apikey revoke` in another process does it: the row, and no announcement.
+        await ApiKey.filter(id=made.api_key.id).update(revoked_at=datetime.now(UTC))
+        assert (await http.post("/graphql", json={"query": "{ __typename }"})).status_code == 401

@@ -13,6 +13,7 @@ from services.people import create_person
 from services.promises import create_promise
 from services.purchases import create_purchase
 from services.roles import create_role_assignment
+from tests.conftest import ON_POSTGRES
 from tests.support import QueryCounter
 
 PAGE = """
@@ -94,7 +95,8 @@ async def _portfolio(size: int) -> None:
 
 async def test_a_page_of_fifty_engagements_costs_as_many_statements_as_a_page_of_one(client):
     await _portfolio(50)
-    # The key is looked up once and then trusted for a while: neither page pays for it.
+    # On PostgreSQL the key is looked up once and then trusted for a while; on SQLite it is
+    # looked up on every request (one statement more, the same for either page).
     await client.data("{ __typename }")
     counts = {}
     for first in (1, 50):
@@ -105,5 +107,4 @@ async def test_a_page_of_fifty_engagements_costs_as_many_statements_as_a_page_of
         counts[first] = queries.count
     assert 0 < counts[1] == counts[50]
     # Page, count, and one statement per relation: bounded, whatever the page size.
-    assert counts[50] <= 11, counts
-    print(counts)
+    assert counts[50] <= (11 if ON_POSTGRES else 12), counts

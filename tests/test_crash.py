@@ -53,6 +53,17 @@ async def _portfolio(client: GraphQLClient) -> tuple[list[str], str]:
             "engagement { id }",
         )
         engagement = made["engagement"]["id"]
+        # Only a person holding SALES may be credited.
+        await m(
+            "createRoleAssignment",
+            {
+                "engagementId": engagement,
+                "personId": seller["person"]["id"],
+                "function": "SALES",
+                "raci": "ACCOUNTABLE",
+            },
+            "userErrors { code }",
+        )
         await m(
             "setEngagementCredits",
             {

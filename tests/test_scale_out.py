@@ -76,6 +76,11 @@ async def _engagement_work(api: GraphQLClient, n: int, ids: dict[str, str]) -> s
         "engagement { id }",
     )
     e = made["engagement"]["id"]
+    # Only a person holding SALES may be credited.
+    await m(
+        "createRoleAssignment",
+        {"engagementId": e, "personId": ids["seller"], "function": "SALES", "raci": "ACCOUNTABLE"},
+    )
     await m(
         "setEngagementCredits",
         {"engagementId": e, "credits": [{"personId": ids["seller"], "splitPct": "1"}]},

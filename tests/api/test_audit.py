@@ -153,6 +153,11 @@ async def test_every_mutation_records_one_entry_naming_what_it_did(client, monke
         "commissionPlan { id }",
     )
     await m("deleteCommissionPlan", {"id": spare_plan["commissionPlan"]["id"]})
+    # Only a person holding SALES may be credited.
+    await m(
+        "createRoleAssignment",
+        {"engagementId": e, "personId": sam, "function": "SALES", "raci": "ACCOUNTABLE"},
+    )
     await m(
         "setEngagementCredits", {"engagementId": e, "credits": [{"personId": sam, "splitPct": "1"}]}
     )

@@ -10,7 +10,8 @@ order's approver) may not be one credited on the sale either.
 
 A key tied to no person may decide only if it is an ADMIN key: the decision is taken
 outside the engagement's structure, and the audit trail shows it as such. The service
-itself (the sweep, the demo) and ``fourway`` commands are not checked. Every use case
+itself (the sweep) and ``fourway`` commands are not checked, unless they act for a person
+(the demo approves deals as its people do). Every use case
 calls :func:`check` inside its transaction, before it writes anything. The README shows
 the same table.
 """
@@ -212,7 +213,7 @@ async def check(
         if why is not None and why[0] is ErrorCode.CONFLICT_OF_INTEREST:
             raise Refused(decision, named_field or field, *why)
     actor = current_actor()
-    if actor.kind is not ActorKind.API_KEY:
+    if actor.kind is not ActorKind.API_KEY and actor.person_id is None:
         return Decided(decision, named_person_id, None, outside=False)
     if actor.person_id is None:
         if actor.role == Role.ADMIN.value:

@@ -270,3 +270,11 @@ async def hold_sales(
             "roleAssignment { id }",
         )
         assert payload["userErrors"] == [], payload["userErrors"]
+
+
+APPROVAL_NOTE = "Approved by the test's administrator"
+
+
+def approve_deal_input(engagement_id: str) -> dict[str, str]:
+    """approveDeal's input for an ADMIN key tied to no person, which approves alone with a note."""
+    return {"engagementId": engagement_id, "note": APPROVAL_NOTE}

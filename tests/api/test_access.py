@@ -55,6 +55,7 @@ EXPECTED: dict[str, str] = {
     "createEngagement": "AS",
     "updateEngagement": "AS",
     "deleteEngagement": "A",
+    "approveDeal": "AFSD",
     **{f"{v}RoleAssignment": "AS" for v in ("create", "update", "delete")},
     **{f"{v}Need": "AS" for v in ("create", "update", "delete")},
     **{f"{v}Promise": "AS" for v in ("create", "update", "delete")},

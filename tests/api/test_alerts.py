@@ -5,7 +5,7 @@ import asyncio
 from tortoise import Tortoise
 
 from tests.conftest import requires_postgres
-from tests.support import seed_engagement
+from tests.support import approve_deal_input, seed_engagement
 
 ALERTS = (
     "alertsOpened { id ruleId severity item status } "
@@ -16,7 +16,7 @@ ALERTS = (
 async def _sold(client) -> dict[str, str]:
     ids = await seed_engagement(client)
     payload = await client.mutate(
-        "updateEngagement", {"id": ids["engagement"], "status": "SOLD"}, "engagement { status }"
+        "approveDeal", approve_deal_input(ids["engagement"]), "engagement { status }"
     )
     assert payload["userErrors"] == []
     return ids

@@ -9,7 +9,7 @@ from api.relay import from_global_id
 from models.enums import EngagementFunction
 from services.api_keys import create_api_key
 from services.decisions import TABLE, Decision
-from tests.support import GraphQLClient, http_as
+from tests.support import APPROVAL_NOTE, GraphQLClient, approve_deal_input, http_as, seed_engagement
 
 AT = "2026-11-20T09:00:00+00:00"
 FUNCTIONS = list(EngagementFunction)
@@ -340,3 +340,186 @@ async def test_refusals_are_counted_in_metrics_by_code_and_decision(client, sett
             before, code, "sign-off-delivery"
         )
         assert grew == 1, code
+
+
+DEAL = (
+    "query($id: ID!) { engagement(id: $id) { status dealApproval { required { name } "
+    "approvedBy { person { name } function note } pending { name } decidedAt } } }"
+)
+
+
+async def _deal(client: GraphQLClient, engagement: str) -> dict[str, Any]:
+    """The engagement's status with its dealApproval's fields."""
+    data = await client.data(DEAL, {"id": engagement})
+    deal: dict[str, Any] = data["engagement"]["dealApproval"]
+    return {"status": data["engagement"]["status"], **deal}
+
+
+async def test_the_deal_is_approved_only_by_engagement_management_or_a_sponsor(client, settings):
+    """Every person tries once under CONSENSUS: only the holders of ENGAGEMENT_MANAGEMENT
+    or SPONSOR may, Sam never, and the last of the three required completes it."""
+    ids = await _world(client)
+    e = ids["engagement"]
+    await client.mutate("updateEngagement", {"id": e, "decisionModel": "CONSENSUS"}, "")
+    attempt = Attempt(client, settings, ids)
+    approvers = {"ENGAGEMENT_MANAGEMENT", "SPONSOR", "ClientSponsor"}
+    assert await attempt.as_("Sam", "SALES", "approveDeal", {"engagementId": e}) == [
+        "CONFLICT_OF_INTEREST"
+    ]
+    for who in ["ClientContact", *(f.value for f in FUNCTIONS), "ClientSponsor"]:
+        codes = await attempt.as_(who, "ADMIN", "approveDeal", {"engagementId": e})
+        assert codes == ([] if who in approvers else ["FORBIDDEN"]), who
+        deal = await _deal(client, e)
+        assert deal["status"] == ("SOLD" if who == "ClientSponsor" else "PROPOSED"), who
+    # Sam is credited: the model does not wait for him.
+    assert {p["name"] for p in deal["required"]} == approvers
+    assert deal["pending"] == [] and deal["decidedAt"] is not None
+    assert {(a["person"]["name"], a["function"]) for a in deal["approvedBy"]} == {
+        ("ENGAGEMENT_MANAGEMENT", "ENGAGEMENT_MANAGEMENT"),
+        ("SPONSOR", "SPONSOR"),
+        ("ClientSponsor", "SPONSOR"),
+    }
+
+
+async def test_two_accountable_sponsors_must_both_approve_under_consensus(client, settings):
+    ids = await seed_engagement(client)
+    e = ids["engagement"]
+    bob = await _id(
+        client,
+        "createPerson",
+        {"name": "Bob Board", "email": "bob@acme.example", "organizationId": ids["client"]},
+        "person",
+    )
+    for person in (ids["sponsor"], bob):
+        await _id(
+            client,
+            "createRoleAssignment",
+            {"engagementId": e, "personId": person, "function": "SPONSOR", "raci": "ACCOUNTABLE"},
+            "roleAssignment",
+        )
+    await client.mutate("updateEngagement", {"id": e, "decisionModel": "CONSENSUS"}, "")
+    ada_key = await create_api_key(name="ada", role="SALES", person_id=_pk(ids["sponsor"]))
+    bob_key = await create_api_key(name="bob", role="SALES", person_id=_pk(bob))
+
+    async with http_as(settings, ada_key.key) as http:
+        first = await GraphQLClient(http).mutate(
+            "approveDeal", {"engagementId": e, "note": "Fits the budget"}, "engagement { status }"
+        )
+    assert first["userErrors"] == []
+    assert first["engagement"]["status"] == "PROPOSED"
+    deal = await _deal(client, e)
+    assert [p["name"] for p in deal["pending"]] == ["Bob Board"]
+    assert deal["approvedBy"] == [
+        {"person": {"name": "Ada Sponsor"}, "function": "SPONSOR", "note": "Fits the budget"}
+    ]
+    refused = await client.mutate(
+        "updateEngagement", {"id": e, "status": "SOLD"}, "engagement { status }"
+    )
+    assert refused["userErrors"] == [
+        {
+            "field": ["input", "status"],
+            "message": "The deal is not approved: it needs approveDeal by Bob Board "
+            "(CONSENSUS: 2 of 2).",
+            "code": "CONFLICT",
+        }
+    ]
+
+    async with http_as(settings, bob_key.key) as http:
+        second = await GraphQLClient(http).mutate(
+            "approveDeal", {"engagementId": e}, "engagement { status }"
+        )
+    assert second["userErrors"] == []
+    assert second["engagement"]["status"] == "SOLD"
+    deal = await _deal(client, e)
+    assert deal["pending"] == [] and deal["decidedAt"] is not None
+    # Each approval is in the audit trail: who, with which key, in which function.
+    trail = await client.data(
+        "query($f: AuditLogFilter) { auditLog(filter: $f, first: 10) { nodes { "
+        "after changedFields actor { kind personId } } } }",
+        {"f": {"engagementId": e, "action": ["engagement.deal_approved"]}},
+    )
+    entries = trail["auditLog"]["nodes"]
+    assert [(x["actor"]["personId"], x["after"]["approval"]["function"]) for x in entries] == [
+        (ids["sponsor"], "SPONSOR"),
+        (bob, "SPONSOR"),
+    ]
+    assert [x["changedFields"] for x in entries] == [["approval"], ["approval", "status"]]
+
+
+async def test_a_majority_of_three_accountable_approvers_is_two(client, settings):
+    ids = await seed_engagement(client)
+    e = ids["engagement"]
+    people = []
+    for n in range(3):
+        person = await _id(
+            client,
+            "createPerson",
+            {
+                "name": f"Board {n}",
+                "email": f"board{n}@acme.example",
+                "organizationId": ids["client"],
+            },
+            "person",
+        )
+        await _id(
+            client,
+            "createRoleAssignment",
+            {"engagementId": e, "personId": person, "function": "SPONSOR", "raci": "ACCOUNTABLE"},
+            "roleAssignment",
+        )
+        people.append(person)
+    await client.mutate("updateEngagement", {"id": e, "decisionModel": "MAJORITY"}, "")
+    statuses = []
+    for person in people[:2]:
+        key = await create_api_key(name="board", role="SALES", person_id=_pk(person))
+        async with http_as(settings, key.key) as http:
+            payload = await GraphQLClient(http).mutate(
+                "approveDeal", {"engagementId": e}, "engagement { status }"
+            )
+        statuses.append(payload["engagement"]["status"])
+    assert statuses == ["PROPOSED", "SOLD"]
+
+
+async def test_an_admin_key_tied_to_no_person_approves_alone_but_only_with_a_note(client):
+    ids = await seed_engagement(client)
+    e = ids["engagement"]
+    bare = await client.mutate("approveDeal", {"engagementId": e}, "engagement { status }")
+    assert [(u["field"], u["code"]) for u in bare["userErrors"]] == [
+        (["input", "note"], "VALIDATION")
+    ]
+    payload = await client.mutate("approveDeal", approve_deal_input(e), "engagement { status }")
+    assert payload["engagement"]["status"] == "SOLD"
+    deal = await _deal(client, e)
+    assert deal["approvedBy"] == [{"person": None, "function": None, "note": APPROVAL_NOTE}]
+    again = await client.mutate("approveDeal", approve_deal_input(e), "engagement { status }")
+    assert [u["code"] for u in again["userErrors"]] == ["CONFLICT"]
+
+
+async def test_a_salesperson_cannot_move_their_own_engagement_to_sold(client, settings):
+    ids = await _world(client)
+    e = ids["engagement"]
+    key = await create_api_key(name="sam", role="SALES", person_id=_pk(ids["Sam"]))
+    async with http_as(settings, key.key) as http:
+        sam = GraphQLClient(http)
+        moved = await sam.mutate(
+            "updateEngagement", {"id": e, "status": "SOLD"}, "engagement { status }"
+        )
+        approved = await sam.mutate("approveDeal", {"engagementId": e}, "engagement { status }")
+        created = await sam.mutate(
+            "createEngagement",
+            {
+                "name": "Sold already",
+                "clientId": ids["client"],
+                "currency": "EUR",
+                "status": "SOLD",
+            },
+            "engagement { status }",
+        )
+    assert moved["userErrors"][0]["code"] == "CONFLICT"
+    assert (
+        "ENGAGEMENT_MANAGEMENT" in moved["userErrors"][0]["message"]
+        or "needs approveDeal" in moved["userErrors"][0]["message"]
+    )
+    assert [u["code"] for u in approved["userErrors"]] == ["CONFLICT_OF_INTEREST"]
+    assert [u["code"] for u in created["userErrors"]] == ["CONFLICT"]
+    assert (await _deal(client, e))["status"] == "PROPOSED"

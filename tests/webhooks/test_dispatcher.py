@@ -16,7 +16,7 @@ from services.webhook_endpoints import create_webhook_endpoint, rotate_webhook_s
 from services.wire import to_global_id
 from settings import get_settings
 from tests.receiver import Receiver, eventually, free_port
-from tests.support import seed_engagement
+from tests.support import approve_deal_input, seed_engagement
 from webhooks.dispatcher import Dispatcher
 from webhooks.schedule import RETRY_DELAYS
 
@@ -460,7 +460,7 @@ async def test_the_running_dispatcher_sends_a_mutations_events_without_waiting_t
     try:
         await asyncio.sleep(0.1)  # its first look finds nothing; now it waits an hour
         ids = await seed_engagement(client)
-        await client.mutate("updateEngagement", {"id": ids["engagement"], "status": "SOLD"}, "")
+        await client.mutate("approveDeal", approve_deal_input(ids["engagement"]), "")
         await eventually(lambda: receiver.received, timeout=20)
     finally:
         await stop_dispatching(dispatcher, running)

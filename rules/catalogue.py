@@ -251,6 +251,21 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         ),
     ),
     RuleSpec(
+        "decision-model-unfit",
+        "WARNING",
+        "The decision model cannot work with who decides: CONSENSUS or MAJORITY with a "
+        "single accountable decider, or AUTHORITY with none (deciders hold engagement "
+        "management or sponsor).",
+        ("engagement",),
+        lambda m: (
+            f"Decided by {m['engagement']['decision_model']}, but only one person is "
+            "accountable for engagement management or sponsorship: one person decides alone."
+            if m["engagement"]["deciders_accountable"]
+            else "Decided by AUTHORITY, but nobody is accountable for engagement management "
+            "or sponsorship: nobody holds the final say."
+        ),
+    ),
+    RuleSpec(
         "no-sponsor",
         "WARNING",
         "No sponsor on the engagement.",
@@ -295,6 +310,7 @@ STAKEHOLDER: dict[str, str] = {
     "no-accountable": "process",
     "many-accountable": "process",
     "no-sponsor": "process",
+    "decision-model-unfit": "process",
 }
 
 # The thresholds (rules.snapshot.Thresholds fields) each rule reads.

@@ -235,6 +235,25 @@ def _declare() -> None:
         c.function << ((m.kind == "function") & (m.accountable > 1)),
     )
     _rule(
+        "decision-model-unfit",
+        ("engagement",),
+        c.engagement
+        << (
+            (m.kind == "engagement")
+            & (
+                (
+                    ((m.decision_model == "CONSENSUS") | (m.decision_model == "MAJORITY"))
+                    & (m.deciders_accountable == 1)
+                )
+                | (
+                    (m.decision_model == "AUTHORITY")
+                    & (m.deciders > 0)
+                    & (m.deciders_accountable == 0)
+                )
+            )
+        ),
+    )
+    _rule(
         "no-sponsor",
         ("function",),
         c.function << ((m.kind == "function") & (m.function == "SPONSOR") & (m.assigned == 0)),

@@ -19,6 +19,9 @@ from rules.snapshot import Deliverable, Promise, Purchase, Snapshot
 Fact = dict[str, Any]
 
 STATUS_ORDER = ("PROPOSED", "SOLD", "DELIVERING", "SUPPORTING", "CLOSED")
+DECIDING_FUNCTIONS = frozenset({"ENGAGEMENT_MANAGEMENT", "SPONSOR"})
+"""The functions whose holders approve the deal (the decision model counts them)."""
+
 FUNCTIONS = (
     "SALES",
     "ENGAGEMENT_MANAGEMENT",
@@ -90,6 +93,9 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
     for role in snapshot.roles:
         assigned[role.function] += 1
         accountable[role.function] += role.raci == "ACCOUNTABLE"
+    # The people who decide the deal (engagement management and the sponsors), as the
+    # decision model counts them: each person once.
+    deciders = [r for r in snapshot.roles if r.function in DECIDING_FUNCTIONS]
 
     facts: list[Fact] = [
         {"id": "clock", "kind": "clock", "today": day(as_of)},
@@ -99,6 +105,9 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
             "status": snapshot.status,
             "sold": rank >= STATUS_ORDER.index("SOLD"),
             "has_pm": assigned["PROJECT_MANAGEMENT"] > 0,
+            "decision_model": snapshot.decision_model,
+            "deciders": len({r.person_id for r in deciders}),
+            "deciders_accountable": len({r.person_id for r in deciders if r.raci == "ACCOUNTABLE"}),
             "margin_low": money.below(t.margin_floor_pct),
             "revenue": str(money.revenue),
             "estimated_cost": str(money.estimated_cost),

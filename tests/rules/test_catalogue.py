@@ -931,6 +931,63 @@ def test_a_missing_sponsor_resolves_once_someone_sponsors_it():
     assert evaluate(snapshot, AS_OF) == ()
 
 
+def decided_by(model: str, *roles: Role) -> Snapshot:
+    """``clean()`` under ``model``, with ``roles`` as its only deciders (engagement
+    management and sponsors)."""
+    kept = without_function(clean(), "ENGAGEMENT_MANAGEMENT", "SPONSOR")
+    return replace(kept, decision_model=model, roles=(*kept.roles, *roles))
+
+
+@fires("decision-model-unfit")
+@pytest.mark.parametrize("model", ["CONSENSUS", "MAJORITY"])
+def test_consensus_or_majority_with_one_accountable_decider_is_a_warning(model):
+    snapshot = decided_by(
+        model,
+        Role(7, SPONSOR, "SPONSOR", "ACCOUNTABLE"),
+        # The same person in both functions is still one decider; a RESPONSIBLE one does not count.
+        Role(8, SPONSOR, "ENGAGEMENT_MANAGEMENT", "ACCOUNTABLE"),
+        Role(9, 109, "SPONSOR", "RESPONSIBLE"),
+    )
+    finding = the_finding(snapshot, "decision-model-unfit")
+    assert described(finding) == (
+        "WARNING",
+        None,
+        ("engagement:1",),
+        f"Decided by {model}, but only one person is accountable for engagement management "
+        "or sponsorship: one person decides alone.",
+    )
+
+
+def test_authority_with_deciders_but_none_accountable_is_a_warning():
+    snapshot = decided_by(
+        "AUTHORITY",
+        Role(7, SPONSOR, "SPONSOR", "RESPONSIBLE"),
+        Role(8, ENGAGEMENT_MANAGER, "ENGAGEMENT_MANAGEMENT", "CONSULTED"),
+    )
+    # Neither function has anyone accountable, which no-accountable says of each.
+    finding = the_finding(
+        snapshot, "decision-model-unfit", alongside=("no-accountable", "no-accountable")
+    )
+    assert finding.message == (
+        "Decided by AUTHORITY, but nobody is accountable for engagement management or "
+        "sponsorship: nobody holds the final say."
+    )
+
+
+@resolves("decision-model-unfit")
+def test_consensus_works_once_a_second_decider_is_accountable():
+    snapshot = decided_by(
+        "CONSENSUS",
+        Role(7, SPONSOR, "SPONSOR", "ACCOUNTABLE"),
+        Role(8, ENGAGEMENT_MANAGER, "ENGAGEMENT_MANAGEMENT", "ACCOUNTABLE"),
+    )
+    assert evaluate(snapshot, AS_OF) == ()
+
+
+def test_authority_with_one_accountable_decider_raises_nothing():
+    assert evaluate(replace(clean(), decision_model="AUTHORITY"), AS_OF) == ()
+
+
 # -- thresholds ---------------------------------------------------------------------------
 
 

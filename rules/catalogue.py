@@ -215,10 +215,12 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         lambda m: f"{_item(m)}: promised after the sale was signed, with no change order.",
     ),
     RuleSpec(
-        "responsibility-defaults-to-pm",
+        "function-unassigned",
         "WARNING",
-        "No one holds customer service or engagement management, so the project manager "
-        "answers for it (critical when there is no project manager either).",
+        "No one holds a function the engagement needs (sales, engagement management and "
+        "delivery; legal, procurement and finance when not in house; quality once a "
+        "deliverable awaits acceptance), so the project manager answers for it (critical "
+        "when there is no project manager either).",
         ("function",),
         lambda m: (
             f"Nobody holds {m['function']['function']}"
@@ -306,7 +308,7 @@ STAKEHOLDER: dict[str, str] = {
     "margin-below-floor": "sponsor",
     "promise-without-signoff": "process",
     "promise-after-signing": "process",
-    "responsibility-defaults-to-pm": "process",
+    "function-unassigned": "process",
     "no-accountable": "process",
     "many-accountable": "process",
     "no-sponsor": "process",

@@ -214,15 +214,10 @@ def _declare() -> None:
         none(_same_item("change_order", c.promise, m.rejected == False)),
     )
     _rule(
-        "responsibility-defaults-to-pm",
+        "function-unassigned",
         ("function", "engagement"),
         c.engagement << (m.kind == "engagement"),
-        c.function
-        << (
-            (m.kind == "function")
-            & ((m.function == "CUSTOMER_SERVICE") | (m.function == "ENGAGEMENT_MANAGEMENT"))
-            & (m.assigned == 0)
-        ),
+        c.function << ((m.kind == "function") & (m.required == True) & (m.assigned == 0)),
     )
     _rule(
         "no-accountable",

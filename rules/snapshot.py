@@ -108,3 +108,4 @@ class Snapshot:
     change_orders: tuple[ChangeOrder, ...] = ()
     thresholds: Thresholds = field(default_factory=Thresholds)
     decision_model: str = "AUTHORITY"
+    in_house: bool = False

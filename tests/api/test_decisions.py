@@ -523,3 +523,28 @@ async def test_a_salesperson_cannot_move_their_own_engagement_to_sold(client, se
     assert [u["code"] for u in approved["userErrors"]] == ["CONFLICT_OF_INTEREST"]
     assert [u["code"] for u in created["userErrors"]] == ["CONFLICT"]
     assert (await _deal(client, e))["status"] == "PROPOSED"
+
+
+async def test_an_external_engagement_missing_legal_is_flagged_until_it_is_in_house(client):
+    ids = await seed_engagement(client)
+    e = ids["engagement"]
+    unassigned = (
+        "query($id: ID!) { engagement(id: $id) { alerts(first: 50, status: [OPEN]) { nodes { "
+        "ruleId severity message } } } }"
+    )
+
+    async def missing() -> dict[str, str]:
+        data = await client.data(unassigned, {"id": e})
+        return {
+            a["message"].split()[2].rstrip(":,"): a["severity"]
+            for a in data["engagement"]["alerts"]["nodes"]
+            if a["ruleId"] == "function-unassigned"
+        }
+
+    # No project manager either: each is CRITICAL.
+    assert await missing() == {
+        f: "CRITICAL"
+        for f in ("SALES", "ENGAGEMENT_MANAGEMENT", "DELIVERY", "LEGAL", "PROCUREMENT", "FINANCE")
+    }
+    await client.mutate("updateEngagement", {"id": e, "inHouse": True}, "")
+    assert set(await missing()) == {"SALES", "ENGAGEMENT_MANAGEMENT", "DELIVERY"}

@@ -9,6 +9,7 @@ import pytest
 
 import services.demo
 from models import (
+    Alert,
     ChangeOrder,
     DealApproval,
     Deliverable,
@@ -175,3 +176,18 @@ async def test_demo_deals_are_approved_by_their_people_and_one_awaits_a_second(
             assert state.decided_at is not None, engagement.name
             # Approved by people holding the function, never by a key alone.
             assert approvals and all(a.person_id is not None for a in approvals)
+
+
+async def test_demo_shows_outside_engagements_missing_legal_and_one_decided_by_one_person(
+    database_url: str,
+) -> None:
+    await load_demo()
+    missing_legal = await Alert.filter(
+        rule_id="function-unassigned", message__contains="Nobody holds LEGAL", status="OPEN"
+    ).prefetch_related("engagement")
+    assert missing_legal and all(not a.engagement.in_house for a in missing_legal)
+    # Consensus with engagement management alone accountable: one person decides.
+    [unfit] = await Alert.filter(rule_id="decision-model-unfit", status="OPEN").prefetch_related(
+        "engagement"
+    )
+    assert unfit.engagement.name == "Smart meter data platform"

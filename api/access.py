@@ -78,6 +78,8 @@ MUTATIONS: dict[str, frozenset[Role]] = {
     **_crud("Person", frozenset({ADMIN, SALES})),
     **_crud("Engagement", frozenset({ADMIN, SALES})),
     "deleteEngagement": frozenset({ADMIN}),
+    # Narrowed by the decision table to those holding ENGAGEMENT_MANAGEMENT or SPONSOR.
+    "approveDeal": frozenset({ADMIN, SALES, FINANCE, DELIVERY}),
     **_crud("RoleAssignment", frozenset({ADMIN, SALES})),
     **_crud("Need", frozenset({ADMIN, SALES})),
     **_crud("Promise", frozenset({ADMIN, SALES})),

@@ -51,6 +51,7 @@ class Principal:
             key_id=self.key_id,
             key_prefix=self.prefix,
             person_id=self.person_id,
+            role=self.role.value,
         )
 
 

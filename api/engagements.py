@@ -15,6 +15,7 @@ from api.access import may_read_type, own_signals_only
 from api.alerts import Alert
 from api.change_orders import ChangeOrder
 from api.context import Info
+from api.deals import ApproveDealInput, DealApproval
 from api.deliverables import Deliverable
 from api.enums import AlertStatus, Severity
 from api.inputs import check_filter
@@ -50,6 +51,7 @@ from models.enums import (
 )
 from rules.catalogue import STAKEHOLDER
 from services import alignment
+from services import deals as deals_service
 from services import engagements as service
 from services.evaluation import LIVE
 from services.evaluation import thresholds as evaluation_thresholds
@@ -235,6 +237,14 @@ class Engagement(Node):
         row = await info.context.loaders.organization.load(self.client_pk)
         assert row is not None  # the foreign key guarantees it
         return Organization.from_model(row)
+
+    @strawberry.field(
+        description="Who must approve the deal (its move to SOLD), who did, and who is missing."
+    )
+    async def deal_approval(self) -> DealApproval:
+        return DealApproval.from_state(
+            await deals_service.state_of(self.pk, DecisionModel(self.decision_model))
+        )
 
     @strawberry.field(description="Who holds which function.")
     async def roles(self, info: Info) -> list[RoleAssignment]:
@@ -508,6 +518,17 @@ EngagementMutation = mutation_type(
             build=Engagement.from_model,
             id_type="Engagement",
             description="Check the engagement against the rules now and bring its alerts in line.",
+        ),
+        "approve_deal": mutation(
+            input_type=ApproveDealInput,
+            payload=payload_type("ApproveDeal", "engagement", Engagement, evaluates=True),
+            field="engagement",
+            service=deals_service.approve_deal,
+            build=Engagement.from_model,
+            description="Approve the engagement's deal as the person the key acts for "
+            "(ENGAGEMENT_MANAGEMENT or SPONSOR, ACCOUNTABLE or RESPONSIBLE; an ADMIN key tied "
+            "to no person with a note); the approval that completes its decision model moves "
+            "it to SOLD.",
         ),
         **crud(
             type_name="Engagement",

@@ -17,6 +17,7 @@ class UserErrorCode(Enum):
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
     FORBIDDEN = "FORBIDDEN"
+    CONFLICT_OF_INTEREST = "CONFLICT_OF_INTEREST"
 
 
 @strawberry.type(description="An expected failure, with the input field it is about.")

@@ -16,6 +16,7 @@ from models.compensation import (
     PlanAssignment,
     Sale,
 )
+from models.deal_approval import DealApproval
 from models.deliverable import Deliverable
 from models.engagement import Engagement
 from models.event import Event
@@ -37,6 +38,7 @@ __all__ = [
     "CompensationPeriod",
     "CompensationSignal",
     "Credit",
+    "DealApproval",
     "Deliverable",
     "DeliveryAttempt",
     "Engagement",

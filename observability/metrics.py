@@ -92,6 +92,13 @@ WEBHOOK_DURATION = Histogram(
     "Time one webhook POST took, from sending to the answer's first kilobyte or failure.",
     registry=REGISTRY,
 )
+DECISIONS_REFUSED = Counter(
+    "fourway_decisions_refused",
+    "Decisions the decision table refused (nothing was written), by userError code "
+    "(FORBIDDEN, CONFLICT_OF_INTEREST) and decision rule.",
+    ["code", "decision"],
+    registry=REGISTRY,
+)
 
 OUTCOMES = ("delivered", "failed", "gave_up", "refused")
 for _outcome in OUTCOMES:

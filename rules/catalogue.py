@@ -215,10 +215,12 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         lambda m: f"{_item(m)}: promised after the sale was signed, with no change order.",
     ),
     RuleSpec(
-        "responsibility-defaults-to-pm",
+        "function-unassigned",
         "WARNING",
-        "No one holds customer service or engagement management, so the project manager "
-        "answers for it (critical when there is no project manager either).",
+        "No one holds a function the engagement needs (sales, engagement management and "
+        "delivery; legal, procurement and finance when not in house; quality once a "
+        "deliverable awaits acceptance), so the project manager answers for it (critical "
+        "when there is no project manager either).",
         ("function",),
         lambda m: (
             f"Nobody holds {m['function']['function']}"
@@ -248,6 +250,21 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         lambda m: (
             f"{m['function']['function']} has {_people(m['function']['accountable'])} "
             "accountable; one should be."
+        ),
+    ),
+    RuleSpec(
+        "decision-model-unfit",
+        "WARNING",
+        "The decision model cannot work with who decides: CONSENSUS or MAJORITY with a "
+        "single accountable decider, or AUTHORITY with none (deciders hold engagement "
+        "management or sponsor).",
+        ("engagement",),
+        lambda m: (
+            f"Decided by {m['engagement']['decision_model']}, but only one person is "
+            "accountable for engagement management or sponsorship: one person decides alone."
+            if m["engagement"]["deciders_accountable"]
+            else "Decided by AUTHORITY, but nobody is accountable for engagement management "
+            "or sponsorship: nobody holds the final say."
         ),
     ),
     RuleSpec(
@@ -291,10 +308,11 @@ STAKEHOLDER: dict[str, str] = {
     "margin-below-floor": "sponsor",
     "promise-without-signoff": "process",
     "promise-after-signing": "process",
-    "responsibility-defaults-to-pm": "process",
+    "function-unassigned": "process",
     "no-accountable": "process",
     "many-accountable": "process",
     "no-sponsor": "process",
+    "decision-model-unfit": "process",
 }
 
 # The thresholds (rules.snapshot.Thresholds fields) each rule reads.

@@ -214,15 +214,10 @@ def _declare() -> None:
         none(_same_item("change_order", c.promise, m.rejected == False)),
     )
     _rule(
-        "responsibility-defaults-to-pm",
+        "function-unassigned",
         ("function", "engagement"),
         c.engagement << (m.kind == "engagement"),
-        c.function
-        << (
-            (m.kind == "function")
-            & ((m.function == "CUSTOMER_SERVICE") | (m.function == "ENGAGEMENT_MANAGEMENT"))
-            & (m.assigned == 0)
-        ),
+        c.function << ((m.kind == "function") & (m.required == True) & (m.assigned == 0)),
     )
     _rule(
         "no-accountable",
@@ -233,6 +228,25 @@ def _declare() -> None:
         "many-accountable",
         ("function",),
         c.function << ((m.kind == "function") & (m.accountable > 1)),
+    )
+    _rule(
+        "decision-model-unfit",
+        ("engagement",),
+        c.engagement
+        << (
+            (m.kind == "engagement")
+            & (
+                (
+                    ((m.decision_model == "CONSENSUS") | (m.decision_model == "MAJORITY"))
+                    & (m.deciders_accountable == 1)
+                )
+                | (
+                    (m.decision_model == "AUTHORITY")
+                    & (m.deciders > 0)
+                    & (m.deciders_accountable == 0)
+                )
+            )
+        ),
     )
     _rule(
         "no-sponsor",

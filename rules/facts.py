@@ -19,6 +19,9 @@ from rules.snapshot import Deliverable, Promise, Purchase, Snapshot
 Fact = dict[str, Any]
 
 STATUS_ORDER = ("PROPOSED", "SOLD", "DELIVERING", "SUPPORTING", "CLOSED")
+DECIDING_FUNCTIONS = frozenset({"ENGAGEMENT_MANAGEMENT", "SPONSOR"})
+"""The functions whose holders approve the deal (the decision model counts them)."""
+
 FUNCTIONS = (
     "SALES",
     "ENGAGEMENT_MANAGEMENT",
@@ -32,6 +35,25 @@ FUNCTIONS = (
     "FINANCE",
     "SPONSOR",
 )
+
+# Which functions an engagement needs someone to hold, by kind of engagement: every one
+# needs sales, engagement management and delivery; one for an outside client (not in
+# house) also legal, procurement and finance; quality once a deliverable awaits acceptance.
+REQUIRED_ALWAYS = frozenset({"SALES", "ENGAGEMENT_MANAGEMENT", "DELIVERY"})
+REQUIRED_EXTERNAL = frozenset({"LEGAL", "PROCUREMENT", "FINANCE"})
+REQUIRED_FOR_ACCEPTANCE = frozenset({"QUALITY"})
+
+
+def required_functions(snapshot: Snapshot) -> frozenset[str]:
+    """The functions ``snapshot``'s engagement needs someone to hold (the table above)."""
+    required = set(REQUIRED_ALWAYS)
+    if not snapshot.in_house:
+        required |= REQUIRED_EXTERNAL
+    if snapshot.deliverables:
+        required |= REQUIRED_FOR_ACCEPTANCE
+    return frozenset(required)
+
+
 _DELIVERED = ("DELIVERED", "ACCEPTED")
 ZERO = Decimal(0)
 NO_DAY = 0
@@ -90,6 +112,10 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
     for role in snapshot.roles:
         assigned[role.function] += 1
         accountable[role.function] += role.raci == "ACCOUNTABLE"
+    # The people who decide the deal (engagement management and the sponsors), as the
+    # decision model counts them: each person once.
+    deciders = [r for r in snapshot.roles if r.function in DECIDING_FUNCTIONS]
+    required = required_functions(snapshot)
 
     facts: list[Fact] = [
         {"id": "clock", "kind": "clock", "today": day(as_of)},
@@ -99,6 +125,9 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
             "status": snapshot.status,
             "sold": rank >= STATUS_ORDER.index("SOLD"),
             "has_pm": assigned["PROJECT_MANAGEMENT"] > 0,
+            "decision_model": snapshot.decision_model,
+            "deciders": len({r.person_id for r in deciders}),
+            "deciders_accountable": len({r.person_id for r in deciders if r.raci == "ACCOUNTABLE"}),
             "margin_low": money.below(t.margin_floor_pct),
             "revenue": str(money.revenue),
             "estimated_cost": str(money.estimated_cost),
@@ -113,6 +142,7 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
             "function": function,
             "assigned": assigned[function],
             "accountable": accountable[function],
+            "required": function in required,
         }
         for function in FUNCTIONS
     ]

@@ -107,3 +107,5 @@ class Snapshot:
     deliverables: tuple[Deliverable, ...] = ()
     change_orders: tuple[ChangeOrder, ...] = ()
     thresholds: Thresholds = field(default_factory=Thresholds)
+    decision_model: str = "AUTHORITY"
+    in_house: bool = False

@@ -8,7 +8,8 @@ from tortoise.transactions import in_transaction
 
 from models import Alert
 from models.enums import AlertStatus
-from services import audit, events
+from services import audit, decisions, events
+from services.decisions import Decision
 from services.errors import Conflict, NotFound
 from services.evaluation import LIVE
 from services.fields import Text, clean
@@ -24,21 +25,25 @@ async def _move(
     note: str,
     field: str,
     text: str,
+    decision: Decision,
 ) -> Alert:
     """Move a live alert to ``to``, stamping ``stamp`` with now and writing ``text`` to ``note``
     (validated as the input field ``field``), with its engagement locked; the outbox event
-    is ``alert.<verb>``."""
+    is ``alert.<verb>``. Moving an alert that holds someone's pay is ``decision``."""
     values = await clean({field: Text()}, {field: text}, required=frozenset({field}))
     async with in_transaction():
         found = await Alert.get_or_none(id=id)
         if found is None:
             raise NotFound("id", "No alert with this id.")
-        await lock_engagement(found.engagement_id, field="id")
+        engagement = await lock_engagement(found.engagement_id, field="id")
         alert = await Alert.get(id=id)
         if alert.status not in LIVE:
             raise Conflict(
                 "id", f"The alert is {alert.status.value}: only a live alert can be {verb}."
             )
+        holding = await decisions.paid_by_holding(alert)
+        if holding:
+            await decisions.check(decision, engagement=engagement, field="id", subject_pays=holding)
         now = datetime.now(UTC)
         before = audit.snapshot(alert)
         alert.update_from_dict({"status": to, stamp: now, note: values[field]})
@@ -58,6 +63,7 @@ async def acknowledge_alert(*, id: int, comment: str) -> Alert:
         note="comment",
         field="comment",
         text=comment,
+        decision=Decision.ACKNOWLEDGE_HOLDING_ALERT,
     )
 
 
@@ -71,4 +77,5 @@ async def waive_alert(*, id: int, reason: str) -> Alert:
         note="waiver_reason",
         field="reason",
         text=reason,
+        decision=Decision.WAIVE_HOLDING_ALERT,
     )

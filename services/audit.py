@@ -59,6 +59,8 @@ class Actor:
     key_id: int | None = None
     key_prefix: str | None = None
     person_id: int | None = None
+    # The key's role, which decides whether a key tied to no person may decide (ADMIN).
+    role: str | None = None
 
 
 SYSTEM = Actor(ActorKind.SYSTEM)

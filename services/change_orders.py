@@ -7,6 +7,7 @@ from typing import Any
 from models import ChangeOrder, Person
 from models.enums import ChangeOrderStatus
 from services import records
+from services.decisions import Decision
 from services.errors import FieldError
 from services.evaluation import Changed
 from services.fields import Choice, Item, Moment, Money, Quantity, Ref, Text
@@ -33,6 +34,15 @@ KIND = records.Kind(
     },
     required=frozenset({"item", "description"}),
     cross_checks=(_approval_has_an_approver,),
+    # Changing the deltas of an approved change order is approving it again.
+    decides=records.Decides(
+        Decision.APPROVE_CHANGE_ORDER,
+        fields=frozenset(
+            {"status", "approved_by_id", "quantity_delta", "amount_delta", "cost_delta"}
+        ),
+        when=lambda v: v.get("status") == ChangeOrderStatus.APPROVED,
+        named="approved_by_id",
+    ),
 )
 
 

@@ -22,7 +22,7 @@ from models import (
 from models.enums import Severity
 from rules.catalogue import BY_ID
 from rules.compensation import Attribution
-from services import audit
+from services import audit, decisions
 from services.errors import Conflict, FieldError, Invalid, NotFound
 from services.evaluation import reconcile
 from services.fields import Flag, Fraction, Moment, Names, Ref, Text, WholeNumber, clean
@@ -215,6 +215,7 @@ async def set_engagement_credits(
         raise Invalid([FieldError("credits", f"splits must sum to 1 (100%); they sum to {total}")])
     async with in_transaction():
         engagement = await lock_engagement(engagement_id)
+        await decisions.check_credited(engagement, people)
         before = _trail(await Credit.filter(engagement_id=engagement.id).order_by("id"))
         await Credit.filter(engagement_id=engagement.id).delete()
         made = [await Credit.create(engagement_id=engagement.id, **c) for c in cleaned]

@@ -6,6 +6,7 @@ from typing import Any
 from models import Deliverable, Person
 from models.enums import DeliverableStatus
 from services import records
+from services.decisions import Decision
 from services.errors import FieldError
 from services.evaluation import Changed
 from services.fields import Choice, Day, Item, Moment, Money, Quantity, Ref, Text
@@ -48,6 +49,13 @@ KIND = records.Kind(
     },
     required=frozenset({"item", "description", "quantity"}),
     cross_checks=(_rejection_has_a_reason, _acceptance_matches_status),
+    # Accepting or rejecting is the client's (or quality's) call; recording costs is not.
+    decides=records.Decides(
+        Decision.ACCEPT_DELIVERABLE,
+        fields=frozenset({"status", "accepted_by_id", "accepted_at", "rejection_reason"}),
+        when=lambda v: v.get("status") in (DeliverableStatus.ACCEPTED, DeliverableStatus.REJECTED),
+        named="accepted_by_id",
+    ),
 )
 
 

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from tortoise.transactions import in_transaction
 
-from models import Organization
+from models import Engagement, Organization
 from models.enums import (
     ChangeOrderStatus,
     DecisionModel,
@@ -27,7 +27,10 @@ from models.enums import (
     Priority,
     Raci,
 )
+from services.audit import Actor, ActorKind, acting_as
 from services.change_orders import create_change_order
+from services.deals import approve_deal
+from services.deals import state_of as deal_state_of
 from services.deliverables import create_deliverable
 from services.engagements import create_engagement, update_engagement
 from services.errors import Conflict
@@ -175,11 +178,25 @@ class _Loader:
             contract_ref,
         )
 
+    async def approve(self, e: _Engagement, person: str, note: str | None = None) -> None:
+        """Approve the engagement's deal as ``person`` (held to the decision table)."""
+        with acting_as(Actor(ActorKind.SYSTEM, person_id=self.people[person])):
+            await approve_deal(engagement_id=e.id, note=note)
+
     async def advance(self, e: _Engagement, target: EngagementStatus) -> None:
-        """Walk the engagement forward one status at a time, as it would really go."""
+        """Walk the engagement forward one status at a time, as it would really go: the
+        deal is approved by everyone its decision model waits for."""
         order = list(EngagementStatus)
         for status in order[order.index(e.status) + 1 : order.index(target) + 1]:
-            await update_engagement(id=e.id, status=status)
+            if status is EngagementStatus.SOLD:
+                model = (await Engagement.get(id=e.id)).decision_model
+                for person_id in (await deal_state_of(e.id, model)).pending:
+                    with acting_as(Actor(ActorKind.SYSTEM, person_id=person_id)):
+                        await approve_deal(engagement_id=e.id)
+                    if (await Engagement.get(id=e.id)).status is EngagementStatus.SOLD:
+                        break
+            else:
+                await update_engagement(id=e.id, status=status)
             e.status = status
 
     async def need(
@@ -572,7 +589,8 @@ async def _warehouse_system(load: _Loader) -> None:
 
 
 async def _customs_automation(load: _Loader) -> None:
-    """A proposal: needs heard and promises drafted, nothing bought yet."""
+    """A proposal: needs heard and promises drafted, nothing bought yet, and the deal
+    awaiting its second approval."""
     e = await load.engagement(
         "Customs declaration automation",
         client="harbourline",
@@ -583,6 +601,7 @@ async def _customs_automation(load: _Loader) -> None:
         proposed=-12,
         signed=0,
         contract_ref="HBL-2026-031",
+        decision_model=DecisionModel.CONSENSUS,
         roles=[
             ("marcus", _F.SALES, _R.RESPONSIBLE),
             ("sofia", _F.ENGAGEMENT_MANAGEMENT, _R.ACCOUNTABLE),
@@ -634,6 +653,9 @@ async def _customs_automation(load: _Loader) -> None:
         quoted="9500.00",
         promised=160,
     )
+    # Decided by consensus: the client's sponsor has approved the deal, engagement
+    # management has not yet, so it stays PROPOSED awaiting the second approval.
+    await load.approve(e, "fiona", note="Within the pilot budget.")
 
 
 async def _claims_portal(load: _Loader) -> None:

@@ -16,7 +16,7 @@ from models import (
     Purchase,
 )
 from models.enums import DecisionModel, EngagementStatus, OrganizationKind
-from services import audit, events
+from services import audit, deals, events
 from services.errors import Conflict, FieldError, Invalid
 from services.evaluation import (
     DAY_THRESHOLDS,
@@ -82,6 +82,11 @@ async def create_engagement(
             required=frozenset({"name", "client_id", "currency"}),
         )
         await _check_client(values["client_id"])
+        if values.get("status", EngagementStatus.PROPOSED) != EngagementStatus.PROPOSED:
+            raise Conflict(
+                "status",
+                "A new engagement is PROPOSED: its deal is approved with approveDeal.",
+            )
         if values.get("thresholds") is None:
             values.pop("thresholds", None)
         engagement = await Engagement.create(**values)
@@ -97,6 +102,7 @@ async def update_engagement(*, id: int, **changes: Any) -> Changed[Engagement]:
         await _check_client(values.get("client_id"))
         if "status" in values:
             _check_transition(engagement.status, values["status"])
+            await deals.check_sold(engagement, values["status"])
         if values.get("currency", engagement.currency) != engagement.currency and await _has_money(
             id
         ):

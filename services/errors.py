@@ -12,6 +12,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
     FORBIDDEN = "FORBIDDEN"
+    CONFLICT_OF_INTEREST = "CONFLICT_OF_INTEREST"
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,8 @@ async def load_snapshot(engagement: Engagement) -> rules.Snapshot:
         engagement_id=eid,
         status=engagement.status.value,
         currency=engagement.currency,
+        decision_model=engagement.decision_model.value,
+        in_house=engagement.in_house,
         roles=tuple(
             rules.Role(r.id, r.person_id, r.function.value, r.raci.value)
             for r in await RoleAssignment.filter(engagement_id=eid).order_by("id")

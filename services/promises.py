@@ -5,6 +5,7 @@ from typing import Any
 
 from models import Person, Promise
 from services import records
+from services.decisions import Decision
 from services.errors import FieldError
 from services.evaluation import Changed
 from services.fields import Day, Item, Moment, Money, Quantity, Ref, Text
@@ -32,6 +33,12 @@ KIND = records.Kind(
     },
     required=frozenset({"item", "description", "quantity", "made_by_id"}),
     cross_checks=(_signoff_has_a_signer,),
+    decides=records.Decides(
+        Decision.SIGN_OFF_DELIVERY,
+        fields=frozenset({"delivery_signoff_by_id", "delivery_signoff_at"}),
+        when=lambda v: bool(v.get("delivery_signoff_by_id") or v.get("delivery_signoff_at")),
+        named="delivery_signoff_by_id",
+    ),
 )
 
 

@@ -16,7 +16,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models import Engagement
-from services import audit
+from services import audit, decisions
+from services.decisions import Decision
 from services.errors import Conflict, FieldError, Invalid, NotFound
 from services.evaluation import Changed, reconcile
 from services.fields import Context, Spec, clean
@@ -28,6 +29,22 @@ CrossCheck = Callable[[Mapping[str, Any]], list[FieldError]]
 
 
 @dataclass(frozen=True)
+class Decides:
+    """A write of ``fields`` that leaves the row matching ``when`` is ``decision``, taken
+    for the person in ``named``: the decision table (``services.decisions``) must allow it."""
+
+    decision: Decision
+    fields: frozenset[str]
+    when: Callable[[Mapping[str, Any]], bool]
+    named: str
+
+    def taken(self, before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> bool:
+        if not self.when(after):
+            return False
+        return before is None or any(before.get(f) != after.get(f) for f in self.fields)
+
+
+@dataclass(frozen=True)
 class Kind(Generic[M]):
     """How one kind of engagement row is validated: its fields and the rules across them."""
 
@@ -36,6 +53,7 @@ class Kind(Generic[M]):
     spec: Spec
     required: frozenset[str]
     cross_checks: tuple[CrossCheck, ...] = field(default=())
+    decides: Decides | None = None
 
     def not_found(self) -> NotFound:
         return NotFound("id", f"No {self.label} with this id.")
@@ -55,6 +73,22 @@ def _cross_check(kind: Kind[Any], values: Mapping[str, Any]) -> None:
         raise Invalid(errors)
 
 
+async def _check_decision(
+    kind: Kind[Any],
+    engagement: Engagement,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+) -> None:
+    decides = kind.decides
+    if decides is not None and decides.taken(before, after):
+        await decisions.check(
+            decides.decision,
+            engagement=engagement,
+            field=decides.named,
+            named_person_id=after.get(decides.named),
+        )
+
+
 async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]) -> Changed[M]:
     """Validate ``values`` and add a row of ``kind`` to the engagement."""
     async with in_transaction():
@@ -63,6 +97,7 @@ async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]
             kind.spec, values, required=kind.required, ctx=Context(engagement.currency)
         )
         _cross_check(kind, {name: cleaned.get(name) for name in kind.spec})
+        await _check_decision(kind, engagement, None, cleaned)
         record = await kind.model.create(engagement_id=engagement.id, **cleaned)
         await audit.created(record)
         return Changed(record, await reconcile(engagement))
@@ -88,7 +123,9 @@ async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> Chang
         if record is None:  # deleted while we waited for the lock
             raise kind.not_found()
         cleaned = await clean(kind.spec, changes, ctx=Context(engagement.currency))
-        _cross_check(kind, {name: getattr(record, name) for name in kind.spec} | cleaned)
+        stored = {name: getattr(record, name) for name in kind.spec}
+        _cross_check(kind, stored | cleaned)
+        await _check_decision(kind, engagement, stored, stored | cleaned)
         before = audit.snapshot(record)
         if cleaned:
             record.update_from_dict(cleaned)

@@ -23,7 +23,7 @@ corrects (``supersedes``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from models import (
@@ -128,6 +128,25 @@ def _shown(variances: tuple[Variance, ...]) -> list[dict[str, str]]:
         {"item": v.item, "variance": str(_kept(v.amount)), "attribution": v.attribution.value}
         for v in variances
     ]
+
+
+def holds_under(alert: Alert, version: CommissionPlanVersion) -> bool:
+    """Whether ``alert``, while live, holds pay under the plan ``version``."""
+    return alert.rule_id in version.hold_rules and (
+        not version.hold_severities or alert.severity in version.hold_severities
+    )
+
+
+async def holding_pay(alert: Alert) -> frozenset[int]:
+    """The people credited on the alert's sale whose pay the alert holds while live."""
+    sale = await Sale.get_or_none(engagement_id=alert.engagement_id)
+    priced_at = (sale.priced_at if sale is not None else None) or datetime.now(UTC)
+    held = set()
+    for credit in await Credit.filter(engagement_id=alert.engagement_id):
+        version = await version_for(credit.person_id, priced_at)
+        if version is not None and holds_under(alert, version):
+            held.add(credit.person_id)
+    return frozenset(held)
 
 
 async def sale_of(engagement_id: int) -> Sale:
@@ -238,12 +257,7 @@ async def emit(
                     version,
                 )
             )
-        holds = sorted(
-            a.id
-            for a in live
-            if a.rule_id in version.hold_rules
-            and (not version.hold_severities or a.severity in version.hold_severities)
-        )
+        holds = sorted(a.id for a in live if holds_under(a, version))
         at_risk = max(target, ZERO) if holds else ZERO
         if holds and (at_risk != ledger.held or holds != ledger.holding):
             entries.append(

@@ -43,6 +43,7 @@ EVENT_TYPES = (
     "engagement.created",
     "engagement.updated",
     "engagement.status_changed",
+    "engagement.deal_approved",
     "engagement.deleted",
     "webhook.endpoint_disabled",
     "webhook.test",

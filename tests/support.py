@@ -251,3 +251,30 @@ class Logged:
     @property
     def everything(self) -> str:
         return self.json_stream.getvalue() + self.text_stream.getvalue()
+
+
+async def hold_sales(
+    client: GraphQLClient, engagement_id: str, *people: str, accountable: bool = True
+) -> None:
+    """Give ``people`` the SALES function on the engagement (the first ACCOUNTABLE unless
+    ``accountable`` is false, the rest RESPONSIBLE), which anyone credited must hold."""
+    for n, person in enumerate(people):
+        payload = await client.mutate(
+            "createRoleAssignment",
+            {
+                "engagementId": engagement_id,
+                "personId": person,
+                "function": "SALES",
+                "raci": "ACCOUNTABLE" if accountable and not n else "RESPONSIBLE",
+            },
+            "roleAssignment { id }",
+        )
+        assert payload["userErrors"] == [], payload["userErrors"]
+
+
+APPROVAL_NOTE = "Approved by the test's administrator"
+
+
+def approve_deal_input(engagement_id: str) -> dict[str, str]:
+    """approveDeal's input for an ADMIN key tied to no person, which approves alone with a note."""
+    return {"engagementId": engagement_id, "note": APPROVAL_NOTE}

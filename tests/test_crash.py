@@ -14,7 +14,7 @@ import httpx
 
 from models import AuditEntry, CompensationSignal, Promise, Purchase
 from tests.receiver import free_port
-from tests.support import GraphQLClient, start_fourway, wait_until_serving
+from tests.support import GraphQLClient, approve_deal_input, start_fourway, wait_until_serving
 
 WRITERS = 6
 ENGAGEMENTS = 3
@@ -48,11 +48,22 @@ async def _portfolio(client: GraphQLClient) -> tuple[list[str], str]:
                 "name": f"E{n}",
                 "clientId": acme["organization"]["id"],
                 "currency": "EUR",
-                "status": "SOLD",
             },
             "engagement { id }",
         )
         engagement = made["engagement"]["id"]
+        await m("approveDeal", approve_deal_input(engagement), "userErrors { code }")
+        # Only a person holding SALES may be credited.
+        await m(
+            "createRoleAssignment",
+            {
+                "engagementId": engagement,
+                "personId": seller["person"]["id"],
+                "function": "SALES",
+                "raci": "ACCOUNTABLE",
+            },
+            "userErrors { code }",
+        )
         await m(
             "setEngagementCredits",
             {

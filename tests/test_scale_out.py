@@ -20,7 +20,7 @@ from models.enums import DeliveryStatus
 from settings import get_settings
 from tests.conftest import requires_postgres
 from tests.receiver import Receiver, eventually, free_port
-from tests.support import GraphQLClient, start_fourway, wait_until_serving
+from tests.support import GraphQLClient, approve_deal_input, start_fourway, wait_until_serving
 
 ENGAGEMENTS = 12
 
@@ -76,6 +76,11 @@ async def _engagement_work(api: GraphQLClient, n: int, ids: dict[str, str]) -> s
         "engagement { id }",
     )
     e = made["engagement"]["id"]
+    # Only a person holding SALES may be credited.
+    await m(
+        "createRoleAssignment",
+        {"engagementId": e, "personId": ids["seller"], "function": "SALES", "raci": "ACCOUNTABLE"},
+    )
     await m(
         "setEngagementCredits",
         {"engagementId": e, "credits": [{"personId": ids["seller"], "splitPct": "1"}]},
@@ -106,7 +111,7 @@ async def _engagement_work(api: GraphQLClient, n: int, ids: dict[str, str]) -> s
     await m(
         "updatePromise", {"id": promise["promise"]["id"], "deliverySignoffById": ids["sponsor"]}
     )
-    await m("updateEngagement", {"id": e, "status": "SOLD"})
+    await m("approveDeal", approve_deal_input(e))
     await m(
         "createDeliverable",
         {"engagementId": e, "item": "build", "description": "Build it", "quantity": "10"},

@@ -28,7 +28,7 @@ from api.schema import build_schema
 from models.enums import Role
 from services.api_keys import create_api_key
 from tests.api.test_signals import _sale
-from tests.support import UNKNOWN, http_as
+from tests.support import UNKNOWN, hold_sales, http_as
 
 # The access table, written out here on its own so that the code's table is checked
 # against it: A admin, F finance, S sales, D delivery, V viewer.
@@ -55,6 +55,7 @@ EXPECTED: dict[str, str] = {
     "createEngagement": "AS",
     "updateEngagement": "AS",
     "deleteEngagement": "A",
+    "approveDeal": "AFSD",
     **{f"{v}RoleAssignment": "AS" for v in ("create", "update", "delete")},
     **{f"{v}Need": "AS" for v in ("create", "update", "delete")},
     **{f"{v}Promise": "AS" for v in ("create", "update", "delete")},
@@ -551,6 +552,7 @@ async def test_a_salesperson_sees_their_own_credit_and_nobody_elses(client, sett
         "person { id }",
     )
     olga_id = other["person"]["id"]
+    await hold_sales(client, ids["engagement"], olga_id, accountable=False)
     await client.mutate(
         "setEngagementCredits",
         {

@@ -5,7 +5,7 @@ import asyncio
 from tortoise import Tortoise
 
 from tests.conftest import requires_postgres
-from tests.support import seed_engagement
+from tests.support import approve_deal_input, seed_engagement
 
 ALERTS = (
     "alertsOpened { id ruleId severity item status } "
@@ -16,7 +16,7 @@ ALERTS = (
 async def _sold(client) -> dict[str, str]:
     ids = await seed_engagement(client)
     payload = await client.mutate(
-        "updateEngagement", {"id": ids["engagement"], "status": "SOLD"}, "engagement { status }"
+        "approveDeal", approve_deal_input(ids["engagement"]), "engagement { status }"
     )
     assert payload["userErrors"] == []
     return ids
@@ -152,7 +152,7 @@ async def test_health_says_who_has_reason_to_be_unhappy(client):
 async def test_rules_lists_the_catalogue_with_its_thresholds(client):
     data = await client.data("{ rules { id severity description stakeholder thresholds } }")
     rules = {r["id"]: r for r in data["rules"]}
-    assert len(rules) == 23
+    assert len(rules) == 24
     assert rules["price-mismatch"]["thresholds"] == {"quote_tolerance_pct": "0.02"}
     assert rules["free-work"]["severity"] == "CRITICAL"
 

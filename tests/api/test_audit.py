@@ -15,7 +15,7 @@ from models import AuditEntry
 from services import audit
 from services.api_keys import create_api_key
 from settings import get_settings
-from tests.support import GraphQLClient, http_as, run_fourway, seed_engagement
+from tests.support import GraphQLClient, approve_deal_input, http_as, run_fourway, seed_engagement
 
 ENTRY = (
     "id at action targetType targetId engagementId before after changedFields "
@@ -41,6 +41,7 @@ def _expected_action(mutation: str) -> str:
         "sendTestEvent": "webhook_endpoint.test_event_sent",
         "closeCompensationPeriod": "compensation_period.closed",
         "repriceEngagement": "engagement.repriced",
+        "approveDeal": "engagement.deal_approved",
     }
     if mutation in special:
         return special[mutation]
@@ -153,6 +154,11 @@ async def test_every_mutation_records_one_entry_naming_what_it_did(client, monke
         "commissionPlan { id }",
     )
     await m("deleteCommissionPlan", {"id": spare_plan["commissionPlan"]["id"]})
+    # Only a person holding SALES may be credited.
+    await m(
+        "createRoleAssignment",
+        {"engagementId": e, "personId": sam, "function": "SALES", "raci": "ACCOUNTABLE"},
+    )
     await m(
         "setEngagementCredits", {"engagementId": e, "credits": [{"personId": sam, "splitPct": "1"}]}
     )
@@ -177,9 +183,10 @@ async def test_every_mutation_records_one_entry_naming_what_it_did(client, monke
     await m("deleteEngagement", {"id": e})
     sold = await m(
         "createEngagement",
-        {"name": "Sold", "clientId": acme, "currency": "EUR", "status": "SOLD"},
+        {"name": "Sold", "clientId": acme, "currency": "EUR"},
         "engagement { id }",
     )
+    await m("approveDeal", approve_deal_input(sold["engagement"]["id"]))
     await m("repriceEngagement", {"engagementId": sold["engagement"]["id"], "reason": "rates"})
     await m("closeCompensationPeriod", {"period": "2026-01"})
 

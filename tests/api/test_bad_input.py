@@ -360,6 +360,10 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
     ("waiveAlert", {"id": "$other_alert", "reason": "Again"}, "id", "CONFLICT"),
     ("waiveAlert", {"id": UNKNOWN["Engagement"], "reason": "x"}, "id", "NOT_FOUND"),
     ("evaluateEngagement", {"id": UNKNOWN["Engagement"]}, "id", "NOT_FOUND"),
+    ("approveDeal", {"engagementId": UNKNOWN["Engagement"]}, "engagementId", "NOT_FOUND"),
+    ("approveDeal", {"engagementId": MALFORMED_ID}, "engagementId", "VALIDATION"),
+    # An ADMIN key tied to no person approves only with a reason.
+    ("approveDeal", {"engagementId": "$engagement"}, "note", "VALIDATION"),
     ("evaluateEngagement", {"id": MALFORMED_ID}, "id", "VALIDATION"),
     # update and delete of each side
     ("updateNeed", {"id": "$need", "item": "Data Migration"}, "item", "VALIDATION"),

@@ -4,7 +4,7 @@ import pytest
 
 from models import AuditEntry
 from tests.api.test_signals import _sale
-from tests.support import dump_database, seed_engagement
+from tests.support import dump_database, hold_sales, seed_engagement
 
 PLAN = (
     "commissionPlan { id name rateOnMargin marginFloorPct holdRules holdSeverities "
@@ -71,6 +71,7 @@ async def test_a_salesperson_is_put_on_a_plan(client):
 
 async def test_credits_replace_each_other_and_must_sum_to_one(client):
     ids = await seed_engagement(client)
+    await hold_sales(client, ids["engagement"], ids["seller"], ids["sponsor"])
     selection = "credits { splitPct salesperson { name } }"
     split = await client.mutate(
         "setEngagementCredits",

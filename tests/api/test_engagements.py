@@ -1,4 +1,4 @@
-from tests.support import seed_engagement
+from tests.support import approve_deal_input, seed_engagement
 
 ENGAGEMENT_FIELDS = "engagement { id name status currency inHouse decisionModel client { name } }"
 
@@ -22,19 +22,21 @@ async def test_create_engagement_defaults_to_proposed_authority_and_contracted(c
 
 async def test_update_engagement_changes_only_the_given_fields(client):
     ids = await seed_engagement(client)
+    await client.mutate("approveDeal", approve_deal_input(ids["engagement"]), "")
     payload = await client.mutate(
         "updateEngagement",
-        {"id": ids["engagement"], "status": "SOLD", "decisionModel": "CONSENSUS"},
+        {"id": ids["engagement"], "status": "DELIVERING", "decisionModel": "CONSENSUS"},
         ENGAGEMENT_FIELDS,
     )
     assert payload["userErrors"] == []
-    assert payload["engagement"]["status"] == "SOLD"
+    assert payload["engagement"]["status"] == "DELIVERING"
     assert payload["engagement"]["decisionModel"] == "CONSENSUS"
     assert payload["engagement"]["name"] == "ERP rollout"
 
 
 async def test_status_never_moves_backwards(client):
     ids = await seed_engagement(client)
+    await client.mutate("approveDeal", approve_deal_input(ids["engagement"]), "")
     await client.mutate("updateEngagement", {"id": ids["engagement"], "status": "DELIVERING"}, "")
     payload = await client.mutate(
         "updateEngagement", {"id": ids["engagement"], "status": "SOLD"}, ENGAGEMENT_FIELDS
@@ -142,11 +144,11 @@ async def test_engagements_filter_by_status_client_salesperson_item_and_search(c
             "name": "Data warehouse",
             "clientId": other_client["organization"]["id"],
             "currency": "USD",
-            "status": "SOLD",
         },
         "engagement { id }",
     )
     other_id = other["engagement"]["id"]
+    await client.mutate("approveDeal", approve_deal_input(other_id), "")
     await client.mutate(
         "createPromise",
         {

@@ -231,11 +231,11 @@ async def _bodies(**filters: Any) -> list[dict[str, Any]]:
 
 
 async def test_an_alert_that_changes_severity_in_place_is_announced_as_updated(client):
-    ids = await seed_engagement(client)  # nobody holds customer service, and no PM: CRITICAL
+    ids = await seed_engagement(client)  # nobody holds legal, and no PM: CRITICAL
     [alert] = [
         json.loads(e.body)["data"]["object"]
         for e in await Event.filter(type="alert.opened").order_by("id")
-        if "CUSTOMER_SERVICE" in e.body
+        if "Nobody holds LEGAL" in e.body
     ]
     assert alert["severity"] == "CRITICAL"
     role = await client.mutate(

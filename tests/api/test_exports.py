@@ -13,7 +13,7 @@ import pytest
 
 from api.exports import COLUMNS, NUMBER, TEXT, spreadsheet_text
 from services.api_keys import create_api_key
-from tests.support import GraphQLClient, http_as
+from tests.support import GraphQLClient, approve_deal_input, hold_sales, http_as
 
 # Names a SALES key may give people and engagements, each starting the way a spreadsheet
 # reads as a formula (OWASP's list), and one that is harmless but needs quoting.
@@ -68,6 +68,7 @@ async def _clawed_back_sale(admin: GraphQLClient, sales: GraphQLClient) -> dict[
         "commissionPlan { id }",
     )
     assert plan["userErrors"] == []
+    await hold_sales(admin, engagement, *people)
     credits = await admin.mutate(
         "setEngagementCredits",
         {
@@ -96,9 +97,7 @@ async def _clawed_back_sale(admin: GraphQLClient, sales: GraphQLClient) -> dict[
         },
         "purchase",
     )
-    sold = await admin.mutate(
-        "updateEngagement", {"id": engagement, "status": "SOLD"}, "engagement { id }"
-    )
+    sold = await admin.mutate("approveDeal", approve_deal_input(engagement), "engagement { id }")
     assert sold["userErrors"] == []
     # 15,000 over the estimate on a promise nobody from delivery signed off: a clawback.
     await _create(

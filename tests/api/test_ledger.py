@@ -17,6 +17,7 @@ from typing import Any
 
 from models import CompensationSignal, Event
 from tests.api.test_signals import _complete_with_actual_cost, _sale, _signals
+from tests.support import hold_sales
 
 STATEMENT = """query($p: ID!, $period: String!) {
   compensationStatement(salespersonId: $p, period: $period) {
@@ -303,6 +304,7 @@ async def test_a_three_way_split_with_a_remainder_pays_the_whole_to_the_cent(cli
         "person { id }",
     )
     tia = person["person"]["id"]
+    await hold_sales(client, ids["engagement"], tia, accountable=False)
     # 100,000.10 of revenue: 10% of 40,000.10 of margin is 4,000.01.
     await client.mutate(
         "updatePurchase", {"id": ids["purchase"], "amount": "100000.10"}, "purchase { id }"

@@ -27,6 +27,9 @@ from tests.conftest import ON_POSTGRES
 from tests.receiver import _QuietServer, free_port
 from tests.support import GraphQLClient, seed_engagement, start_fourway, wait_until_serving
 
+UNASSIGNED = 6
+"""How many needed functions a new outside engagement with no roles has nobody holding."""
+
 ALERTS = """
 subscription($e: ID, $s: [Severity!]) {
   alertEvents(engagementId: $e, severities: $s) {
@@ -177,7 +180,9 @@ async def test_alert_events_arrive_as_alerts_open_and_resolve(client, settings, 
 async def test_followers_of_critical_alerts_hear_an_alert_change_severity_in_place(
     client, settings, admin_key
 ):
-    ids = await seed_engagement(client)  # no PM: responsibility falls to nobody, CRITICAL
+    # No PM: the functions an outside client's engagement needs (sales, engagement management,
+    # delivery, legal, procurement, finance) fall to nobody, CRITICAL.
+    ids = await seed_engagement(client)
     query = """
     subscription($e: ID, $s: [Severity!]) {
       alertEvents(engagementId: $e, severities: $s) {
@@ -197,16 +202,17 @@ async def test_followers_of_critical_alerts_hear_an_alert_change_severity_in_pla
         await _subscribed(feed)
         role = await client.mutate("createRoleAssignment", pm, "roleAssignment { id }")
         await client.mutate("deleteRoleAssignment", {"id": role["roleAssignment"]["id"]}, "")
-        escalated = [e["alertEvents"] for e in await critical.until(4)]
+        escalated = [e["alertEvents"] for e in await critical.until(2 * UNASSIGNED)]
         await asyncio.sleep(0.3)  # nothing more is on its way
-    assert len(critical.received) == 4  # two alerts fall to WARNING, then rise to CRITICAL
+    # Each unassigned function's alert falls to WARNING, then rises to CRITICAL.
+    assert len(critical.received) == 2 * UNASSIGNED
     assert {e["type"] for e in escalated} == {"alert.updated"}
-    calmed, raised = escalated[:2], escalated[2:]
-    assert {e["alert"]["ruleId"] for e in escalated} == {"responsibility-defaults-to-pm"}
-    assert [e["previousAttributes"]["severity"] for e in calmed] == ["CRITICAL"] * 2
-    assert [e["previousAttributes"]["severity"] for e in raised] == ["WARNING"] * 2
+    calmed, raised = escalated[:UNASSIGNED], escalated[UNASSIGNED:]
+    assert {e["alert"]["ruleId"] for e in escalated} == {"function-unassigned"}
+    assert [e["previousAttributes"]["severity"] for e in calmed] == ["CRITICAL"] * UNASSIGNED
+    assert [e["previousAttributes"]["severity"] for e in raised] == ["WARNING"] * UNASSIGNED
     sequences = [e["sequence"] for e in escalated]
-    assert sequences == sorted(sequences) and len(set(sequences)) == 4
+    assert sequences == sorted(sequences) and len(set(sequences)) == 2 * UNASSIGNED
 
 
 async def test_engagement_changed_follows_one_engagement_until_it_is_deleted(

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from tests.support import seed_engagement
+from tests.support import approve_deal_input, hold_sales, seed_engagement
 
 SIGNALS = (
     "query($id: ID!) { engagement(id: $id) { compensationSignals(first: 100) { nodes { "
@@ -33,6 +33,10 @@ async def _sale(
     )
     assert plan["userErrors"] == []
     credits = split or {ids["seller"]: "1"}
+    # Later steps credit the sponsor too: both hold SALES.
+    await hold_sales(
+        client, ids["engagement"], *dict.fromkeys([ids["seller"], ids["sponsor"], *credits])
+    )
     payload = await client.mutate(
         "setEngagementCredits",
         {
@@ -106,7 +110,7 @@ async def _sale(
             },
             "roleAssignment { id }",
         )
-    sold = await client.mutate("updateEngagement", {"id": e, "status": "SOLD"}, "engagement { id }")
+    sold = await client.mutate("approveDeal", approve_deal_input(e), "engagement { id }")
     assert sold["userErrors"] == []
     return ids
 

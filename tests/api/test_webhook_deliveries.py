@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from api.dispatch import build_dispatcher
 from tests.receiver import Receiver
-from tests.support import seed_engagement
+from tests.support import approve_deal_input, seed_engagement
 
 DELIVERIES = (
     "query($filter: WebhookDeliveryFilter, $last: Int) { webhookDeliveries(filter: $filter, "
@@ -53,7 +53,7 @@ async def test_deliveries_are_listed_per_endpoint_and_event_with_their_attempts(
 
     receiver.answer = answer
     ids = await seed_engagement(client)
-    await client.mutate("updateEngagement", {"id": ids["engagement"], "status": "SOLD"}, "")
+    await client.mutate("approveDeal", approve_deal_input(ids["engagement"]), "")
     await _dispatch()
 
     to_alerts = await _deliveries(client, endpointId=alerts)
@@ -92,7 +92,7 @@ async def test_deliveries_are_listed_per_endpoint_and_event_with_their_attempts(
 async def test_redeliver_sends_the_same_event_again_with_the_same_webhook_id(client, receiver):
     endpoint = await _endpoint(client, receiver, ["engagement.status_changed"])
     ids = await seed_engagement(client)
-    await client.mutate("updateEngagement", {"id": ids["engagement"], "status": "SOLD"}, "")
+    await client.mutate("approveDeal", approve_deal_input(ids["engagement"]), "")
     await _dispatch()
     [original] = await _deliveries(client)
     again = await client.mutate(

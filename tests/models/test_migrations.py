@@ -305,3 +305,40 @@ async def test_signals_written_as_whole_figures_become_changes_in_pay(database_u
     hold_rules = version["hold_rules"]
     assert (json.loads(hold_rules) if isinstance(hold_rules, str) else hold_rules) == ["free-work"]
     assert {r["plan_version_id"] for r in rows} == {1}
+
+
+async def test_engagements_sold_before_approvals_count_as_approved_by_the_system(
+    database_url, tmp_path
+):
+    if ON_POSTGRES:
+        url = _sibling_url(database_url, "_before_approvals")
+        await recreate_postgres_database(url)
+    else:
+        url = f"sqlite://{tmp_path / 'before_approvals.db'}"
+    at = "'2026-10-05 09:00:00+00:00'"
+    script = (
+        f"INSERT INTO organization (id, created_at, updated_at, name, kind) VALUES "
+        f"(1, {at}, {at}, 'Acme', 'CLIENT');"
+        f"INSERT INTO engagement (id, created_at, updated_at, name, client_id, status, in_house, "
+        f"currency, decision_model, thresholds) VALUES "
+        f"(1, {at}, {at}, 'Sold', 1, 'SOLD', false, 'EUR', 'AUTHORITY', '{{}}'), "
+        f"(2, {at}, {at}, 'Closed', 1, 'CLOSED', false, 'EUR', 'AUTHORITY', '{{}}'), "
+        f"(3, {at}, {at}, 'Proposed', 1, 'PROPOSED', false, 'EUR', 'AUTHORITY', '{{}}');"
+    )
+    try:
+        await _migrate(url, target="fourway.0011_ledger")
+        await _rows(url, "SELECT 1", script=script)
+        await _migrate(url)
+        rows = await _rows(
+            url,
+            "SELECT engagement_id, person_id, function, key_id, note FROM deal_approval "
+            "ORDER BY engagement_id",
+        )
+    finally:
+        if ON_POSTGRES:
+            await _drop_postgres_database(url)
+    before = "the system, before approvals existed"
+    assert [dict(r) for r in rows] == [
+        {"engagement_id": 1, "person_id": None, "function": None, "key_id": None, "note": before},
+        {"engagement_id": 2, "person_id": None, "function": None, "key_id": None, "note": before},
+    ]

@@ -46,6 +46,7 @@ DUE = date(2025, 5, 31)
 
 # Who is who: each function held by exactly one ACCOUNTABLE person.
 SALES, ENGAGEMENT_MANAGER, PROJECT_MANAGER, DELIVERY_EXPERT, SERVICE, SPONSOR = range(101, 107)
+LAWYER, BUYER, CONTROLLER, QUALITY_LEAD = range(111, 115)
 ROLES = (
     Role(1, SALES, "SALES", "ACCOUNTABLE"),
     Role(2, ENGAGEMENT_MANAGER, "ENGAGEMENT_MANAGEMENT", "ACCOUNTABLE"),
@@ -53,6 +54,11 @@ ROLES = (
     Role(4, DELIVERY_EXPERT, "DELIVERY", "ACCOUNTABLE"),
     Role(5, SERVICE, "CUSTOMER_SERVICE", "ACCOUNTABLE"),
     Role(6, SPONSOR, "SPONSOR", "ACCOUNTABLE"),
+    # An outside client's engagement with deliverables to accept needs these too.
+    Role(11, LAWYER, "LEGAL", "ACCOUNTABLE"),
+    Role(12, BUYER, "PROCUREMENT", "ACCOUNTABLE"),
+    Role(13, CONTROLLER, "FINANCE", "ACCOUNTABLE"),
+    Role(14, QUALITY_LEAD, "QUALITY", "ACCOUNTABLE"),
 )
 
 
@@ -827,10 +833,21 @@ def test_a_change_order_for_another_item_does_not_cover_a_late_promise():
     assert rule_ids(snapshot) == ["promise-after-signing"]
 
 
-@fires("responsibility-defaults-to-pm")
-@pytest.mark.parametrize("function", ["CUSTOMER_SERVICE", "ENGAGEMENT_MANAGEMENT"])
-def test_nobody_holding_a_function_leaves_it_to_the_project_manager(function):
-    finding = the_finding(without_function(clean(), function), "responsibility-defaults-to-pm")
+REQUIRED = [
+    "SALES",
+    "ENGAGEMENT_MANAGEMENT",
+    "DELIVERY",
+    "LEGAL",
+    "PROCUREMENT",
+    "FINANCE",
+    "QUALITY",
+]
+
+
+@fires("function-unassigned")
+@pytest.mark.parametrize("function", REQUIRED)
+def test_nobody_holding_a_required_function_leaves_it_to_the_project_manager(function):
+    finding = the_finding(without_function(clean(), function), "function-unassigned")
     assert described(finding) == (
         "WARNING",
         None,
@@ -840,30 +857,50 @@ def test_nobody_holding_a_function_leaves_it_to_the_project_manager(function):
 
 
 def test_nobody_holding_a_function_without_a_project_manager_is_critical():
-    snapshot = without_function(clean(), "CUSTOMER_SERVICE", "PROJECT_MANAGEMENT")
-    finding = the_finding(snapshot, "responsibility-defaults-to-pm")
+    snapshot = without_function(clean(), "LEGAL", "PROJECT_MANAGEMENT")
+    finding = the_finding(snapshot, "function-unassigned")
     assert described(finding) == (
         "CRITICAL",
         None,
-        ("function:CUSTOMER_SERVICE",),
-        "Nobody holds CUSTOMER_SERVICE, and there is no project manager to answer for it either.",
+        ("function:LEGAL",),
+        "Nobody holds LEGAL, and there is no project manager to answer for it either.",
+    )
+
+
+def test_an_in_house_engagement_needs_no_legal_procurement_or_finance():
+    snapshot = replace(without_function(clean(), "LEGAL", "PROCUREMENT", "FINANCE"), in_house=True)
+    assert evaluate(snapshot, AS_OF) == ()
+
+
+def test_quality_is_needed_only_once_there_are_deliverables_to_accept():
+    snapshot = without_function(clean(), "QUALITY")
+    assert evaluate(replace(snapshot, deliverables=()), AS_OF) != ()  # other sides miss it
+    assert "function-unassigned" not in {
+        f.rule_id for f in evaluate(replace(snapshot, deliverables=()), AS_OF)
+    }
+
+
+def test_functions_outside_the_table_are_not_required():
+    assert (
+        evaluate(without_function(clean(), "CUSTOMER_SERVICE", "FUNCTIONAL_MANAGEMENT"), AS_OF)
+        == ()
     )
 
 
 def test_each_function_left_to_the_project_manager_is_its_own_finding():
-    snapshot = without_function(clean(), "CUSTOMER_SERVICE", "ENGAGEMENT_MANAGEMENT")
-    assert [f.subject_ids for f in evaluate(snapshot, AS_OF)] == [
-        ("function:CUSTOMER_SERVICE",),
+    snapshot = without_function(clean(), "LEGAL", "ENGAGEMENT_MANAGEMENT")
+    assert sorted(f.subject_ids for f in evaluate(snapshot, AS_OF)) == [
         ("function:ENGAGEMENT_MANAGEMENT",),
+        ("function:LEGAL",),
     ]
 
 
-@resolves("responsibility-defaults-to-pm")
+@resolves("function-unassigned")
 def test_a_function_left_to_the_project_manager_resolves_once_someone_holds_it():
     snapshot = add(
-        without_function(clean(), "CUSTOMER_SERVICE"),
+        without_function(clean(), "LEGAL"),
         "roles",
-        Role(9, 109, "CUSTOMER_SERVICE", "ACCOUNTABLE"),
+        Role(9, 109, "LEGAL", "ACCOUNTABLE"),
     )
     assert evaluate(snapshot, AS_OF) == ()
 
@@ -929,6 +966,63 @@ def test_an_engagement_without_a_sponsor_is_a_warning():
 def test_a_missing_sponsor_resolves_once_someone_sponsors_it():
     snapshot = add(unsponsored(), "roles", Role(9, 109, "SPONSOR", "ACCOUNTABLE"))
     assert evaluate(snapshot, AS_OF) == ()
+
+
+def decided_by(model: str, *roles: Role) -> Snapshot:
+    """``clean()`` under ``model``, with ``roles`` as its only deciders (engagement
+    management and sponsors)."""
+    kept = without_function(clean(), "ENGAGEMENT_MANAGEMENT", "SPONSOR")
+    return replace(kept, decision_model=model, roles=(*kept.roles, *roles))
+
+
+@fires("decision-model-unfit")
+@pytest.mark.parametrize("model", ["CONSENSUS", "MAJORITY"])
+def test_consensus_or_majority_with_one_accountable_decider_is_a_warning(model):
+    snapshot = decided_by(
+        model,
+        Role(7, SPONSOR, "SPONSOR", "ACCOUNTABLE"),
+        # The same person in both functions is still one decider; a RESPONSIBLE one does not count.
+        Role(8, SPONSOR, "ENGAGEMENT_MANAGEMENT", "ACCOUNTABLE"),
+        Role(9, 109, "SPONSOR", "RESPONSIBLE"),
+    )
+    finding = the_finding(snapshot, "decision-model-unfit")
+    assert described(finding) == (
+        "WARNING",
+        None,
+        ("engagement:1",),
+        f"Decided by {model}, but only one person is accountable for engagement management "
+        "or sponsorship: one person decides alone.",
+    )
+
+
+def test_authority_with_deciders_but_none_accountable_is_a_warning():
+    snapshot = decided_by(
+        "AUTHORITY",
+        Role(7, SPONSOR, "SPONSOR", "RESPONSIBLE"),
+        Role(8, ENGAGEMENT_MANAGER, "ENGAGEMENT_MANAGEMENT", "CONSULTED"),
+    )
+    # Neither function has anyone accountable, which no-accountable says of each.
+    finding = the_finding(
+        snapshot, "decision-model-unfit", alongside=("no-accountable", "no-accountable")
+    )
+    assert finding.message == (
+        "Decided by AUTHORITY, but nobody is accountable for engagement management or "
+        "sponsorship: nobody holds the final say."
+    )
+
+
+@resolves("decision-model-unfit")
+def test_consensus_works_once_a_second_decider_is_accountable():
+    snapshot = decided_by(
+        "CONSENSUS",
+        Role(7, SPONSOR, "SPONSOR", "ACCOUNTABLE"),
+        Role(8, ENGAGEMENT_MANAGER, "ENGAGEMENT_MANAGEMENT", "ACCOUNTABLE"),
+    )
+    assert evaluate(snapshot, AS_OF) == ()
+
+
+def test_authority_with_one_accountable_decider_raises_nothing():
+    assert evaluate(replace(clean(), decision_model="AUTHORITY"), AS_OF) == ()
 
 
 # -- thresholds ---------------------------------------------------------------------------

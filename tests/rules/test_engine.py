@@ -141,7 +141,7 @@ def test_evaluating_starts_no_threads():
 
 def test_an_empty_engagement_is_evaluated_without_error():
     findings = evaluate(Snapshot(engagement_id=1, status="PROPOSED", currency="EUR"), AS_OF)
-    assert {f.rule_id for f in findings} == {"responsibility-defaults-to-pm", "no-sponsor"}
+    assert {f.rule_id for f in findings} == {"function-unassigned", "no-sponsor"}
 
 
 def test_findings_carry_the_facts_that_caused_them():

@@ -9,7 +9,9 @@ import pytest
 
 import services.demo
 from models import (
+    Alert,
     ChangeOrder,
+    DealApproval,
     Deliverable,
     Engagement,
     Need,
@@ -19,8 +21,9 @@ from models import (
     Purchase,
     RoleAssignment,
 )
-from models.enums import OrganizationKind
+from models.enums import EngagementStatus, OrganizationKind
 from services.alignment import AlignmentRow, align, financials
+from services.deals import state_of as deal_state_of
 from services.demo import LARGE_ENGAGEMENT, load_demo
 from services.errors import Conflict
 
@@ -156,3 +159,35 @@ async def test_a_load_that_fails_midway_leaves_nothing_behind(
         await load_demo()
 
     assert set((await _counts()).values()) == {0}
+
+
+async def test_demo_deals_are_approved_by_their_people_and_one_awaits_a_second(
+    database_url: str,
+) -> None:
+    await load_demo()
+    for engagement in await Engagement.all():
+        state = await deal_state_of(engagement.id, engagement.decision_model)
+        approvals = await DealApproval.filter(engagement_id=engagement.id)
+        if engagement.name == "Customs declaration automation":
+            assert engagement.status is EngagementStatus.PROPOSED
+            names = {p.name for p in await Person.filter(id__in=list(state.pending))}
+            assert len(approvals) == 1 and len(names) == 1
+        else:
+            assert state.decided_at is not None, engagement.name
+            # Approved by people holding the function, never by a key alone.
+            assert approvals and all(a.person_id is not None for a in approvals)
+
+
+async def test_demo_shows_outside_engagements_missing_legal_and_one_decided_by_one_person(
+    database_url: str,
+) -> None:
+    await load_demo()
+    missing_legal = await Alert.filter(
+        rule_id="function-unassigned", message__contains="Nobody holds LEGAL", status="OPEN"
+    ).prefetch_related("engagement")
+    assert missing_legal and all(not a.engagement.in_house for a in missing_legal)
+    # Consensus with engagement management alone accountable: one person decides.
+    [unfit] = await Alert.filter(rule_id="decision-model-unfit", status="OPEN").prefetch_related(
+        "engagement"
+    )
+    assert unfit.engagement.name == "Smart meter data platform"

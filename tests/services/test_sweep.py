@@ -8,6 +8,7 @@ from tortoise.transactions import in_transaction
 
 from models import Alert
 from models.enums import EngagementStatus, OrganizationKind
+from services.deals import approve_deal
 from services.deliverables import create_deliverable
 from services.engagements import create_engagement, update_engagement
 from services.organizations import create_organization
@@ -26,6 +27,8 @@ async def _engagement_with_deliverable_due(due: date, status=EngagementStatus.DE
         quantity=Decimal(1),
         due_date=due,
     )
+    # The service itself approves alone, with a reason, as an ADMIN key tied to no person does.
+    await approve_deal(engagement_id=engagement.id, note="Approved for the test")
     await update_engagement(id=engagement.id, status=status)
     return engagement.id
 

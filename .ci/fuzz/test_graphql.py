@@ -80,10 +80,10 @@ def seed_engagement() -> list[str]:
         "person",
     )
     engagement = _create(
-        "createEngagement",
-        {"name": "ERP", "clientId": client, "currency": "EUR", "status": "SOLD"},
-        "engagement",
+        "createEngagement", {"name": "ERP", "clientId": client, "currency": "EUR"}, "engagement"
     )
+    # Sold the way a deal is: approved (here by the ADMIN key, which must say why).
+    _create("approveDeal", {"engagementId": engagement, "note": "fuzzing"}, "engagement")
     side = {"engagementId": engagement, "item": "data-migration", "description": "Migrate"}
     _create("createNeed", {**side, "priority": "MUST"}, "need")
     _create("createPromise", {**side, "quantity": "10", "madeById": seller}, "promise")

@@ -345,15 +345,10 @@ def signals_query(f: CompensationSignalFilter | None, principal: Principal | Non
 
 
 def _period(value: str) -> str:
-    if (
-        len(value) != 7
-        or value[4] != "-"
-        or not (value[:4] + value[5:]).isascii()
-        or not (value[:4] + value[5:]).isdigit()
-        or not (1 <= int(value[5:]) <= 12)
-    ):
-        raise BadUserInput(f"'{value[:20]}' is not a period: write YYYY-MM, such as 2026-11.")
-    return value
+    try:
+        return periods.parse_period(value)
+    except Invalid as invalid:
+        raise BadUserInput(f"{invalid.errors[0].message}.") from None
 
 
 @strawberry.type(description="What one kind of signal adds up to.")

@@ -4,7 +4,9 @@ tables and database URLs."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 
 class BenchError(Exception):
@@ -44,3 +46,9 @@ def redact(url: str) -> str:
         user = credentials.split(":", 1)[0]
         rest = f"{user}@{host}"
     return f"{scheme}{sep}{rest}"
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU the process has used so far (Linux: /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

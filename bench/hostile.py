@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import sys
 import tempfile
@@ -34,7 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import BenchError, ms, percentile, print_table  # noqa: E402
+from bench.common import (  # noqa: E402
+    BenchError,
+    ms,
+    percentile,
+    print_table,
+    process_cpu_seconds,
+)
 from bench.read_path import (  # noqa: E402
     READ_QUERY,
     bearer,
@@ -69,13 +74,6 @@ HOSTILE = [
     (_nested_repeats(5, 3), "MAX_REPEATS_EXCEEDED"),
 ]
 GOAL_P99_RATIO = 2.0
-
-
-def server_cpu_seconds(pid: int) -> float:
-    """User and system CPU the process has used (Linux: /proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def good_clients(
@@ -132,13 +130,13 @@ async def measure(base_url: str, key: str, pid: int, args: argparse.Namespace) -
         engagement_id = await find_engagement(client)
 
     # The server's CPU per refusal, alone.
-    cpu_before = server_cpu_seconds(pid)
+    cpu_before = process_cpu_seconds(pid)
     stop = asyncio.Event()
     sending = asyncio.create_task(hostile_clients(base_url, key, 1, stop))
     await asyncio.sleep(min(args.seconds, 3.0))
     stop.set()
     alone_refusals = await sending
-    cpu_per_refusal = (server_cpu_seconds(pid) - cpu_before) / max(alone_refusals, 1)
+    cpu_per_refusal = (process_cpu_seconds(pid) - cpu_before) / max(alone_refusals, 1)
 
     await good_clients(base_url, key, engagement_id, args.concurrency, 1.0)  # warm up
     calm = await good_clients(base_url, key, engagement_id, args.concurrency, args.seconds)

@@ -28,7 +28,6 @@ import asyncio
 import base64
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -47,7 +46,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import BenchError, ms, percentile, print_table, redact  # noqa: E402
+from bench.common import (  # noqa: E402
+    BenchError,
+    ms,
+    percentile,
+    print_table,
+    process_cpu_seconds,
+    redact,
+)
 from bench.read_path import (  # noqa: E402
     ENGAGEMENT_NAME,
     EXPECTED_ITEMS,
@@ -66,7 +72,6 @@ POSTGRAPHILE_VERSION = "4.14.1"
 START_TIMEOUT_S = 60.0
 INSTALL_TIMEOUT_S = 300.0
 REQUEST_TIMEOUT_S = 30.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 FOURWAY_QUERY = """
 query Page($id: ID!) {
@@ -225,12 +230,6 @@ def running_peer(command: Path, database_url: str, log_path: Path) -> Iterator[S
 # --- measuring ----------------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
 async def fetch(client: httpx.AsyncClient, server: Server, payload: dict[str, Any]) -> Any:
     response = await client.post("/graphql", json=payload, headers=server.headers)
     body = response.json()
@@ -265,11 +264,11 @@ async def run_load(
                 into.latencies_s.append(time.perf_counter() - started)
                 statuses.add(response.status_code)
 
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before = process_cpu_seconds(server.pid)
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
         into.wall_s += time.perf_counter() - started
-        into.cpu_s += cpu_seconds(server.pid) - cpu_before
+        into.cpu_s += process_cpu_seconds(server.pid) - cpu_before
     if statuses != {200}:
         raise BenchError(f"{server.name}: answered with HTTP {sorted(statuses)}")
 

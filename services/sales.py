@@ -20,10 +20,8 @@ from services.errors import FieldError, Invalid
 from services.evaluation import reconcile
 from services.fields import Text, clean
 from services.records import lock_engagement
-from services.signals import sale_of
+from services.signals import SOLD, sale_of
 from services.wire import format_datetime
-
-_SOLD = ("SOLD", "DELIVERING", "SUPPORTING", "CLOSED")
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ async def reprice_engagement(*, engagement_id: int, reason: str) -> Repriced:
     )
     async with in_transaction():
         engagement = await lock_engagement(engagement_id)
-        if engagement.status not in _SOLD:
+        if engagement.status not in SOLD:
             raise Invalid(
                 [FieldError("engagement_id", "Only a sold engagement has pay to re-price.")]
             )

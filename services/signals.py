@@ -54,7 +54,8 @@ from services.commission_plans import version_for
 from services.currencies import MINOR_UNITS
 from services.periods import first_open_period
 
-_SOLD = ("SOLD", "DELIVERING", "SUPPORTING", "CLOSED")
+SOLD = ("SOLD", "DELIVERING", "SUPPORTING", "CLOSED")
+"""The statuses of an engagement whose sale pays."""
 ZERO = Decimal(0)
 PAY = (SignalKind.BOOKED, SignalKind.ADJUSTED)
 HOLDS = (SignalKind.HELD, SignalKind.RELEASED)
@@ -190,7 +191,7 @@ async def emit(
 ) -> list[CompensationSignal]:
     """Append the entries that bring the engagement's ledger in line with its facts;
     return those appended. ``reason`` (a re-pricing's) is added to each entry's own."""
-    if snapshot.status not in _SOLD:
+    if snapshot.status not in SOLD:
         return []
     credits = list(await Credit.filter(engagement_id=engagement.id).order_by("id"))
     ledgers: dict[int, _Ledger] = {}

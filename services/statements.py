@@ -51,14 +51,17 @@ class Statement:
         return sums
 
 
-def held_change(entry: CompensationSignal) -> Decimal:
-    """What an entry adds to what is held: HELD adds, RELEASED takes away, pay holds none."""
-    amount: Decimal = entry.amount
-    if entry.kind == SignalKind.HELD:
+def _held(kind: SignalKind, amount: Decimal) -> Decimal:
+    if kind == SignalKind.HELD:
         return amount
-    if entry.kind == SignalKind.RELEASED:
+    if kind == SignalKind.RELEASED:
         return -amount
     return ZERO
+
+
+def held_change(entry: CompensationSignal) -> Decimal:
+    """What an entry adds to what is held: HELD adds, RELEASED takes away, pay holds none."""
+    return _held(entry.kind, entry.amount)
 
 
 async def statement(*, salesperson_id: int, period: str) -> Statement:
@@ -70,14 +73,7 @@ async def statement(*, salesperson_id: int, period: str) -> Statement:
         salesperson_id=salesperson_id, period__lt=period
     ).values_list("kind", "amount")
     opening = sum((amount for kind, amount in earlier if kind in PAY), ZERO)
-    held_before = sum(
-        (
-            amount if kind == SignalKind.HELD else -amount
-            for kind, amount in earlier
-            if kind in (SignalKind.HELD, SignalKind.RELEASED)
-        ),
-        ZERO,
-    )
+    held_before = sum((_held(kind, amount) for kind, amount in earlier), ZERO)
     closed = await CompensationPeriod.get_or_none(period=period)
     holds = tuple(e for e in month if e.kind not in PAY)
     return Statement(

@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+import api.roles  # noqa: F401  (registers EngagementFunction as a GraphQL enum first)
 from api.access import TYPES, may_read_type
 from api.context import Info
 from api.inputs import check_filter
@@ -23,6 +24,7 @@ from api.relay import (
     window,
 )
 from models import AuditEntry as AuditEntryModel
+from models.enums import EngagementFunction
 from services.audit import ActorKind
 
 strawberry.enum(
@@ -43,6 +45,10 @@ class AuditActor:
         description="The person the key belongs to, kept when the person is deleted."
     )
     person_pk: strawberry.Private[int | None]
+    function: EngagementFunction | None = strawberry.field(
+        description="The engagement function the person took the change's decision in; null "
+        "when the change took no decision, or a key acting for no person took it."
+    )
 
     @strawberry.field(description="The person the key belongs to; null if none or deleted.")
     async def person(self, info: Info) -> Person | None:
@@ -63,6 +69,11 @@ class AuditEntry(Node):
         "engagement.credits_set, api_key.revoked, ..."
     )
     actor: AuditActor
+    decision: str | None = strawberry.field(
+        description="The decision the change took, as the README's table of who may decide "
+        "names it (approve-deal, sign-off-delivery, accept-deliverable, approve-change-order, "
+        "waive-holding-alert, acknowledge-holding-alert); null for other changes."
+    )
     target_type: str = strawberry.field(description="The type of the object changed.")
     target_id: strawberry.ID = strawberry.field(
         description="The global id of the object changed (it may since have been deleted)."
@@ -91,7 +102,9 @@ class AuditEntry(Node):
                     else None
                 ),
                 person_pk=row.actor_person_id,
+                function=EngagementFunction(row.actor_function) if row.actor_function else None,
             ),
+            decision=row.decision,
             target_type=row.target_type,
             target_id=strawberry.ID(to_global_id(row.target_type, row.target_id)),
             engagement_id=(

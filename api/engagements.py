@@ -318,6 +318,23 @@ class Engagement(Node):
             **dataclasses.asdict(effective), overridden=sorted(self.threshold_overrides)
         )
 
+    @strawberry.field(
+        description="Every engagement function, with whether this engagement needs someone "
+        "to hold it: the table of functions by kind of engagement, with its own overrides."
+    )
+    async def required_functions(self, info: Info) -> list[RequiredFunction]:
+        row = await info.context.loaders.engagement.load(self.pk)
+        assert row is not None  # this engagement was read in this request
+        return [
+            RequiredFunction(
+                function=need.function,
+                required=need.required,
+                required_by_default=need.by_default,
+                overridden=need.overridden,
+            )
+            for need in await service.functions_needed(row)
+        ]
+
     @strawberry.field(description="Live alerts by severity, and whether each party is satisfied.")
     async def health(self, info: Info) -> Health:
         rows = await info.context.loaders.alerts_of.load(self.pk)
@@ -442,6 +459,41 @@ class ThresholdsInput:
     margin_floor_pct: Decimal | None = strawberry.UNSET
 
 
+@strawberry.input(
+    description="An engagement's own answers to whether it needs someone in a function, over "
+    "the table of functions by kind of engagement (see the README): true needs it, false "
+    "does not, null restores the table's answer."
+)
+class RequiredFunctionsInput:
+    sales: bool | None = strawberry.UNSET
+    engagement_management: bool | None = strawberry.UNSET
+    project_management: bool | None = strawberry.UNSET
+    delivery: bool | None = strawberry.UNSET
+    functional_management: bool | None = strawberry.UNSET
+    procurement: bool | None = strawberry.UNSET
+    legal: bool | None = strawberry.UNSET
+    quality: bool | None = strawberry.UNSET
+    customer_service: bool | None = strawberry.UNSET
+    finance: bool | None = strawberry.UNSET
+    sponsor: bool | None = strawberry.UNSET
+
+
+@strawberry.type(description="Whether an engagement needs someone to hold a function.")
+class RequiredFunction:
+    function: EngagementFunction
+    required: bool = strawberry.field(
+        description="Whether nobody holding it raises function-unassigned."
+    )
+    required_by_default: bool = strawberry.field(
+        description="What the table of functions by kind of engagement says (every engagement "
+        "needs SALES, ENGAGEMENT_MANAGEMENT and DELIVERY; one not in house also LEGAL, "
+        "PROCUREMENT and FINANCE; one with deliverables also QUALITY)."
+    )
+    overridden: bool = strawberry.field(
+        description="Whether the engagement answers for itself (requiredFunctions)."
+    )
+
+
 @strawberry.type(description="The thresholds the rules apply to an engagement.")
 class Thresholds:
     grace_days: int = strawberry.field(description="Days past a due date before work is overdue.")
@@ -477,6 +529,10 @@ class CreateEngagementInput:
     )
     thresholds: ThresholdsInput | None = strawberry.field(
         default=strawberry.UNSET, description="The settings' defaults when left out."
+    )
+    required_functions: RequiredFunctionsInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The table of functions by kind of engagement when left out.",
     )
 
 

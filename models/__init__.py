@@ -17,6 +17,7 @@ from models.compensation import (
     Sale,
 )
 from models.deal_approval import DealApproval
+from models.decision_taken import DecisionTaken
 from models.deliverable import Deliverable
 from models.engagement import Engagement
 from models.event import Event
@@ -39,6 +40,7 @@ __all__ = [
     "CompensationSignal",
     "Credit",
     "DealApproval",
+    "DecisionTaken",
     "Deliverable",
     "DeliveryAttempt",
     "Engagement",

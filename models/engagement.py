@@ -28,6 +28,8 @@ class Engagement(Timestamped):
     )
     # Overrides of the rules' thresholds for this engagement, by name; the rest are settings.
     thresholds: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)
+    # Overrides of the table of functions an engagement needs, by function: needed or not.
+    required_functions: fields.JSONField[dict[str, bool]] = fields.JSONField(default=dict)
     # The last evaluation by the rules; an error says why the alerts may be stale.
     evaluated_at = moment(null=True)
     evaluation_error = fields.TextField(null=True)

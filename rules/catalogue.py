@@ -268,6 +268,21 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         ),
     ),
     RuleSpec(
+        "decided-outside-the-engagement",
+        "WARNING",
+        "A decision that stands (a deal approval, a delivery sign-off, an acceptance, a "
+        "change order approval, a waiver or acknowledgement of an alert that holds pay) "
+        "taken by an ADMIN key acting for no person: nobody holding the function on the "
+        "engagement took it. A person who may take it confirms it by taking it again; "
+        "otherwise acknowledge or waive this.",
+        ("decision",),
+        lambda m: (
+            f"Decided outside the engagement: {m['decision']['what']} "
+            f"({m['decision']['subject']}) was done on {_date(m['decision']['taken_day'])} "
+            f"by the key {m['decision']['key_prefix'] or '(unknown)'}, which acts for no person."
+        ),
+    ),
+    RuleSpec(
         "no-sponsor",
         "WARNING",
         "No sponsor on the engagement.",
@@ -313,6 +328,7 @@ STAKEHOLDER: dict[str, str] = {
     "many-accountable": "process",
     "no-sponsor": "process",
     "decision-model-unfit": "process",
+    "decided-outside-the-engagement": "process",
 }
 
 # The thresholds (rules.snapshot.Thresholds fields) each rule reads.

@@ -249,6 +249,11 @@ def _declare() -> None:
         ),
     )
     _rule(
+        "decided-outside-the-engagement",
+        ("decision",),
+        c.decision << ((m.kind == "decision") & (m.outside == True)),
+    )
+    _rule(
         "no-sponsor",
         ("function",),
         c.function << ((m.kind == "function") & (m.function == "SPONSOR") & (m.assigned == 0)),

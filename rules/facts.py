@@ -44,13 +44,22 @@ REQUIRED_EXTERNAL = frozenset({"LEGAL", "PROCUREMENT", "FINANCE"})
 REQUIRED_FOR_ACCEPTANCE = frozenset({"QUALITY"})
 
 
-def required_functions(snapshot: Snapshot) -> frozenset[str]:
-    """The functions ``snapshot``'s engagement needs someone to hold (the table above)."""
+def required_by_default(in_house: bool, has_deliverables: bool) -> frozenset[str]:
+    """The functions the table above says an engagement of this kind needs."""
     required = set(REQUIRED_ALWAYS)
-    if not snapshot.in_house:
+    if not in_house:
         required |= REQUIRED_EXTERNAL
-    if snapshot.deliverables:
+    if has_deliverables:
         required |= REQUIRED_FOR_ACCEPTANCE
+    return frozenset(required)
+
+
+def required_functions(snapshot: Snapshot) -> frozenset[str]:
+    """The functions ``snapshot``'s engagement needs someone to hold: the table above, with
+    the engagement's own overrides on top."""
+    required = set(required_by_default(snapshot.in_house, bool(snapshot.deliverables)))
+    for function, needed in snapshot.required_functions:
+        (required.add if needed else required.discard)(function)
     return frozenset(required)
 
 
@@ -69,6 +78,7 @@ DAY_FIELDS = frozenset(
         "delivered_day",
         "accept_by",
         "due_from",
+        "taken_day",
     }
 )
 """The fields of facts that hold a day number (:func:`day`), for those who show facts
@@ -219,6 +229,19 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
             "rejected": c.status == "REJECTED",
         }
         for c in snapshot.change_orders
+    ]
+    facts += [
+        {
+            "id": f"decision:{d.subject}:{d.decision}",
+            "kind": "decision",
+            "decision": d.decision,
+            "what": d.what,
+            "subject": d.subject,
+            "outside": True,
+            "key_prefix": d.key_prefix,
+            "taken_day": day(d.taken_at),
+        }
+        for d in snapshot.outside_decisions
     ]
     facts += _items(snapshot, t.quote_tolerance_pct, t.grace_days)
     return Facts(

@@ -76,6 +76,20 @@ class ChangeOrder:
 
 
 @dataclass(frozen=True)
+class OutsideDecision:
+    """A decision taken by a key acting for no person that still stands: the latest
+    decision on its subject, which is still as it was decided."""
+
+    decision: str
+    what: str
+    """The decision in words (``sign off delivery on a promise``)."""
+    subject: str
+    """What it was about, as a fact id (``promise:12``, ``engagement:3``, ``alert:7``)."""
+    key_prefix: str | None
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
 class Thresholds:
     """The knobs of the catalogue; defaults are settings, overridable per engagement."""
 
@@ -109,3 +123,6 @@ class Snapshot:
     thresholds: Thresholds = field(default_factory=Thresholds)
     decision_model: str = "AUTHORITY"
     in_house: bool = False
+    required_functions: tuple[tuple[str, bool], ...] = ()
+    """The engagement's own answer to whether it needs a function, over the table's."""
+    outside_decisions: tuple[OutsideDecision, ...] = ()

@@ -11,7 +11,7 @@ from models.enums import AlertStatus
 from services import audit, decisions, events
 from services.decisions import Decision
 from services.errors import Conflict, NotFound
-from services.evaluation import LIVE
+from services.evaluation import LIVE, reconcile
 from services.fields import Text, clean
 from services.records import lock_engagement
 
@@ -42,14 +42,23 @@ async def _move(
                 "id", f"The alert is {alert.status.value}: only a live alert can be {verb}."
             )
         holding = await decisions.paid_by_holding(alert)
-        if holding:
+        decided = (
             await decisions.check(decision, engagement=engagement, field="id", subject_pays=holding)
+            if holding
+            else None
+        )
         now = datetime.now(UTC)
         before = audit.snapshot(alert)
         alert.update_from_dict({"status": to, stamp: now, note: values[field]})
         await alert.save(update_fields=["status", stamp, note, "updated_at"])
         await events.record([events.alert_occurrence(verb, alert)], at=now)
-        await audit.updated(alert, before=before, verb=verb)
+        if decided is None:
+            await audit.updated(alert, before=before, verb=verb)
+            return alert
+        await decisions.taken(decided, alert, engagement_id=engagement.id)
+        await audit.updated(alert, before=before, verb=verb, **decided.audited)
+        # A decision on pay: the ledger and the rules see it now, not at the next sweep.
+        await reconcile(engagement, changed=False)
         return alert
 
 

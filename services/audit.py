@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from tortoise.fields.relational import RelationalField
 from tortoise.models import Model
@@ -61,6 +61,14 @@ class Actor:
     person_id: int | None = None
     # The key's role, which decides whether a key tied to no person may decide (ADMIN).
     role: str | None = None
+
+
+class Decided(TypedDict):
+    """The decision a change took and the engagement function it was taken in, as an
+    entry records them (``services.decisions`` says which)."""
+
+    decision: str | None
+    function: str | None
 
 
 SYSTEM = Actor(ActorKind.SYSTEM)
@@ -153,10 +161,13 @@ async def record(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
     at: dt.datetime | None = None,
+    decision: str | None = None,
+    function: str | None = None,
 ) -> AuditEntry:
     """Record ``action`` on ``target`` by the current actor; call it inside the change's
     transaction. ``before``/``after`` are what the object was and became (None where it
-    did not exist)."""
+    did not exist); ``decision`` is the decision the change took (``services.decisions``)
+    and ``function`` the engagement function its person took it in."""
     actor = current_actor()
     return await AuditEntry.create(
         at=at or dt.datetime.now(dt.UTC),
@@ -168,19 +179,44 @@ async def record(
         actor_key_id=actor.key_id,
         actor_key_prefix=actor.key_prefix,
         actor_person_id=actor.person_id,
+        decision=decision,
+        actor_function=function,
         before=dict(before) if before is not None else None,
         after=dict(after) if after is not None else None,
         changed_fields=changed_fields(before, after),
     )
 
 
-async def created(row: Model) -> AuditEntry:
-    return await record(f"{label(type(row))}.created", row, before=None, after=snapshot(row))
+async def created(
+    row: Model, *, decision: str | None = None, function: str | None = None
+) -> AuditEntry:
+    return await record(
+        f"{label(type(row))}.created",
+        row,
+        before=None,
+        after=snapshot(row),
+        decision=decision,
+        function=function,
+    )
 
 
-async def updated(row: Model, *, before: Mapping[str, Any], verb: str = "updated") -> AuditEntry:
+async def updated(
+    row: Model,
+    *,
+    before: Mapping[str, Any],
+    verb: str = "updated",
+    decision: str | None = None,
+    function: str | None = None,
+) -> AuditEntry:
     """Record a change of ``row``, given its ``snapshot`` from before the change."""
-    return await record(f"{label(type(row))}.{verb}", row, before=before, after=snapshot(row))
+    return await record(
+        f"{label(type(row))}.{verb}",
+        row,
+        before=before,
+        after=snapshot(row),
+        decision=decision,
+        function=function,
+    )
 
 
 async def deleted(row: Model) -> AuditEntry:

@@ -34,11 +34,19 @@ KIND = records.Kind(
     },
     required=frozenset({"item", "description"}),
     cross_checks=(_approval_has_an_approver,),
-    # Changing the deltas of an approved change order is approving it again.
+    # Changing the deltas of an approved change order, or stamping its approval anew, is
+    # approving it again.
     decides=records.Decides(
         Decision.APPROVE_CHANGE_ORDER,
         fields=frozenset(
-            {"status", "approved_by_id", "quantity_delta", "amount_delta", "cost_delta"}
+            {
+                "status",
+                "approved_by_id",
+                "approved_at",
+                "quantity_delta",
+                "amount_delta",
+                "cost_delta",
+            }
         ),
         when=lambda v: v.get("status") == ChangeOrderStatus.APPROVED,
         named="approved_by_id",

@@ -166,11 +166,13 @@ async def approve_deal(*, engagement_id: int, note: str | None = None) -> Change
             moved_from = engagement.status
             engagement.status = EngagementStatus.SOLD
             await engagement.save(update_fields=["status", "updated_at"])
+        await decisions.taken(decided, engagement, engagement_id=engagement.id)
         await audit.record(
             "engagement.deal_approved",
             engagement,
             before=before,
             after={**audit.snapshot(engagement), "approval": _approval_trail(approval)},
+            **decided.audited,
         )
         reconciled = await reconcile(
             engagement, moved_from=moved_from, changed=moved_from is not None

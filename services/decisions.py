@@ -23,9 +23,31 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from models import Alert, Credit, Engagement, Person, RoleAssignment
-from models.enums import EngagementFunction, Raci, Role
+from tortoise.models import Model
+
+import rules
+from models import (
+    Alert,
+    ChangeOrder,
+    Credit,
+    DecisionTaken,
+    Deliverable,
+    Engagement,
+    Person,
+    Promise,
+    RoleAssignment,
+)
+from models.enums import (
+    AlertStatus,
+    ChangeOrderStatus,
+    DeliverableStatus,
+    EngagementFunction,
+    EngagementStatus,
+    Raci,
+    Role,
+)
 from observability import metrics
+from services import audit
 from services.audit import ActorKind, current_actor
 from services.errors import DomainError, ErrorCode, FieldError
 
@@ -120,7 +142,10 @@ class Standing:
 
 
 def qualifying_function(who: Who, standing: Standing) -> EngagementFunction | None:
-    """The function ``standing`` may take the decision in, or None when none qualifies."""
+    """The function ``standing`` may take the decision in, or None when none qualifies. A
+    decision open to all is taken in the first function the person holds, if any."""
+    if who.open_to_all:
+        return min((function for function, _ in standing.holds), default=None)
     for function, raci in sorted(standing.holds):
         if function in who.functions and raci in who.raci:
             return function
@@ -164,13 +189,24 @@ class Refused(DomainError):
 
 @dataclass(frozen=True)
 class Decided:
-    """Who took a decision, and in which function (None: outside the engagement's structure)."""
+    """Who took a decision, and in which function; ``outside`` when a key acting for no
+    person took it (outside the engagement's structure)."""
 
     decision: Decision
     person_id: int | None
     function: EngagementFunction | None
     outside: bool
+    key_id: int | None = None
+    key_prefix: str | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def audited(self) -> audit.Decided:
+        """The decision and its function as ``services.audit`` records them."""
+        return {
+            "decision": self.decision.value,
+            "function": self.function.value if self.function else None,
+        }
 
 
 async def standing(
@@ -217,7 +253,9 @@ async def check(
         return Decided(decision, named_person_id, None, outside=False)
     if actor.person_id is None:
         if actor.role == Role.ADMIN.value:
-            return Decided(decision, None, None, outside=True)
+            return Decided(
+                decision, None, None, outside=True, key_id=actor.key_id, key_prefix=actor.key_prefix
+            )
         raise Refused(
             decision,
             field,
@@ -234,7 +272,74 @@ async def check(
         actor.person_id,
         qualifying_function(TABLE[decision], deciding),
         outside=False,
+        key_id=actor.key_id,
+        key_prefix=actor.key_prefix,
     )
+
+
+async def taken(decided: Decided, subject: Model, *, engagement_id: int) -> DecisionTaken:
+    """Put ``decided`` on record against ``subject``, in the transaction that carries it out."""
+    return await DecisionTaken.create(
+        engagement_id=engagement_id,
+        decision=decided.decision.value,
+        subject_type=type(subject).__name__,
+        subject_id=subject.pk,
+        person_id=decided.person_id,
+        function=decided.function,
+        key_id=decided.key_id,
+        key_prefix=decided.key_prefix,
+        outside=decided.outside,
+        taken_at=decided.at,
+    )
+
+
+async def _stands(taken: DecisionTaken, engagement: Engagement) -> bool:
+    """Whether the subject of ``taken`` is still as the decision left it."""
+    subject = taken.subject_id
+    match Decision(taken.decision):
+        case Decision.APPROVE_DEAL:
+            return engagement.status != EngagementStatus.PROPOSED
+        case Decision.SIGN_OFF_DELIVERY:
+            return await Promise.filter(id=subject, delivery_signoff_by_id__isnull=False).exists()
+        case Decision.ACCEPT_DELIVERABLE:
+            return await Deliverable.filter(
+                id=subject, status__in=(DeliverableStatus.ACCEPTED, DeliverableStatus.REJECTED)
+            ).exists()
+        case Decision.APPROVE_CHANGE_ORDER:
+            return await ChangeOrder.filter(id=subject, status=ChangeOrderStatus.APPROVED).exists()
+        case Decision.WAIVE_HOLDING_ALERT:
+            return await Alert.filter(id=subject, status=AlertStatus.WAIVED).exists()
+        case Decision.ACKNOWLEDGE_HOLDING_ALERT:
+            return await Alert.filter(id=subject, status=AlertStatus.ACKNOWLEDGED).exists()
+        case _:
+            return False
+
+
+async def outside_decisions(engagement: Engagement) -> tuple[rules.OutsideDecision, ...]:
+    """The decisions on ``engagement`` that a key acting for no person took and that still
+    stand: each the latest of its kind on its subject, the subject still as it left it. One
+    query, and one more per such decision (there are few: each raises an alert)."""
+    latest: dict[tuple[str, str, int], DecisionTaken] = {}
+    for row in await DecisionTaken.filter(engagement_id=engagement.id).order_by("id"):
+        latest[(row.decision, row.subject_type, row.subject_id)] = row
+    standing = []
+    for row in latest.values():
+        if row.outside and await _stands(row, engagement):
+            standing.append(
+                rules.OutsideDecision(
+                    decision=row.decision,
+                    what=TABLE[Decision(row.decision)].what,
+                    subject=f"{audit.label(_SUBJECTS[row.subject_type])}:{row.subject_id}",
+                    key_prefix=row.key_prefix,
+                    taken_at=row.taken_at,
+                )
+            )
+    return tuple(standing)
+
+
+_SUBJECTS: dict[str, type[Model]] = {
+    model.__name__: model for model in (Engagement, Promise, Deliverable, ChangeOrder, Alert)
+}
 
 
 async def check_credited(engagement: Engagement, people: Iterable[int]) -> None:

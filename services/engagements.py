@@ -1,5 +1,6 @@
 """Engagements: the unit everything else hangs off."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,8 @@ from models import (
     Promise,
     Purchase,
 )
-from models.enums import DecisionModel, EngagementStatus, OrganizationKind
+from models.enums import DecisionModel, EngagementFunction, EngagementStatus, OrganizationKind
+from rules.facts import required_by_default
 from services import audit, deals, events
 from services.errors import Conflict, FieldError, Invalid
 from services.evaluation import (
@@ -27,7 +29,16 @@ from services.evaluation import (
     reconcile,
     resolve,
 )
-from services.fields import Choice, Currency, Flag, Ref, Text, ThresholdOverrides, clean
+from services.fields import (
+    Choice,
+    Currency,
+    Flag,
+    FunctionOverrides,
+    Ref,
+    Text,
+    ThresholdOverrides,
+    clean,
+)
 from services.records import lock_engagement
 
 SPEC = {
@@ -40,7 +51,20 @@ SPEC = {
     "thresholds": ThresholdOverrides(
         nullable=True, days=DAY_THRESHOLDS, fractions=FRACTION_THRESHOLDS
     ),
+    "required_functions": FunctionOverrides(
+        nullable=True, functions=tuple(f.value for f in EngagementFunction)
+    ),
 }
+
+
+def _overrides(stored: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
+    """Overrides named in ``given`` replace the stored ones, a null one is dropped, and the
+    rest stay; a null ``given`` drops them all."""
+    if given is None:
+        return {}
+    merged = {**stored, **given}
+    return {name: value for name, value in merged.items() if value is not None}
+
 
 # An engagement only moves forward (steps may be skipped): reopening a closed sale would
 # silently rewrite what finance was already told.
@@ -87,8 +111,9 @@ async def create_engagement(
                 "status",
                 "A new engagement is PROPOSED: its deal is approved with approveDeal.",
             )
-        if values.get("thresholds") is None:
-            values.pop("thresholds", None)
+        for name in ("thresholds", "required_functions"):
+            if name in values:
+                values[name] = _overrides({}, values[name])
         engagement = await Engagement.create(**values)
         await audit.created(engagement)
         return Changed(engagement, await reconcile(engagement, created=True))
@@ -111,16 +136,16 @@ async def update_engagement(*, id: int, **changes: Any) -> Changed[Engagement]:
                 "The engagement already has amounts recorded in "
                 f"{engagement.currency}; its currency can no longer change.",
             )
-        if values.get("thresholds") is not None:
-            # Overrides named in the change replace the stored ones, a null one is dropped,
-            # and the rest stay. A null ``thresholds`` drops them all.
-            merged = {**engagement.thresholds, **values["thresholds"]}
-            for name, setting in changes["thresholds"].items():
-                if setting is None:
-                    merged.pop(name, None)
-            values["thresholds"] = merged
-        elif "thresholds" in values:
-            values["thresholds"] = {}
+        if "thresholds" in values:
+            given = changes["thresholds"]  # the cleaned value leaves out its nulls
+            values["thresholds"] = _overrides(
+                engagement.thresholds,
+                None if given is None else {**dict.fromkeys(given), **values["thresholds"]},
+            )
+        if "required_functions" in values:
+            values["required_functions"] = _overrides(
+                engagement.required_functions, values["required_functions"]
+            )
         previous = engagement.status
         before = audit.snapshot(engagement)
         if values:
@@ -132,6 +157,34 @@ async def update_engagement(*, id: int, **changes: Any) -> Changed[Engagement]:
             engagement, moved_from=moved_from, changed=bool(entry.changed_fields)
         )
         return Changed(engagement, reconciled)
+
+
+@dataclass(frozen=True)
+class FunctionNeed:
+    """Whether an engagement needs someone to hold ``function``, and why."""
+
+    function: EngagementFunction
+    required: bool
+    by_default: bool
+    """What the table of functions by kind of engagement says."""
+    overridden: bool
+
+
+async def functions_needed(engagement: Engagement) -> list[FunctionNeed]:
+    """Every function with whether ``engagement`` needs it: the table's answer for its kind
+    (in house or not, with deliverables or not) and the engagement's own overrides."""
+    has_deliverables = await Deliverable.filter(engagement_id=engagement.id).exists()
+    table = required_by_default(engagement.in_house, has_deliverables)
+    own = engagement.required_functions or {}
+    return [
+        FunctionNeed(
+            function=function,
+            required=own.get(function.value, function.value in table),
+            by_default=function.value in table,
+            overridden=function.value in own,
+        )
+        for function in EngagementFunction
+    ]
 
 
 async def evaluate_engagement(*, id: int) -> Changed[Engagement]:

@@ -33,7 +33,7 @@ from models import (
 )
 from models.enums import AlertStatus, EngagementStatus, Severity
 from observability import metrics
-from services import events
+from services import decisions, events
 from settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,8 @@ def thresholds(overrides: Mapping[str, str] | None = None) -> rules.Thresholds:
 
 
 async def load_snapshot(engagement: Engagement) -> rules.Snapshot:
-    """The engagement as the rules see it (six queries)."""
+    """The engagement as the rules see it (seven queries, and one per decision taken outside
+    the engagement that still stands)."""
     eid = engagement.id
     return rules.Snapshot(
         engagement_id=eid,
@@ -150,6 +151,8 @@ async def load_snapshot(engagement: Engagement) -> rules.Snapshot:
             for c in await ChangeOrder.filter(engagement_id=eid).order_by("id")
         ),
         thresholds=thresholds(engagement.thresholds),
+        required_functions=tuple(sorted((engagement.required_functions or {}).items())),
+        outside_decisions=await decisions.outside_decisions(engagement),
     )
 
 

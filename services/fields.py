@@ -267,6 +267,27 @@ class ThresholdOverrides(Rule):
 
 
 @dataclass(frozen=True)
+class FunctionOverrides(Rule):
+    """An engagement's own answers to whether it needs a function, by function name in any
+    case: true (needed), false (not needed) or None (back to the table's answer)."""
+
+    functions: tuple[str, ...] = ()
+
+    def check(self, value: Any, ctx: Context) -> dict[str, bool | None]:
+        if not isinstance(value, Mapping):
+            raise Problem("must be an object of functions")
+        cleaned: dict[str, bool | None] = {}
+        for name, needed in value.items():
+            function = str(name).upper()
+            if function not in self.functions:
+                raise Problem(f"has no function named {name}")
+            if needed is not None and not isinstance(needed, bool):
+                raise Problem(f"{name} must be true, false or null")
+            cleaned[function] = needed
+        return cleaned
+
+
+@dataclass(frozen=True)
 class Ref(Rule):
     """The id of a row that must exist (a person, an organization)."""
 

@@ -78,15 +78,25 @@ async def _check_decision(
     engagement: Engagement,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any],
-) -> None:
+) -> decisions.Decided | None:
+    """The decision this write takes, checked against the decision table; None if none."""
     decides = kind.decides
-    if decides is not None and decides.taken(before, after):
-        await decisions.check(
-            decides.decision,
-            engagement=engagement,
-            field=decides.named,
-            named_person_id=after.get(decides.named),
-        )
+    if decides is None or not decides.taken(before, after):
+        return None
+    return await decisions.check(
+        decides.decision,
+        engagement=engagement,
+        field=decides.named,
+        named_person_id=after.get(decides.named),
+    )
+
+
+async def _take(decided: decisions.Decided | None, record: Model) -> audit.Decided:
+    """Put the decision the write took on record; what the audit entry says of it."""
+    if decided is None:
+        return {"decision": None, "function": None}
+    await decisions.taken(decided, record, engagement_id=record.engagement_id)  # type: ignore[attr-defined]
+    return decided.audited
 
 
 async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]) -> Changed[M]:
@@ -97,9 +107,9 @@ async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]
             kind.spec, values, required=kind.required, ctx=Context(engagement.currency)
         )
         _cross_check(kind, {name: cleaned.get(name) for name in kind.spec})
-        await _check_decision(kind, engagement, None, cleaned)
+        decided = await _check_decision(kind, engagement, None, cleaned)
         record = await kind.model.create(engagement_id=engagement.id, **cleaned)
-        await audit.created(record)
+        await audit.created(record, **await _take(decided, record))
         return Changed(record, await reconcile(engagement))
 
 
@@ -125,12 +135,12 @@ async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> Chang
         cleaned = await clean(kind.spec, changes, ctx=Context(engagement.currency))
         stored = {name: getattr(record, name) for name in kind.spec}
         _cross_check(kind, stored | cleaned)
-        await _check_decision(kind, engagement, stored, stored | cleaned)
+        decided = await _check_decision(kind, engagement, stored, stored | cleaned)
         before = audit.snapshot(record)
         if cleaned:
             record.update_from_dict(cleaned)
             await record.save(update_fields=[*cleaned, "updated_at"])
-        entry = await audit.updated(record, before=before)
+        entry = await audit.updated(record, before=before, **await _take(decided, record))
         return Changed(record, await reconcile(engagement, changed=bool(entry.changed_fields)))
 
 

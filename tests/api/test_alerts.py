@@ -152,7 +152,7 @@ async def test_health_says_who_has_reason_to_be_unhappy(client):
 async def test_rules_lists_the_catalogue_with_its_thresholds(client):
     data = await client.data("{ rules { id severity description stakeholder thresholds } }")
     rules = {r["id"]: r for r in data["rules"]}
-    assert len(rules) == 24
+    assert len(rules) == 25
     assert rules["price-mismatch"]["thresholds"] == {"quote_tolerance_pct": "0.02"}
     assert rules["free-work"]["severity"] == "CRITICAL"
 

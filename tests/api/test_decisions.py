@@ -548,3 +548,240 @@ async def test_an_external_engagement_missing_legal_is_flagged_until_it_is_in_ho
     }
     await client.mutate("updateEngagement", {"id": e, "inHouse": True}, "")
     assert set(await missing()) == {"SALES", "ENGAGEMENT_MANAGEMENT", "DELIVERY"}
+
+
+OUTSIDE = "decided-outside-the-engagement"
+OPEN_ALERTS = (
+    "query($id: ID!) { engagement(id: $id) { alerts(first: 100, status: [OPEN]) { nodes { "
+    "ruleId message facts } } } }"
+)
+
+
+async def _outside(client: GraphQLClient, engagement: str) -> list[str]:
+    """The subjects of the engagement's open decided-outside-the-engagement alerts."""
+    data = await client.data(OPEN_ALERTS, {"id": engagement})
+    return sorted(
+        a["facts"]["decision"]["subject"]
+        for a in data["engagement"]["alerts"]["nodes"]
+        if a["ruleId"] == OUTSIDE
+    )
+
+
+async def test_a_decision_by_a_key_for_no_person_is_flagged_until_a_person_takes_it(
+    client, settings
+):
+    """An ADMIN key acting for no person may decide, and every decision it takes that still
+    stands raises decided-outside-the-engagement; a person who may take it taking it again,
+    or undoing it, resolves the alert."""
+    ids = await _world(client)
+    e = ids["engagement"]
+    attempt = Attempt(client, settings, ids)
+    assert await _outside(client, e) == []
+    subjects = {}
+    for decision in EXPECTED:
+        input = await attempt.subject(decision)
+        subjects[decision] = input["id"]
+        name = {
+            Decision.SIGN_OFF_DELIVERY: "updatePromise",
+            Decision.ACCEPT_DELIVERABLE: "updateDeliverable",
+            Decision.APPROVE_CHANGE_ORDER: "updateChangeOrder",
+            Decision.WAIVE_HOLDING_ALERT: "waiveAlert",
+            Decision.ACKNOWLEDGE_HOLDING_ALERT: "acknowledgeAlert",
+        }[decision]
+        if decision is Decision.SIGN_OFF_DELIVERY:
+            input["deliverySignoffById"] = ids["DELIVERY"]
+        if decision is Decision.ACCEPT_DELIVERABLE:
+            input["acceptedById"] = ids["ClientContact"]
+        if decision is Decision.APPROVE_CHANGE_ORDER:
+            input["approvedById"] = ids["ClientSponsor"]
+        assert await attempt.as_(None, "ADMIN", name, input) == [], decision
+    # The waived alert and the acknowledged one hold pay: both are decisions.
+    kinds = {"Promise": "promise", "Deliverable": "deliverable", "ChangeOrder": "change_order"}
+
+    def subject(global_id: str) -> str:
+        type_name, pk = from_global_id(global_id)
+        return f"{kinds.get(type_name, 'alert')}:{pk}"
+
+    assert await _outside(client, e) == sorted(subject(s) for s in subjects.values())
+    data = await client.data(OPEN_ALERTS, {"id": e})
+    [signoff] = [
+        a
+        for a in data["engagement"]["alerts"]["nodes"]
+        if a["ruleId"] == OUTSIDE
+        and a["facts"]["decision"]["subject"] == subject(subjects[Decision.SIGN_OFF_DELIVERY])
+    ]
+    assert "sign off delivery on a promise" in signoff["message"]
+    assert "acts for no person" in signoff["message"]
+
+    # Delivery signs off again with their own key; quality accepts again; the client's
+    # sponsor approves the change order again; undoing nothing else.
+    again = {
+        Decision.SIGN_OFF_DELIVERY: (
+            "DELIVERY",
+            "updatePromise",
+            {"deliverySignoffById": ids["DELIVERY"], "deliverySignoffAt": "2026-11-21T09:00:00Z"},
+        ),
+        Decision.ACCEPT_DELIVERABLE: (
+            "QUALITY",
+            "updateDeliverable",
+            {"acceptedById": ids["QUALITY"], "acceptedAt": "2026-11-21T09:00:00Z"},
+        ),
+        Decision.APPROVE_CHANGE_ORDER: (
+            "ClientSponsor",
+            "updateChangeOrder",
+            {"approvedById": ids["ClientSponsor"], "approvedAt": "2026-11-21T09:00:00Z"},
+        ),
+    }
+    for decision, (who, name, input) in again.items():
+        codes = await attempt.as_(who, "ADMIN", name, {"id": subjects[decision], **input})
+        assert codes == [], decision
+    assert await _outside(client, e) == sorted(
+        subject(subjects[d])
+        for d in (Decision.WAIVE_HOLDING_ALERT, Decision.ACKNOWLEDGE_HOLDING_ALERT)
+    )
+
+
+async def test_a_deal_approved_by_a_key_for_no_person_is_flagged(client):
+    ids = await seed_engagement(client)
+    e = ids["engagement"]
+    payload = await client.mutate("approveDeal", approve_deal_input(e), "engagement { status }")
+    assert payload["engagement"]["status"] == "SOLD"
+    assert await _outside(client, e) == [f"engagement:{_pk(e)}"]
+
+
+async def test_every_decision_is_in_the_audit_trail_with_who_and_in_which_function(
+    client, settings
+):
+    ids = await _world(client)
+    e = ids["engagement"]
+    attempt = Attempt(client, settings, ids)
+    takers = {
+        Decision.SIGN_OFF_DELIVERY: "FUNCTIONAL_MANAGEMENT",
+        Decision.ACCEPT_DELIVERABLE: "QUALITY",
+        Decision.APPROVE_CHANGE_ORDER: "ClientSponsor",
+        Decision.WAIVE_HOLDING_ALERT: "FINANCE",
+        Decision.ACKNOWLEDGE_HOLDING_ALERT: "LEGAL",
+    }
+    for decision, who in takers.items():
+        assert await attempt.decide(decision, who) == [], decision
+    assert await attempt.decide(Decision.SIGN_OFF_DELIVERY, None) == []
+    approver = await create_api_key(
+        name="em", role="SALES", person_id=_pk(ids["ENGAGEMENT_MANAGEMENT"])
+    )
+    async with http_as(settings, approver.key) as http:
+        approved = await GraphQLClient(http).mutate(
+            "approveDeal", {"engagementId": e}, "engagement { status }"
+        )
+    assert approved["userErrors"] == []
+    trail = await client.data(
+        "query($f: AuditLogFilter) { auditLog(filter: $f, first: 100) { nodes { "
+        "action decision actor { kind personId apiKeyPrefix function } } } }",
+        {"f": {"engagementId": e}},
+    )
+    decided = [
+        (x["decision"], x["action"], x["actor"]["personId"], x["actor"]["function"])
+        for x in trail["auditLog"]["nodes"]
+        if x["decision"] is not None
+    ]
+    function_of = {"ClientSponsor": "SPONSOR"}
+    assert decided == [
+        *(
+            (
+                decision.value,
+                {
+                    Decision.SIGN_OFF_DELIVERY: "promise.updated",
+                    Decision.ACCEPT_DELIVERABLE: "deliverable.updated",
+                    Decision.APPROVE_CHANGE_ORDER: "change_order.updated",
+                    Decision.WAIVE_HOLDING_ALERT: "alert.waived",
+                    Decision.ACKNOWLEDGE_HOLDING_ALERT: "alert.acknowledged",
+                }[decision],
+                ids[who],
+                function_of.get(who, who),
+            )
+            for decision, who in takers.items()
+        ),
+        ("sign-off-delivery", "promise.updated", None, None),
+        (
+            "approve-deal",
+            "engagement.deal_approved",
+            ids["ENGAGEMENT_MANAGEMENT"],
+            "ENGAGEMENT_MANAGEMENT",
+        ),
+    ]
+    # Changes that decide nothing carry no decision.
+    undecided = [x for x in trail["auditLog"]["nodes"] if x["decision"] is None]
+    assert undecided and all(x["actor"]["function"] is None for x in undecided)
+
+
+REQUIRED = (
+    "query($id: ID!) { engagement(id: $id) { requiredFunctions { function required "
+    "requiredByDefault overridden } } }"
+)
+
+
+async def test_an_engagement_answers_for_itself_which_functions_it_needs(client):
+    ids = await seed_engagement(client)
+    e = ids["engagement"]
+    unassigned = (
+        "query($id: ID!) { engagement(id: $id) { alerts(first: 50, status: [OPEN]) { nodes { "
+        "ruleId facts } } } }"
+    )
+
+    async def missing() -> set[str]:
+        data = await client.data(unassigned, {"id": e})
+        return {
+            a["facts"]["function"]["function"]
+            for a in data["engagement"]["alerts"]["nodes"]
+            if a["ruleId"] == "function-unassigned"
+        }
+
+    async def required() -> dict[str, tuple[bool, bool, bool]]:
+        data = await client.data(REQUIRED, {"id": e})
+        return {
+            r["function"]: (r["required"], r["requiredByDefault"], r["overridden"])
+            for r in data["engagement"]["requiredFunctions"]
+        }
+
+    table = {"SALES", "ENGAGEMENT_MANAGEMENT", "DELIVERY", "LEGAL", "PROCUREMENT", "FINANCE"}
+    assert await missing() == table
+    assert await required() == {
+        f.value: (f.value in table, f.value in table, False) for f in FUNCTIONS
+    }
+    # Legal is the client's own counsel's business here; quality is wanted from the start.
+    payload = await client.mutate(
+        "updateEngagement",
+        {"id": e, "requiredFunctions": {"legal": False, "quality": True}},
+        "engagement { id }",
+    )
+    assert payload["userErrors"] == []
+    assert await missing() == table - {"LEGAL"} | {"QUALITY"}
+    answers = await required()
+    assert answers["LEGAL"] == (False, True, True)
+    assert answers["QUALITY"] == (True, False, True)
+    assert answers["FINANCE"] == (True, True, False)
+    # A null restores the table's answer for that function; the others stay.
+    await client.mutate("updateEngagement", {"id": e, "requiredFunctions": {"legal": None}}, "")
+    assert await missing() == table | {"QUALITY"}
+    # A null list drops every override.
+    await client.mutate("updateEngagement", {"id": e, "requiredFunctions": None}, "")
+    assert await missing() == table
+    assert all(not overridden for _, _, overridden in (await required()).values())
+    # Given when the engagement is made.
+    made = await client.mutate(
+        "createEngagement",
+        {
+            "name": "Internal tooling",
+            "clientId": ids["client"],
+            "currency": "EUR",
+            "inHouse": True,
+            "requiredFunctions": {"delivery": False},
+        },
+        "engagement { requiredFunctions { function required overridden } }",
+    )
+    assert made["userErrors"] == []
+    answers_made = {
+        r["function"]: (r["required"], r["overridden"])
+        for r in made["engagement"]["requiredFunctions"]
+    }
+    assert answers_made["DELIVERY"] == (False, True)
+    assert answers_made["LEGAL"] == (False, False)

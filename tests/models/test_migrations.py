@@ -334,6 +334,8 @@ async def test_engagements_sold_before_approvals_count_as_approved_by_the_system
             "SELECT engagement_id, person_id, function, key_id, note FROM deal_approval "
             "ORDER BY engagement_id",
         )
+        # 0013: engagements made before it answer for no function themselves.
+        own = await _rows(url, "SELECT required_functions FROM engagement ORDER BY id")
     finally:
         if ON_POSTGRES:
             await _drop_postgres_database(url)
@@ -342,3 +344,9 @@ async def test_engagements_sold_before_approvals_count_as_approved_by_the_system
         {"engagement_id": 1, "person_id": None, "function": None, "key_id": None, "note": before},
         {"engagement_id": 2, "person_id": None, "function": None, "key_id": None, "note": before},
     ]
+    assert [
+        json.loads(r["required_functions"])
+        if isinstance(r["required_functions"], str)
+        else r["required_functions"]
+        for r in own
+    ] == [{}, {}, {}]

@@ -23,6 +23,7 @@ from rules import (
     Deliverable,
     Finding,
     Need,
+    OutsideDecision,
     Promise,
     Purchase,
     Role,
@@ -1138,6 +1139,53 @@ def test_a_quote_different_from_what_a_change_order_bought_is_still_a_mismatch()
 
 def test_an_item_fully_bought_by_a_change_order_is_clean():
     assert evaluate(bought_only_by_change_order(10, 1000), AS_OF) == ()
+
+
+def decided_outside() -> Snapshot:
+    return replace(
+        clean(),
+        outside_decisions=(
+            OutsideDecision(
+                decision="sign-off-delivery",
+                what="sign off delivery on a promise",
+                subject="promise:1",
+                key_prefix="fw_abcdefgh",
+                taken_at=at(2025, 3, 20),
+            ),
+        ),
+    )
+
+
+@fires("decided-outside-the-engagement")
+def test_a_decision_taken_by_a_key_for_no_person_that_still_stands_is_a_warning():
+    finding = the_finding(decided_outside(), "decided-outside-the-engagement")
+    assert described(finding) == (
+        "WARNING",
+        None,
+        ("decision:promise:1:sign-off-delivery",),
+        "Decided outside the engagement: sign off delivery on a promise (promise:1) was done "
+        "on 2025-03-20 by the key fw_abcdefgh, which acts for no person.",
+    )
+
+
+@resolves("decided-outside-the-engagement")
+def test_a_decision_outside_the_engagement_resolves_once_it_no_longer_stands():
+    assert evaluate(replace(decided_outside(), outside_decisions=()), AS_OF) == ()
+
+
+def test_an_engagement_may_need_a_function_the_table_does_not_ask_for():
+    snapshot = replace(
+        without_function(clean(), "CUSTOMER_SERVICE"),
+        required_functions=(("CUSTOMER_SERVICE", True),),
+    )
+    assert the_finding(snapshot, "function-unassigned").subject_ids == (
+        "function:CUSTOMER_SERVICE",
+    )
+
+
+def test_an_engagement_may_do_without_a_function_the_table_asks_for():
+    snapshot = replace(without_function(clean(), "LEGAL"), required_functions=(("LEGAL", False),))
+    assert evaluate(snapshot, AS_OF) == ()
 
 
 # -- the catalogue is covered -------------------------------------------------------------

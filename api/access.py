@@ -6,7 +6,7 @@ runs, with the code FORBIDDEN. Below the root, the types some roles may not read
 webhooks, the audit trail) are refused wherever a field returns them, except where the
 field shows each key only what it may read: objects reached by global id (``node``/
 ``nodes``) follow the read rule of their type, and compensation signals have one read
-path (``api.compensation.signals_query``), which keeps a salesperson to their own.
+path (``api.compensation.visible_entries``), which keeps a salesperson to their own.
 The README shows the same table.
 """
 
@@ -63,7 +63,7 @@ QUERIES: dict[str, frozenset[Role]] = {
     "node": EVERYONE,
     "nodes": EVERYONE,
     "commissionPlans": frozenset({ADMIN, FINANCE}),
-    # A salesperson sees their own signals and statement only (see signals_query).
+    # A salesperson sees their own signals and statement only (see visible_entries).
     "compensationSignals": frozenset({ADMIN, FINANCE, SALES}),
     "compensationStatement": frozenset({ADMIN, FINANCE, SALES}),
     "compensationPeriods": frozenset({ADMIN, FINANCE, SALES}),
@@ -132,7 +132,7 @@ TYPES: dict[str, frozenset[Role]] = {
 
 # Fields that reach restricted types for every role and show each key only what it may
 # read, instead of being refused: null for an object it may not read (node, nodes), empty
-# or its own for a list (signals through signals_query; credits).
+# or its own for a list (signals through visible_entries; credits).
 NARROWED = frozenset(
     {"Query.node", "Query.nodes", "Engagement.compensationSignals", "Engagement.credits"}
 )

@@ -81,24 +81,22 @@ class AlertFilter:
 
 
 def _filtered(f: AlertFilter | None) -> Any:
-    query = AlertModel.all()
     check_filter(f)
     if f is None:
-        return query
-    if f.engagement_id is not None:
-        query = query.filter(engagement_id=filter_id(f.engagement_id, "Engagement", "engagementId"))
-    if f.severity:
-        query = query.filter(severity__in=[s.value for s in f.severity])
-    if f.status:
-        query = query.filter(status__in=[s.value for s in f.status])
-    if f.rule_id:
-        query = query.filter(rule_id=f.rule_id)
-    if f.item:
-        query = query.filter(item=f.item)
-    for bound, lookup in ((f.opened_after, "opened_at__gte"), (f.opened_before, "opened_at__lt")):
-        if bound is not None:
-            query = query.filter(**{lookup: bound})
-    return query
+        return service.alerts_matching(service.AlertCriteria())
+    return service.alerts_matching(
+        service.AlertCriteria(
+            engagement_id=None
+            if f.engagement_id is None
+            else filter_id(f.engagement_id, "Engagement", "engagementId"),
+            severity=tuple(f.severity) if f.severity else None,
+            status=tuple(f.status) if f.status else None,
+            rule_id=f.rule_id,
+            item=f.item,
+            opened_after=f.opened_after,
+            opened_before=f.opened_before,
+        )
+    )
 
 
 async def alerts_page(

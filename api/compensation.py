@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
@@ -28,7 +29,7 @@ from models import PlanAssignment as PlanAssignmentModel
 from services import commission_plans as service
 from services import periods, sales
 from services.errors import DomainError, FieldError, Invalid
-from services.statements import Statement, statement
+from services.statements import EntryCriteria, Statement, entries_matching, statement
 from services.wire import present_idempotency_key
 
 if TYPE_CHECKING:
@@ -317,31 +318,39 @@ class CompensationSignalFilter:
     kind: list[SignalKind] | None = None
 
 
-def signals_query(f: CompensationSignalFilter | None, principal: Principal | None) -> Any:
-    """The signals a filter selects that ``principal`` may see; the one read path for
-    compensation data. A salesperson's key sees their own; asking for someone else's is
-    FORBIDDEN. Roles that may not read signals see none where they meet them nested."""
-    query = CompensationSignalModel.all()
-    check_filter(f)
+def visible_entries(principal: Principal | None, criteria: EntryCriteria) -> Any:
+    """The entries ``criteria`` select that ``principal`` may see; the one read path for
+    compensation data (GraphQL and the CSV export). A salesperson's key sees their own;
+    asking for someone else's is FORBIDDEN. Roles that may not read signals see none where
+    they meet them nested."""
     if principal is None or principal.role not in QUERIES["compensationSignals"]:
-        return query.filter(id=0)
+        return entries_matching(criteria).filter(id=0)
     own = own_signals_only(principal)
     if own is not None:
-        query = query.filter(salesperson_id=own)
-    if f is None:
-        return query
-    if f.salesperson_id is not None:
-        wanted = filter_id(f.salesperson_id, "Person", "salespersonId")
-        if own is not None and wanted != own:
+        if criteria.salesperson_id not in (None, own):
             raise Forbidden(f"A {principal.role.value} key sees its own person's signals only.")
-        query = query.filter(salesperson_id=wanted)
-    if f.engagement_id is not None:
-        query = query.filter(engagement_id=filter_id(f.engagement_id, "Engagement", "engagementId"))
-    if f.period is not None:
-        query = query.filter(period=_period(f.period))
-    if f.kind:
-        query = query.filter(kind__in=[k.value for k in f.kind])
-    return query
+        criteria = dataclasses.replace(criteria, salesperson_id=own)
+    return entries_matching(criteria)
+
+
+def signals_query(f: CompensationSignalFilter | None, principal: Principal | None) -> Any:
+    """The signals a filter selects that ``principal`` may see (``visible_entries``)."""
+    check_filter(f)
+    if f is None:
+        return visible_entries(principal, EntryCriteria())
+    return visible_entries(
+        principal,
+        EntryCriteria(
+            salesperson_id=None
+            if f.salesperson_id is None
+            else filter_id(f.salesperson_id, "Person", "salespersonId"),
+            engagement_id=None
+            if f.engagement_id is None
+            else filter_id(f.engagement_id, "Engagement", "engagementId"),
+            period=None if f.period is None else _period(f.period),
+            kinds=tuple(f.kind) if f.kind else None,
+        ),
+    )
 
 
 def _period(value: str) -> str:

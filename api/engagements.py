@@ -8,8 +8,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
-from tortoise.expressions import Q, Subquery
-from tortoise.models import Model
 
 from api.access import may_read_type, own_signals_only
 from api.alerts import Alert
@@ -35,24 +33,17 @@ from api.relay import (
     window,
 )
 from api.roles import RoleAssignment
-from models import Alert as AlertModel
-from models import ChangeOrder as ChangeOrderModel
-from models import Deliverable as DeliverableModel
 from models import Engagement as EngagementModel
-from models import Need as NeedModel
-from models import Promise as PromiseModel
-from models import Purchase as PurchaseModel
-from models import RoleAssignment as RoleAssignmentModel
 from models.enums import (
     DecisionModel,
     EngagementFunction,
     EngagementStatus,
     Priority,
 )
-from rules.catalogue import STAKEHOLDER
 from services import alignment
 from services import deals as deals_service
 from services import engagements as service
+from services import health as health_service
 from services.evaluation import LIVE
 from services.evaluation import thresholds as evaluation_thresholds
 
@@ -171,22 +162,19 @@ class Health:
     evaluation_error: str | None
 
     @classmethod
-    def from_alerts(
+    def of(
         cls,
-        live: list[AlertModel],
+        made: health_service.Health,
         *,
         evaluated_at: dt.datetime | None,
         evaluation_error: str | None,
     ) -> Health:
         def verdict(party: str) -> Verdict:
-            reasons = [a.message for a in live if STAKEHOLDER.get(a.rule_id) == party]
-            return Verdict(satisfied=not reasons, reasons=reasons)
+            v = made.verdicts[party]
+            return Verdict(satisfied=v.satisfied, reasons=list(v.reasons))
 
         return cls(
-            open_alerts=[
-                SeverityCount(severity=s, count=sum(a.severity == s for a in live))
-                for s in Severity
-            ],
+            open_alerts=[SeverityCount(severity=s, count=n) for s, n in made.open_alerts.items()],
             client=verdict("client"),
             sponsor=verdict("sponsor"),
             performers=verdict("performers"),
@@ -338,8 +326,8 @@ class Engagement(Node):
     @strawberry.field(description="Live alerts by severity, and whether each party is satisfied.")
     async def health(self, info: Info) -> Health:
         rows = await info.context.loaders.alerts_of.load(self.pk)
-        return Health.from_alerts(
-            [a for a in rows if a.status in LIVE],
+        return Health.of(
+            health_service.health(a for a in rows if a.status in LIVE),
             evaluated_at=self.evaluated_at,
             evaluation_error=self.evaluation_error,
         )
@@ -394,45 +382,23 @@ class EngagementFilter:
     search: str | None = strawberry.field(default=None, description="Part of the name.")
 
 
-_SIDES: tuple[type[Model], ...] = (
-    NeedModel,
-    PromiseModel,
-    PurchaseModel,
-    DeliverableModel,
-    ChangeOrderModel,
-)
-
-
 def _filtered(f: EngagementFilter | None) -> Any:
-    query = EngagementModel.all()
     check_filter(f)
     if f is None:
-        return query
-    if f.status:
-        query = query.filter(status__in=[s.value for s in f.status])
-    if f.client_id is not None:
-        query = query.filter(client_id=filter_id(f.client_id, "Organization", "clientId"))
-    if f.salesperson_id is not None:
-        pk = filter_id(f.salesperson_id, "Person", "salespersonId")
-        selling = RoleAssignmentModel.filter(person_id=pk, function=EngagementFunction.SALES)
-        promising = PromiseModel.filter(made_by_id=pk)
-        query = query.filter(
-            Q(id__in=Subquery(selling.values("engagement_id")))
-            | Q(id__in=Subquery(promising.values("engagement_id")))
+        return service.engagements_matching(service.EngagementCriteria())
+    return service.engagements_matching(
+        service.EngagementCriteria(
+            status=tuple(f.status) if f.status else None,
+            client_id=None
+            if f.client_id is None
+            else filter_id(f.client_id, "Organization", "clientId"),
+            salesperson_id=None
+            if f.salesperson_id is None
+            else filter_id(f.salesperson_id, "Person", "salespersonId"),
+            item=f.item,
+            search=f.search,
         )
-    if f.item:
-        query = query.filter(
-            Q(
-                *(
-                    Q(id__in=Subquery(m.filter(item=f.item).values("engagement_id")))
-                    for m in _SIDES
-                ),
-                join_type="OR",
-            )
-        )
-    if f.search:
-        query = query.filter(name__icontains=f.search)
-    return query
+    )
 
 
 async def engagements_page(

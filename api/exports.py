@@ -14,15 +14,18 @@ from decimal import Decimal
 from enum import Enum
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from api.access import QUERIES
 from api.auth import Principal
-from api.compensation import CompensationSignalFilter, signals_query
-from api.relay import BadUserInput, to_global_id
+from api.compensation import visible_entries
+from api.http import error_response
+from api.relay import to_global_id
 from models import CompensationSignal, Engagement, Person
+from services.errors import Invalid
+from services.periods import parse_period
 from services.signals import PAY
-from services.statements import held_change
+from services.statements import EntryCriteria, held_change
 from services.wire import format_decimal, present_idempotency_key
 
 
@@ -95,7 +98,7 @@ async def _rows(period: str, principal: Principal) -> AsyncIterator[str]:
     last_id = 0
     while True:
         page: list[CompensationSignal] = list(
-            await signals_query(CompensationSignalFilter(period=period), principal)
+            await visible_entries(principal, EntryCriteria(period=period))
             .filter(id__gt=last_id)
             .order_by("id")
             .limit(PAGE)
@@ -140,17 +143,17 @@ async def _rows(period: str, principal: Principal) -> AsyncIterator[str]:
 
 
 async def compensation_csv(request: Request) -> Response:
-    period = request.query_params.get("period", "")
+    """The month's entries the key may see, as CSV; errors as every other answer has them
+    (``{"errors": [{"message", "extensions": {"code"}}]}``)."""
     principal: Principal = request.scope["state"]["principal"]  # set by Authenticate
     if principal.role not in QUERIES["compensationSignals"]:
-        return JSONResponse(
-            {"error": f"A {principal.role.value} key may not read compensation."},
-            status_code=403,
+        return error_response(
+            403, f"A {principal.role.value} key may not read compensation.", request.headers
         )
     try:
-        signals_query(CompensationSignalFilter(period=period), principal)
-    except BadUserInput as error:
-        return JSONResponse({"error": error.message}, status_code=400)
+        period = parse_period(request.query_params.get("period", ""))
+    except Invalid as invalid:
+        return error_response(400, f"period {invalid.errors[0].message}.", request.headers)
     return StreamingResponse(
         _rows(period, principal),
         media_type="text/csv; charset=utf-8",

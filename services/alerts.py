@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models import Alert
-from models.enums import AlertStatus
+from models.enums import AlertStatus, Severity
 from services import audit, decisions, events
 from services.decisions import Decision
 from services.errors import Conflict, NotFound
@@ -88,3 +90,39 @@ async def waive_alert(*, id: int, reason: str) -> Alert:
         text=reason,
         decision=Decision.WAIVE_HOLDING_ALERT,
     )
+
+
+@dataclass(frozen=True)
+class AlertCriteria:
+    """Which alerts to list; every given condition must hold (None: any)."""
+
+    engagement_id: int | None = None
+    severity: tuple[Severity, ...] | None = None
+    status: tuple[AlertStatus, ...] | None = None
+    rule_id: str | None = None
+    item: str | None = None
+    opened_after: datetime | None = None
+    """Opened at or after this moment."""
+    opened_before: datetime | None = None
+    """Opened strictly before this moment."""
+
+
+def alerts_matching(criteria: AlertCriteria) -> QuerySet[Alert]:
+    """The alerts ``criteria`` select, as a query to page through."""
+    c = criteria
+    query = Alert.all()
+    if c.engagement_id is not None:
+        query = query.filter(engagement_id=c.engagement_id)
+    if c.severity:
+        query = query.filter(severity__in=[s.value for s in c.severity])
+    if c.status:
+        query = query.filter(status__in=[s.value for s in c.status])
+    if c.rule_id:
+        query = query.filter(rule_id=c.rule_id)
+    if c.item:
+        query = query.filter(item=c.item)
+    if c.opened_after is not None:
+        query = query.filter(opened_at__gte=c.opened_after)
+    if c.opened_before is not None:
+        query = query.filter(opened_at__lt=c.opened_before)
+    return query

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models import (
@@ -12,9 +14,11 @@ from models import (
     CompensationSignal,
     Deliverable,
     Engagement,
+    Need,
     Organization,
     Promise,
     Purchase,
+    RoleAssignment,
 )
 from models.enums import DecisionModel, EngagementFunction, EngagementStatus, OrganizationKind
 from rules.facts import required_by_default
@@ -235,3 +239,52 @@ async def delete_engagement(*, id: int) -> Engagement:
             at=now,
         )
         return engagement
+
+
+@dataclass(frozen=True)
+class EngagementCriteria:
+    """Which engagements to list; every given condition must hold (None: any)."""
+
+    status: tuple[EngagementStatus, ...] | None = None
+    client_id: int | None = None
+    salesperson_id: int | None = None
+    """Engagements this person sells: holds SALES on it, or made a promise on it."""
+    item: str | None = None
+    """Engagements with any side naming this scope item."""
+    search: str | None = None
+    """Part of the name, in any case."""
+
+
+_SIDES = (Need, Promise, Purchase, Deliverable, ChangeOrder)
+
+
+def engagements_matching(criteria: EngagementCriteria) -> QuerySet[Engagement]:
+    """The engagements ``criteria`` select, as a query to page through."""
+    query = Engagement.all()
+    c = criteria
+    if c.status:
+        query = query.filter(status__in=[s.value for s in c.status])
+    if c.client_id is not None:
+        query = query.filter(client_id=c.client_id)
+    if c.salesperson_id is not None:
+        selling = RoleAssignment.filter(
+            person_id=c.salesperson_id, function=EngagementFunction.SALES
+        )
+        promising = Promise.filter(made_by_id=c.salesperson_id)
+        query = query.filter(
+            Q(id__in=Subquery(selling.values("engagement_id")))
+            | Q(id__in=Subquery(promising.values("engagement_id")))
+        )
+    if c.item:
+        query = query.filter(
+            Q(
+                *(
+                    Q(id__in=Subquery(m.filter(item=c.item).values("engagement_id")))
+                    for m in _SIDES
+                ),
+                join_type="OR",
+            )
+        )
+    if c.search:
+        query = query.filter(name__icontains=c.search)
+    return query

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from tortoise.queryset import QuerySet
+
 from models import CompensationPeriod, CompensationSignal
 from models.enums import SignalKind
 from services.signals import PAY
@@ -85,3 +87,30 @@ async def statement(*, salesperson_id: int, period: str) -> Statement:
         still_held=held_before + sum((held_change(e) for e in holds), ZERO),
         closed_at=None if closed is None else closed.closed_at,
     )
+
+
+@dataclass(frozen=True)
+class EntryCriteria:
+    """Which ledger entries to list; every given condition must hold (None: any)."""
+
+    salesperson_id: int | None = None
+    engagement_id: int | None = None
+    period: str | None = None
+    """A checked month (``periods.parse_period``)."""
+    kinds: tuple[SignalKind, ...] | None = None
+
+
+def entries_matching(criteria: EntryCriteria) -> QuerySet[CompensationSignal]:
+    """The ledger entries ``criteria`` select, as a query to page through. Who may see
+    which is the API's to say (``api.compensation.visible_entries``)."""
+    c = criteria
+    query = CompensationSignal.all()
+    if c.salesperson_id is not None:
+        query = query.filter(salesperson_id=c.salesperson_id)
+    if c.engagement_id is not None:
+        query = query.filter(engagement_id=c.engagement_id)
+    if c.period is not None:
+        query = query.filter(period=c.period)
+    if c.kinds:
+        query = query.filter(kind__in=[k.value for k in c.kinds])
+    return query

@@ -276,6 +276,8 @@ async def test_the_csv_export_keeps_to_the_same_rules(client, settings):
     async with http_as(settings, viewer.key) as http:
         refused = await http.get("/exports/compensation.csv", params={"period": "2026-11"})
     assert refused.status_code == 403
+    [error] = refused.json()["errors"]
+    assert error["extensions"] == {"code": "FORBIDDEN"}
 
 
 # Below the root: every field, on any type a role reaches, that returns a type the role

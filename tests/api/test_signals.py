@@ -262,7 +262,10 @@ async def test_the_csv_export_adds_up_to_the_statement(client):
 async def test_a_bad_period_is_refused_clearly(client):
     response = await client.http.get("/exports/compensation.csv", params={"period": "2026-13"})
     assert response.status_code == 400
-    assert "YYYY-MM" in response.json()["error"]
+    # The same shape as every other error the service answers.
+    [error] = response.json()["errors"]
+    assert "YYYY-MM" in error["message"]
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
 
 
 async def test_a_salesperson_no_longer_credited_has_the_booking_corrected_to_nothing(client):

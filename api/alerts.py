@@ -13,7 +13,7 @@ from api.enums import AlertStatus, Severity
 from api.inputs import check_filter
 from api.mutations import mutation, mutation_type, payload_type
 from api.on_engagement import OnEngagement
-from api.relay import Connection, Node, filter_id, page_of_query, to_global_id, window
+from api.relay import AlertId, Connection, Node, filter_id, page_of_query, to_global_id, window
 from models import Alert as AlertModel
 from rules.catalogue import CATALOGUE, STAKEHOLDER, THRESHOLDS_USED
 from services import alerts as service
@@ -23,6 +23,7 @@ from services.wire import present_facts
 
 @strawberry.type(description="A finding of the rules, kept open while its facts hold.")
 class Alert(Node, OnEngagement):
+    model = AlertModel  # the rows node(id:) loads (api.relay.Node)
     rule_id: str
     severity: Severity
     status: AlertStatus
@@ -141,13 +142,13 @@ class AlertQuery:
 
 @strawberry.input(description="Say an alert is seen and being handled.")
 class AcknowledgeAlertInput:
-    id: strawberry.ID
+    id: AlertId
     comment: str
 
 
 @strawberry.input(description="Close an alert on purpose, with the reason.")
 class WaiveAlertInput:
-    id: strawberry.ID
+    id: AlertId
     reason: str
 
 
@@ -160,7 +161,6 @@ AlertMutation = mutation_type(
             field="alert",
             service=service.acknowledge_alert,
             build=Alert.from_model,
-            id_type="Alert",
             description="Acknowledge a live alert; it stays live until its facts change.",
         ),
         "waive_alert": mutation(
@@ -169,7 +169,6 @@ AlertMutation = mutation_type(
             field="alert",
             service=service.waive_alert,
             build=Alert.from_model,
-            id_type="Alert",
             description="Waive a live alert: closed until the facts it is about change.",
         ),
     },

@@ -63,6 +63,13 @@ class AuditActor:
     "and after it, as the API shows it (secrets are never recorded)."
 )
 class AuditEntry(Node):
+    model = AuditEntryModel  # the rows node(id:) loads (api.relay.Node)
+
+    @classmethod
+    def visible_to(cls, principal: Any, row: Any) -> bool:
+        """An entry about something the key may not read is as if it did not exist."""
+        return may_read_type(principal, row.target_type)
+
     at: dt.datetime
     action: str = strawberry.field(
         description="What was done, as <object>.<verb>: promise.updated, alert.waived, "

@@ -11,7 +11,7 @@ from api.context import Info
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
 from api.people import Person, maybe_person_of
-from api.relay import Node, to_global_id
+from api.relay import EngagementId, Node, PersonId, to_global_id
 from models import ChangeOrder as ChangeOrderModel
 from models.enums import ChangeOrderStatus
 from services import change_orders as service
@@ -21,6 +21,7 @@ strawberry.enum(ChangeOrderStatus)
 
 @strawberry.type(description="A change to the bought quantity, amount or cost of an item.")
 class ChangeOrder(Node, OnEngagement):
+    model = ChangeOrderModel  # the rows node(id:) loads (api.relay.Node)
     item: str
     description: str
     quantity_delta: Decimal
@@ -56,7 +57,7 @@ class ChangeOrder(Node, OnEngagement):
 
 @strawberry.input(description="A change to an item's bought quantity, amount or cost.")
 class CreateChangeOrderInput:
-    engagement_id: strawberry.ID
+    engagement_id: EngagementId
     item: str = strawberry.field(
         description="The scope item's key, a slug such as 'data-migration'."
     )
@@ -73,7 +74,7 @@ class CreateChangeOrderInput:
     status: ChangeOrderStatus | None = strawberry.field(
         default=strawberry.UNSET, description="PROPOSED when left out."
     )
-    approved_by_id: strawberry.ID | None = strawberry.UNSET
+    approved_by_id: PersonId | None = strawberry.UNSET
     approved_at: dt.datetime | None = strawberry.UNSET
 
 

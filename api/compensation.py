@@ -14,11 +14,22 @@ from api.access import QUERIES, Forbidden, own_signals_only
 from api.auth import Principal
 from api.context import Info
 from api.enums import Severity, SignalKind
-from api.errors import UserError, user_errors
+from api.errors import UserError
 from api.inputs import check_filter, decode_id, to_values
 from api.mutations import mutation, mutation_type, payload_type, update_input
 from api.people import Person, person_or_none
-from api.relay import BadUserInput, Connection, Node, filter_id, page_of_query, to_global_id, window
+from api.relay import (
+    BadUserInput,
+    CommissionPlanId,
+    Connection,
+    EngagementId,
+    Node,
+    PersonId,
+    filter_id,
+    page_of_query,
+    to_global_id,
+    window,
+)
 from api.scalars import BadScalar
 from models import CommissionPlan as CommissionPlanModel
 from models import CommissionPlanVersion as CommissionPlanVersionModel
@@ -28,7 +39,7 @@ from models import Credit as CreditModel
 from models import PlanAssignment as PlanAssignmentModel
 from services import commission_plans as service
 from services import periods, sales
-from services.errors import DomainError, FieldError, Invalid
+from services.errors import FieldError, Invalid
 from services.statements import EntryCriteria, Statement, entries_matching, statement
 from services.wire import present_idempotency_key
 
@@ -50,6 +61,7 @@ def _terms(row: CommissionPlanModel | CommissionPlanVersionModel) -> dict[str, A
 
 @strawberry.type(description="How salespeople on it are paid: a share of margin above a floor.")
 class CommissionPlan(Node):
+    model = CommissionPlanModel  # the rows node(id:) loads (api.relay.Node)
     name: str
     rate_on_margin: Decimal = strawberry.field(description='Share of margin paid ("0.10" is 10%).')
     margin_floor_pct: Decimal = strawberry.field(
@@ -111,6 +123,7 @@ class CommissionPlanVersion:
 
 @strawberry.type(description="A month finance closed: its statements never change again.")
 class CompensationPeriod(Node):
+    model = CompensationPeriodModel  # the rows node(id:) loads (api.relay.Node)
     period: str = strawberry.field(description="The month, YYYY-MM.")
     closed_at: dt.datetime
 
@@ -185,24 +198,24 @@ class CreateCommissionPlanInput:
 
 @strawberry.input(description="The commission plan to delete.")
 class DeleteCommissionPlanInput:
-    id: strawberry.ID
+    id: CommissionPlanId
 
 
 @strawberry.input(description="Put a salesperson on a plan.")
 class AssignCommissionPlanInput:
-    person_id: strawberry.ID
-    plan_id: strawberry.ID
+    person_id: PersonId
+    plan_id: CommissionPlanId
 
 
 @strawberry.input(description="One salesperson's share of a sale.")
 class CreditInput:
-    person_id: strawberry.ID
+    person_id: PersonId
     split_pct: Decimal
 
 
 @strawberry.input(description="Who is credited with an engagement's sale; splits sum to 1.")
 class SetEngagementCreditsInput:
-    engagement_id: strawberry.ID
+    engagement_id: EngagementId
     credits: list[CreditInput]
 
 
@@ -241,6 +254,14 @@ def _credit_values(credits: list[CreditInput]) -> list[dict[str, Any]]:
     "what is held of it (HELD, RELEASED). A correction is a new entry for the difference."
 )
 class CompensationSignal(Node):
+    model = CompensationSignalModel  # the rows node(id:) loads (api.relay.Node)
+
+    @classmethod
+    def visible_to(cls, principal: Any, row: Any) -> bool:
+        """A salesperson's key sees its own person's entries only."""
+        own = own_signals_only(principal)
+        return own is None or row.salesperson_id == own
+
     kind: SignalKind
     period: str = strawberry.field(description="The month it belongs to, YYYY-MM.")
     currency: str
@@ -459,32 +480,6 @@ class CompensationQuery:
         return [CommissionPlan.from_model(r) for r in rows]
 
 
-@strawberry.type
-class CreditsMutation:
-    @strawberry.mutation(description="Replace who is credited with an engagement's sale.")
-    async def set_engagement_credits(
-        self, input: SetEngagementCreditsInput
-    ) -> SetEngagementCreditsPayload:
-        try:
-            engagement_id = to_values(input)["engagement_id"]
-            result = await service.set_engagement_credits(
-                engagement_id=engagement_id, credits=_credit_values(input.credits)
-            )
-        except DomainError as error:
-            return SetEngagementCreditsPayload(user_errors=user_errors(error))
-        return SetEngagementCreditsPayload(credits=[Credit.from_model(c) for c in result.credits])
-
-    @strawberry.mutation(description="Put a salesperson on a commission plan.")
-    async def assign_commission_plan(
-        self, input: AssignCommissionPlanInput
-    ) -> AssignCommissionPlanPayload:
-        try:
-            row = await service.assign_commission_plan(**to_values(input))
-        except DomainError as error:
-            return AssignCommissionPlanPayload(user_errors=user_errors(error))
-        return AssignCommissionPlanPayload(assignment=await _assignment(row))
-
-
 @strawberry.input(description="The month to close, YYYY-MM: this one or an earlier one.")
 class CloseCompensationPeriodInput:
     period: str
@@ -492,7 +487,7 @@ class CloseCompensationPeriodInput:
 
 @strawberry.input(description="A sale to re-price under today's plan versions and facts.")
 class RepriceEngagementInput:
-    engagement_id: strawberry.ID
+    engagement_id: EngagementId
     reason: str = strawberry.field(description="Why: every entry it writes carries it.")
 
 
@@ -506,42 +501,37 @@ class RepriceEngagementPayload:
 
 
 @strawberry.type
-class LedgerMutation:
-    @strawberry.mutation(
-        description="Pay a sale under the plan versions in force now and today's facts, on "
-        "purpose and with a reason; the difference is written as new entries."
-    )
-    async def reprice_engagement(self, input: RepriceEngagementInput) -> RepriceEngagementPayload:
-        from api.engagements import Engagement
-
-        try:
-            result = await sales.reprice_engagement(**to_values(input))
-        except DomainError as error:
-            return RepriceEngagementPayload(user_errors=user_errors(error))
-        return RepriceEngagementPayload(
-            engagement=Engagement.from_model(result.engagement),
-            signals=[CompensationSignal.from_model(s) for s in result.signals],
-        )
-
-    close_compensation_period = mutation(
-        input_type=CloseCompensationPeriodInput,
-        payload=payload_type("CloseCompensationPeriod", "compensation_period", CompensationPeriod),
-        field="compensation_period",
-        service=periods.close_compensation_period,
-        build=CompensationPeriod.from_model,
-        description="Close a month of the ledger: its statements and CSV never change again, "
-        "and later corrections land in the first open month.",
-    )
-
-
-@strawberry.type
 class AssignCommissionPlanPayload:
     assignment: PlanAssignment | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-PlanMutation = mutation_type(
-    "PlanMutation",
+def _credits_values(input: SetEngagementCreditsInput) -> dict[str, Any]:
+    return {
+        "engagement_id": to_values(input)["engagement_id"],
+        "credits": _credit_values(input.credits),
+    }
+
+
+async def _credits(result: Any) -> dict[str, Any]:
+    return {"credits": [Credit.from_model(c) for c in result.credits]}
+
+
+async def _assigned(row: Any) -> dict[str, Any]:
+    return {"assignment": await _assignment(row)}
+
+
+async def _repriced(result: Any) -> dict[str, Any]:
+    from api.engagements import Engagement
+
+    return {
+        "engagement": Engagement.from_model(result.engagement),
+        "signals": [CompensationSignal.from_model(s) for s in result.signals],
+    }
+
+
+CompensationMutation = mutation_type(
+    "CompensationMutation",
     {
         "create_commission_plan": mutation(
             input_type=CreateCommissionPlanInput,
@@ -555,13 +545,13 @@ PlanMutation = mutation_type(
             input_type=update_input(
                 "UpdateCommissionPlan",
                 CreateCommissionPlanInput,
+                id_of="CommissionPlan",
                 description="Changes to a commission plan.",
             ),
             payload=payload_type("UpdateCommissionPlan", "commission_plan", CommissionPlan),
             field="commission_plan",
             service=service.update_commission_plan,
             build=CommissionPlan.from_model,
-            id_type="CommissionPlan",
             description="Change a commission plan: fields left out keep their values.",
         ),
         "delete_commission_plan": mutation(
@@ -572,10 +562,43 @@ PlanMutation = mutation_type(
             field="commission_plan",
             service=service.delete_commission_plan,
             build=CommissionPlan.from_model,
-            id_type="CommissionPlan",
             deleted=True,
             description="Delete a commission plan that is not the default, that no "
             "salesperson is on and that no pay was computed under (CONFLICT otherwise).",
+        ),
+        "set_engagement_credits": mutation(
+            input_type=SetEngagementCreditsInput,
+            payload=SetEngagementCreditsPayload,
+            service=service.set_engagement_credits,
+            values=_credits_values,
+            answer=_credits,
+            description="Replace who is credited with an engagement's sale.",
+        ),
+        "assign_commission_plan": mutation(
+            input_type=AssignCommissionPlanInput,
+            payload=AssignCommissionPlanPayload,
+            service=service.assign_commission_plan,
+            answer=_assigned,
+            description="Put a salesperson on a commission plan.",
+        ),
+        "reprice_engagement": mutation(
+            input_type=RepriceEngagementInput,
+            payload=RepriceEngagementPayload,
+            service=sales.reprice_engagement,
+            answer=_repriced,
+            description="Pay a sale under the plan versions in force now and today's facts, on "
+            "purpose and with a reason; the difference is written as new entries.",
+        ),
+        "close_compensation_period": mutation(
+            input_type=CloseCompensationPeriodInput,
+            payload=payload_type(
+                "CloseCompensationPeriod", "compensation_period", CompensationPeriod
+            ),
+            field="compensation_period",
+            service=periods.close_compensation_period,
+            build=CompensationPeriod.from_model,
+            description="Close a month of the ledger: its statements and CSV never change "
+            "again, and later corrections land in the first open month.",
         ),
     },
 )

@@ -9,6 +9,7 @@ import strawberry
 import api.roles  # noqa: F401  (registers EngagementFunction as a GraphQL enum first)
 from api.context import Info
 from api.people import Person, person_or_none
+from api.relay import EngagementId
 from models import DealApproval as DealApprovalModel
 from models.enums import EngagementFunction
 from services import deals as service
@@ -78,7 +79,7 @@ class DealApproval:
 
 @strawberry.input(description="Approve an engagement's deal as the person the key acts for.")
 class ApproveDealInput:
-    engagement_id: strawberry.ID
+    engagement_id: EngagementId
     note: str | None = strawberry.field(
         default=strawberry.UNSET,
         description="Why; required when an ADMIN key tied to no person approves.",

@@ -11,7 +11,7 @@ from api.context import Info
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
 from api.people import Person, maybe_person_of
-from api.relay import Node, to_global_id
+from api.relay import EngagementId, Node, PersonId, to_global_id
 from models import Deliverable as DeliverableModel
 from models.enums import DeliverableStatus
 from services import deliverables as service
@@ -21,6 +21,7 @@ strawberry.enum(DeliverableStatus)
 
 @strawberry.type(description="What delivery planned or handed over for a scope item.")
 class Deliverable(Node, OnEngagement):
+    model = DeliverableModel  # the rows node(id:) loads (api.relay.Node)
     item: str
     description: str
     quantity: Decimal
@@ -62,7 +63,7 @@ class Deliverable(Node, OnEngagement):
 
 @strawberry.input(description="A deliverable, planned or handed over.")
 class CreateDeliverableInput:
-    engagement_id: strawberry.ID
+    engagement_id: EngagementId
     item: str = strawberry.field(
         description="The scope item's key, a slug such as 'data-migration'."
     )
@@ -73,7 +74,7 @@ class CreateDeliverableInput:
         default=strawberry.UNSET, description="PLANNED when left out."
     )
     delivered_at: dt.datetime | None = strawberry.UNSET
-    accepted_by_id: strawberry.ID | None = strawberry.UNSET
+    accepted_by_id: PersonId | None = strawberry.UNSET
     accepted_at: dt.datetime | None = strawberry.UNSET
     rejection_reason: str | None = strawberry.UNSET
     estimated_cost: Decimal | None = strawberry.UNSET

@@ -24,7 +24,9 @@ from api.promises import Promise
 from api.purchases import Purchase
 from api.relay import (
     Connection,
+    EngagementId,
     Node,
+    OrganizationId,
     Window,
     filter_id,
     page_of_list,
@@ -185,6 +187,7 @@ class Health:
 
 @strawberry.type(description="Professional-services work sold to a client, with its four sides.")
 class Engagement(Node):
+    model = EngagementModel  # the rows node(id:) loads (api.relay.Node)
     name: str
     status: EngagementStatus
     in_house: bool
@@ -482,7 +485,7 @@ class Thresholds:
 @strawberry.input(description="A new engagement for a client.")
 class CreateEngagementInput:
     name: str
-    client_id: strawberry.ID
+    client_id: OrganizationId
     currency: str = strawberry.field(description='ISO 4217 code, such as "EUR".')
     status: EngagementStatus | None = strawberry.field(
         default=strawberry.UNSET, description="PROPOSED when left out."
@@ -526,7 +529,7 @@ class EngagementQuery:
 
 @strawberry.input(description="The engagement to check against the rules now.")
 class EvaluateEngagementInput:
-    id: strawberry.ID
+    id: EngagementId
 
 
 EngagementMutation = mutation_type(
@@ -538,7 +541,6 @@ EngagementMutation = mutation_type(
             field="engagement",
             service=service.evaluate_engagement,
             build=Engagement.from_model,
-            id_type="Engagement",
             description="Check the engagement against the rules now and bring its alerts in line.",
         ),
         "approve_deal": mutation(

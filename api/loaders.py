@@ -11,11 +11,8 @@ from tortoise.models import Model
 
 from models import (
     Alert,
-    AuditEntry,
     ChangeOrder,
     CommissionPlan,
-    CompensationPeriod,
-    CompensationSignal,
     Credit,
     Deliverable,
     DeliveryAttempt,
@@ -135,27 +132,35 @@ class RowsOf(DataLoader[int, list[M]], Generic[M]):
 
 
 class Loaders:
-    """The loaders of one request; made fresh per request so nothing leaks between them."""
+    """The loaders of one request; made fresh per request so nothing leaks between them.
+
+    Rows by id come from :meth:`by_id`, one loader per model, made when first asked for
+    (the named ones below are the same loaders, for the resolvers that name them)."""
 
     def __init__(self) -> None:
-        self.organization = ById(Organization)
-        self.person = ById(Person)
-        self.engagement = ById(Engagement)
-        self.role = ById(RoleAssignment)
-        self.need = ById(Need)
-        self.promise = ById(Promise)
-        self.purchase = ById(Purchase)
-        self.deliverable = ById(Deliverable)
-        self.change_order = ById(ChangeOrder)
+        self._by_id: dict[type[Model], ById[Any]] = {}
+        self.organization = self.by_id(Organization)
+        self.person = self.by_id(Person)
+        self.engagement = self.by_id(Engagement)
+        self.role = self.by_id(RoleAssignment)
+        self.need = self.by_id(Need)
+        self.promise = self.by_id(Promise)
+        self.purchase = self.by_id(Purchase)
+        self.deliverable = self.by_id(Deliverable)
+        self.change_order = self.by_id(ChangeOrder)
         self.facts_of = FactsOf(self.person)
-        self.alert = ById(Alert)
-        self.commission_plan = ById(CommissionPlan)
-        self.compensation_period = ById(CompensationPeriod)
-        self.webhook_endpoint = ById(WebhookEndpoint)
+        self.alert = self.by_id(Alert)
+        self.commission_plan = self.by_id(CommissionPlan)
+        self.webhook_endpoint = self.by_id(WebhookEndpoint)
         self.alerts_of = RowsOf(Alert)
         self.credits_of = RowsOf(Credit)
-        self.compensation_signal = ById(CompensationSignal)
-        self.webhook_delivery = ById(WebhookDelivery)
-        self.audit_entry = ById(AuditEntry)
-        self.event = ById(Event)
+        self.webhook_delivery = self.by_id(WebhookDelivery)
+        self.event = self.by_id(Event)
         self.attempts_of = RowsOf(DeliveryAttempt, parent="delivery_id")
+
+    def by_id(self, model: type[M]) -> ById[M]:
+        """This request's loader of ``model``'s rows by primary key."""
+        loader = self._by_id.get(model)
+        if loader is None:
+            loader = self._by_id[model] = ById(model)
+        return loader

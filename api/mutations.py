@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types.base import get_object_definition
 
 from api.errors import UserError, user_errors
 from api.inputs import to_values
+from api.relay import IdOf
 from services.errors import DomainError
 from services.evaluation import Changed
 
@@ -50,14 +51,15 @@ def payload_type(
     return strawberry.type(type(f"{name}Payload", (), namespace))
 
 
-def update_input(name: str, create_input: type, *, description: str) -> type:
-    """``<name>Input``: ``id`` plus every field of ``create_input``, each optional.
+def update_input(name: str, create_input: type, *, id_of: str, description: str) -> type:
+    """``<name>Input``: ``id`` (of an ``id_of``) plus every field of ``create_input``, each
+    optional.
 
     A field left out keeps its value; a field given as null clears it (where it may be null).
     """
-    hints = typing.get_type_hints(create_input)
+    hints = typing.get_type_hints(create_input, include_extras=True)
     definition = get_object_definition(create_input, strict=True)
-    annotations: dict[str, Any] = {"id": strawberry.ID}
+    annotations: dict[str, Any] = {"id": Annotated[strawberry.ID, IdOf(id_of)]}
     namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
     for f in definition.fields:
         hint = hints[f.python_name]
@@ -69,6 +71,8 @@ def update_input(name: str, create_input: type, *, description: str) -> type:
 
 
 def _is_optional(hint: Any) -> bool:
+    if typing.get_origin(hint) is Annotated:
+        return _is_optional(typing.get_args(hint)[0])
     return type(None) in typing.get_args(hint)
 
 
@@ -76,21 +80,29 @@ def mutation(
     *,
     input_type: type,
     payload: type,
-    field: str,
     service: Callable[..., Awaitable[Any]],
-    build: Callable[[Any], Any],
     description: str,
-    id_type: str | None = None,
+    field: str | None = None,
+    build: Callable[[Any], Any] | None = None,
+    answer: Callable[[Any], Awaitable[dict[str, Any]]] | None = None,
+    values: Callable[[Any], dict[str, Any]] = to_values,
     deleted: bool = False,
 ) -> Any:
-    """A mutation resolver: input → ``service(**values)`` → payload, DomainErrors as userErrors."""
+    """A mutation resolver, the one way every mutation is written: input → ``values(input)``
+    → ``service(**values)`` → payload, DomainErrors as userErrors.
+
+    The payload holds ``build(result)`` as ``field`` (with the alerts a change opened and
+    resolved, and the deleted id), or, for a payload of its own shape, the fields
+    ``answer(result)`` gives."""
 
     async def resolve(input: Any) -> Any:
         try:
-            values = to_values(input, id_type=id_type)
-            result = await service(**values)
+            result = await service(**values(input))
         except DomainError as error:
             return payload(user_errors=user_errors(error))
+        if answer is not None:
+            return payload(**await answer(result))
+        assert field is not None and build is not None
         extra: dict[str, Any] = {}
         if isinstance(result, Changed):
             from api.alerts import Alert
@@ -122,13 +134,19 @@ def crud(
 ) -> dict[str, Any]:
     """``create<T>``, ``update<T>`` and ``delete<T>`` of one node type, for a Mutation type."""
     update_in = update_input(
-        f"Update{type_name}", create_input, description=f"Changes to {_a(label)}."
+        f"Update{type_name}",
+        create_input,
+        id_of=type_name,
+        description=f"Changes to {_a(label)}.",
     )
     delete_in = strawberry.input(
         type(
             f"Delete{type_name}Input",
             (),
-            {"__annotations__": {"id": strawberry.ID}, "__module__": __name__},
+            {
+                "__annotations__": {"id": Annotated[strawberry.ID, IdOf(type_name)]},
+                "__module__": __name__,
+            },
         ),
         description=f"The {label} to delete.",
     )
@@ -148,7 +166,6 @@ def crud(
             field=field,
             service=update,
             build=build,
-            id_type=type_name,
             description=f"Change {_a(label)}: fields left out keep their values.",
         ),
         f"delete_{snake}": mutation(
@@ -159,7 +176,6 @@ def crud(
             field=field,
             service=delete,
             build=build,
-            id_type=type_name,
             deleted=True,
             description=f"Delete {_a(label)}.",
         ),

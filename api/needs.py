@@ -10,7 +10,7 @@ from api.context import Info
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
 from api.people import Person, maybe_person_of
-from api.relay import Node, to_global_id
+from api.relay import EngagementId, Node, PersonId, to_global_id
 from models import Need as NeedModel
 from models.enums import Priority
 from services import needs as service
@@ -20,6 +20,7 @@ strawberry.enum(Priority, description="How much the client needs an item.")
 
 @strawberry.type(description="What the client really requires for a scope item.")
 class Need(Node, OnEngagement):
+    model = NeedModel  # the rows node(id:) loads (api.relay.Node)
     item: str
     description: str
     priority: Priority
@@ -49,13 +50,13 @@ class Need(Node, OnEngagement):
 
 @strawberry.input(description="A need of the client.")
 class CreateNeedInput:
-    engagement_id: strawberry.ID
+    engagement_id: EngagementId
     item: str = strawberry.field(
         description="The scope item's key, a slug such as 'data-migration'."
     )
     description: str
     priority: Priority
-    raised_by_id: strawberry.ID | None = strawberry.UNSET
+    raised_by_id: PersonId | None = strawberry.UNSET
     validated_at: dt.datetime | None = strawberry.UNSET
 
 

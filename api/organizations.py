@@ -23,6 +23,7 @@ strawberry.enum(OrganizationKind, description="What an organization is to us.")
 
 @strawberry.type(description="A client that buys engagements or a provider that delivers them.")
 class Organization(Node):
+    model = OrganizationModel  # the rows node(id:) loads (api.relay.Node)
     name: str
     kind: OrganizationKind
     pk: strawberry.Private[int]

@@ -10,13 +10,14 @@ from api.inputs import check_argument
 from api.loaders import soon
 from api.mutations import crud, mutation_type
 from api.organizations import Organization
-from api.relay import Connection, Node, page_of_query, to_global_id, window
+from api.relay import Connection, Node, OrganizationId, page_of_query, to_global_id, window
 from models import Person as PersonModel
 from services import people as service
 
 
 @strawberry.type(description="Someone at a client or provider.")
 class Person(Node):
+    model = PersonModel  # the rows node(id:) loads (api.relay.Node)
     name: str
     email: str
     pk: strawberry.Private[int]
@@ -67,7 +68,7 @@ async def person_or_none(info: Info, pk: int | None) -> Person | None:
 class CreatePersonInput:
     name: str
     email: str
-    organization_id: strawberry.ID
+    organization_id: OrganizationId
 
 
 @strawberry.type

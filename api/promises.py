@@ -11,13 +11,14 @@ from api.context import Info
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
 from api.people import Person, maybe_person_of, person_of
-from api.relay import Node, to_global_id
+from api.relay import EngagementId, Node, PersonId, to_global_id
 from models import Promise as PromiseModel
 from services import promises as service
 
 
 @strawberry.type(description="What a salesperson promised the client for a scope item.")
 class Promise(Node, OnEngagement):
+    model = PromiseModel  # the rows node(id:) loads (api.relay.Node)
     item: str
     description: str
     quantity: Decimal
@@ -59,17 +60,17 @@ class Promise(Node, OnEngagement):
 
 @strawberry.input(description="A promise made to the client.")
 class CreatePromiseInput:
-    engagement_id: strawberry.ID
+    engagement_id: EngagementId
     item: str = strawberry.field(
         description="The scope item's key, a slug such as 'data-migration'."
     )
     description: str
     quantity: Decimal = strawberry.field(description="Hours, days or units; not negative.")
-    made_by_id: strawberry.ID = strawberry.field(description="The salesperson.")
+    made_by_id: PersonId = strawberry.field(description="The salesperson.")
     promised_date: dt.date | None = strawberry.UNSET
     quoted_amount: Decimal | None = strawberry.UNSET
     made_at: dt.datetime | None = strawberry.UNSET
-    delivery_signoff_by_id: strawberry.ID | None = strawberry.UNSET
+    delivery_signoff_by_id: PersonId | None = strawberry.UNSET
     delivery_signoff_at: dt.datetime | None = strawberry.UNSET
 
 

@@ -9,13 +9,14 @@ import strawberry
 
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
-from api.relay import Node, to_global_id
+from api.relay import EngagementId, Node, to_global_id
 from models import Purchase as PurchaseModel
 from services import purchases as service
 
 
 @strawberry.type(description="A contract line: what the client bought for a scope item.")
 class Purchase(Node, OnEngagement):
+    model = PurchaseModel  # the rows node(id:) loads (api.relay.Node)
     item: str
     description: str
     quantity: Decimal
@@ -47,7 +48,7 @@ class Purchase(Node, OnEngagement):
 
 @strawberry.input(description="A contract line.")
 class CreatePurchaseInput:
-    engagement_id: strawberry.ID
+    engagement_id: EngagementId
     item: str = strawberry.field(
         description="The scope item's key, a slug such as 'data-migration'."
     )

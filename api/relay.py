@@ -10,7 +10,7 @@ import base64
 import binascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -64,7 +64,45 @@ def filter_id(global_id: object, expected: str, argument: str) -> int:
 
 @strawberry.interface(description="An object with a global id, fetchable with `node(id:)`.")
 class Node:
+    """A type with a global id. A subclass that says which ``model`` its rows are (a plain
+    class attribute, not a field) registers itself in ``NODE_TYPES`` when it is defined, so
+    that ``node(id:)`` finds it with no list to extend; it builds itself with
+    ``from_model(row)``, and may narrow who sees a row with ``visible_to``."""
+
     id: strawberry.ID = strawberry.field(description="The object's opaque global id.")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "model" in cls.__dict__:
+            NODE_TYPES[cls.__name__] = cls
+
+    @classmethod
+    def visible_to(cls, principal: Any, row: Any) -> bool:
+        """Whether ``principal``, who may read the type, may see this row of it."""
+        return True
+
+
+NODE_TYPES: dict[str, type[Node]] = {}
+"""Every node type by its GraphQL name, in the order they were defined."""
+
+
+@dataclass(frozen=True)
+class IdOf:
+    """Says which node type an input's ``ID`` field names: its global id is decoded as that
+    type's, and one of another type is refused naming the field. Every ID field of an
+    input carries one (``api.inputs`` refuses an input type without)."""
+
+    type_name: str
+
+
+EngagementId = Annotated[strawberry.ID, IdOf("Engagement")]
+OrganizationId = Annotated[strawberry.ID, IdOf("Organization")]
+PersonId = Annotated[strawberry.ID, IdOf("Person")]
+CommissionPlanId = Annotated[strawberry.ID, IdOf("CommissionPlan")]
+WebhookEndpointId = Annotated[strawberry.ID, IdOf("WebhookEndpoint")]
+WebhookDeliveryId = Annotated[strawberry.ID, IdOf("WebhookDelivery")]
+AlertId = Annotated[strawberry.ID, IdOf("Alert")]
+RoleAssignmentId = Annotated[strawberry.ID, IdOf("RoleAssignment")]
 
 
 @strawberry.type

@@ -8,7 +8,7 @@ from api.context import Info
 from api.mutations import mutation, mutation_type, payload_type
 from api.on_engagement import OnEngagement
 from api.people import Person, person_of
-from api.relay import Node, to_global_id
+from api.relay import EngagementId, Node, PersonId, RoleAssignmentId, to_global_id
 from models import RoleAssignment as RoleAssignmentModel
 from models.enums import EngagementFunction, Raci
 from services import roles as service
@@ -19,6 +19,7 @@ strawberry.enum(Raci, description="Responsible, accountable, consulted or inform
 
 @strawberry.type(description="A person's function on an engagement.")
 class RoleAssignment(Node, OnEngagement):
+    model = RoleAssignmentModel  # the rows node(id:) loads (api.relay.Node)
     function: EngagementFunction
     raci: Raci
     person_pk: strawberry.Private[int]
@@ -40,15 +41,15 @@ class RoleAssignment(Node, OnEngagement):
 
 @strawberry.input(description="Give a person a function on an engagement.")
 class CreateRoleAssignmentInput:
-    engagement_id: strawberry.ID
-    person_id: strawberry.ID
+    engagement_id: EngagementId
+    person_id: PersonId
     function: EngagementFunction
     raci: Raci
 
 
 @strawberry.input(description="Change a role's function or RACI letter.")
 class UpdateRoleAssignmentInput:
-    id: strawberry.ID
+    id: RoleAssignmentId
     function: EngagementFunction | None = strawberry.UNSET
     raci: Raci | None = strawberry.UNSET
 
@@ -58,9 +59,9 @@ class UpdateRoleAssignmentInput:
     "(and `raci`, which must then match)."
 )
 class DeleteRoleAssignmentInput:
-    id: strawberry.ID | None = strawberry.UNSET
-    engagement_id: strawberry.ID | None = strawberry.UNSET
-    person_id: strawberry.ID | None = strawberry.UNSET
+    id: RoleAssignmentId | None = strawberry.UNSET
+    engagement_id: EngagementId | None = strawberry.UNSET
+    person_id: PersonId | None = strawberry.UNSET
     function: EngagementFunction | None = strawberry.UNSET
     raci: Raci | None = strawberry.UNSET
 
@@ -84,7 +85,6 @@ _fields = {
         field="role_assignment",
         service=service.update_role_assignment,
         build=RoleAssignment.from_model,
-        id_type="RoleAssignment",
         description="Change a role's function or RACI letter.",
     ),
     "delete_role_assignment": mutation(
@@ -95,7 +95,6 @@ _fields = {
         field="role_assignment",
         service=service.delete_role_assignment,
         build=RoleAssignment.from_model,
-        id_type="RoleAssignment",
         deleted=True,
         description="Remove a person's function from an engagement.",
     ),

@@ -21,36 +21,31 @@ from strawberry.types import ExecutionContext
 from strawberry.types.field import StrawberryField
 
 from api.access import Authorize
-from api.alerts import Alert, AlertMutation, AlertQuery
-from api.audit import AuditEntry, AuditQuery
-from api.change_orders import ChangeOrder, ChangeOrderMutation
+from api.alerts import AlertMutation, AlertQuery
+from api.audit import AuditQuery
+from api.change_orders import ChangeOrderMutation
 from api.compensation import (
-    CommissionPlan,
+    CompensationMutation,
     CompensationQuery,
-    CreditsMutation,
-    LedgerMutation,
-    PlanMutation,
 )
-from api.deliverables import Deliverable, DeliverableMutation
+from api.deliverables import DeliverableMutation
 from api.dispatch import AnnounceEvents
 from api.engagements import EngagementMutation, EngagementQuery
 from api.errors import MASKED_MESSAGE, should_mask
 from api.limits import CountNodes, HideSuggestions, NodeBudget, QuietExecutor
 from api.live import LiveSubscription
-from api.needs import Need, NeedMutation
+from api.needs import NeedMutation
 from api.nodes import NodeQuery
 from api.observe import MeasureOperations
 from api.organizations import OrganizationMutation, OrganizationQuery
 from api.people import PersonMutation, PersonQuery
-from api.promises import Promise, PromiseMutation
-from api.purchases import Purchase, PurchaseMutation
-from api.roles import RoleAssignment, RoleAssignmentMutation
+from api.promises import PromiseMutation
+from api.purchases import PurchaseMutation
+from api.relay import NODE_TYPES
+from api.roles import RoleAssignmentMutation
 from api.scalars import SCALAR_OVERRIDES
 from api.shape import CheckShapeThenValidate, ShapeLimits
 from api.webhooks import (
-    SecretMutation,
-    WebhookDelivery,
-    WebhookEndpoint,
     WebhookMutation,
     WebhookQuery,
 )
@@ -83,10 +78,7 @@ Mutation = merge_types(
         DeliverableMutation,
         ChangeOrderMutation,
         AlertMutation,
-        PlanMutation,
-        CreditsMutation,
-        LedgerMutation,
-        SecretMutation,
+        CompensationMutation,
         WebhookMutation,
     ),
 )
@@ -162,19 +154,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         # Types reached only through the Node interface must still be in the schema.
-        types=[
-            Need,
-            Promise,
-            Purchase,
-            Deliverable,
-            ChangeOrder,
-            RoleAssignment,
-            Alert,
-            CommissionPlan,
-            WebhookEndpoint,
-            WebhookDelivery,
-            AuditEntry,
-        ],
+        types=list(NODE_TYPES.values()),
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=extensions,  # type: ignore[arg-type]
         execution_context_class=None if settings.graphql_suggestions else QuietExecutor,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Awaitable
 from typing import Any
 
 import strawberry
@@ -13,17 +12,25 @@ from strawberry.scalars import JSON
 
 from api.context import Info
 from api.enums import DeliveryStatus
-from api.errors import UserError, user_errors
-from api.inputs import check_filter, to_values
+from api.errors import UserError
+from api.inputs import check_filter
 from api.mutations import mutation, mutation_type, payload_type, update_input
-from api.relay import Connection, Node, filter_id, page_of_query, to_global_id, window
+from api.relay import (
+    Connection,
+    Node,
+    WebhookDeliveryId,
+    WebhookEndpointId,
+    filter_id,
+    page_of_query,
+    to_global_id,
+    window,
+)
 from models import DeliveryAttempt as DeliveryAttemptModel
 from models import Event as EventModel
 from models import WebhookDelivery as WebhookDeliveryModel
 from models import WebhookEndpoint as WebhookEndpointModel
 from services import webhook_deliveries
 from services import webhook_endpoints as service
-from services.errors import DomainError
 
 
 @strawberry.type(
@@ -31,6 +38,7 @@ from services.errors import DomainError
     "again after creation or rotation."
 )
 class WebhookEndpoint(Node):
+    model = WebhookEndpointModel  # the rows node(id:) loads (api.relay.Node)
     url: str
     event_types: list[str] = strawberry.field(
         description="Exact types ('alert.opened') or families ('alert.*')."
@@ -85,6 +93,7 @@ class DeliveryAttempt:
     "until the receiver answers 2xx. Every attempt is kept."
 )
 class WebhookDelivery(Node):
+    model = WebhookDeliveryModel  # the rows node(id:) loads (api.relay.Node)
     status: DeliveryStatus
     attempt_count: int
     next_attempt_at: dt.datetime | None = strawberry.field(
@@ -174,12 +183,12 @@ def _deliveries(f: WebhookDeliveryFilter | None) -> Any:
 
 @strawberry.input(description="The delivery to send again.")
 class RedeliverInput:
-    delivery_id: strawberry.ID
+    delivery_id: WebhookDeliveryId
 
 
 @strawberry.input(description="The endpoint to send a webhook.test event to.")
 class SendTestEventInput:
-    endpoint_id: strawberry.ID
+    endpoint_id: WebhookEndpointId
 
 
 @strawberry.input(description="A URL to send events to, and which events.")
@@ -194,12 +203,12 @@ class CreateWebhookEndpointInput:
 
 @strawberry.input(description="The endpoint whose secret to replace.")
 class RotateWebhookSecretInput:
-    id: strawberry.ID
+    id: WebhookEndpointId
 
 
 @strawberry.input(description="The endpoint to delete.")
 class DeleteWebhookEndpointInput:
-    id: strawberry.ID
+    id: WebhookEndpointId
 
 
 @strawberry.type
@@ -219,17 +228,6 @@ class RotateWebhookSecretPayload:
         description="The new secret, shown this once; the previous one signs for a day more.",
     )
     user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-async def _with_secret(
-    call: Awaitable[service.WithSecret],
-) -> tuple[WebhookEndpoint | None, str | None, list[UserError]]:
-    """What a call that made a secret answers: the endpoint, and the secret this once."""
-    try:
-        result = await call
-    except DomainError as error:
-        return None, None, user_errors(error)
-    return WebhookEndpoint.from_model(result.endpoint), result.secret, []
 
 
 @strawberry.type
@@ -255,51 +253,39 @@ class WebhookQuery:
         )
 
 
-@strawberry.type
-class SecretMutation:
-    @strawberry.mutation(
-        description="Subscribe a URL to events; the payload shows its secret once."
-    )
-    async def create_webhook_endpoint(
-        self, input: CreateWebhookEndpointInput
-    ) -> CreateWebhookEndpointPayload:
-        try:
-            values = to_values(input)
-        except DomainError as error:
-            return CreateWebhookEndpointPayload(user_errors=user_errors(error))
-        endpoint, secret, errors = await _with_secret(service.create_webhook_endpoint(**values))
-        return CreateWebhookEndpointPayload(
-            webhook_endpoint=endpoint, secret=secret, user_errors=errors
-        )
-
-    @strawberry.mutation(description="Replace an endpoint's secret; the payload shows it once.")
-    async def rotate_webhook_secret(
-        self, input: RotateWebhookSecretInput
-    ) -> RotateWebhookSecretPayload:
-        try:
-            values = to_values(input, id_type="WebhookEndpoint")
-        except DomainError as error:
-            return RotateWebhookSecretPayload(user_errors=user_errors(error))
-        endpoint, secret, errors = await _with_secret(service.rotate_webhook_secret(**values))
-        return RotateWebhookSecretPayload(
-            webhook_endpoint=endpoint, secret=secret, user_errors=errors
-        )
+async def _endpoint_and_secret(made: service.WithSecret) -> dict[str, Any]:
+    """What a call that made a secret answers: the endpoint, and the secret this once."""
+    return {"webhook_endpoint": WebhookEndpoint.from_model(made.endpoint), "secret": made.secret}
 
 
 WebhookMutation = mutation_type(
     "WebhookMutation",
     {
+        "create_webhook_endpoint": mutation(
+            input_type=CreateWebhookEndpointInput,
+            payload=CreateWebhookEndpointPayload,
+            service=service.create_webhook_endpoint,
+            answer=_endpoint_and_secret,
+            description="Subscribe a URL to events; the payload shows its secret once.",
+        ),
+        "rotate_webhook_secret": mutation(
+            input_type=RotateWebhookSecretInput,
+            payload=RotateWebhookSecretPayload,
+            service=service.rotate_webhook_secret,
+            answer=_endpoint_and_secret,
+            description="Replace an endpoint's secret; the payload shows it once.",
+        ),
         "update_webhook_endpoint": mutation(
             input_type=update_input(
                 "UpdateWebhookEndpoint",
                 CreateWebhookEndpointInput,
+                id_of="WebhookEndpoint",
                 description="Changes to a webhook endpoint.",
             ),
             payload=payload_type("UpdateWebhookEndpoint", "webhook_endpoint", WebhookEndpoint),
             field="webhook_endpoint",
             service=service.update_webhook_endpoint,
             build=WebhookEndpoint.from_model,
-            id_type="WebhookEndpoint",
             description="Change a webhook endpoint; activating it clears why it was disabled.",
         ),
         "delete_webhook_endpoint": mutation(
@@ -310,7 +296,6 @@ WebhookMutation = mutation_type(
             field="webhook_endpoint",
             service=service.delete_webhook_endpoint,
             build=WebhookEndpoint.from_model,
-            id_type="WebhookEndpoint",
             deleted=True,
             description="Unsubscribe: delete a webhook endpoint and its deliveries.",
         ),

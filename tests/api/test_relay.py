@@ -153,3 +153,58 @@ async def test_graphiql_is_served_to_browsers(client):
     response = await client.http.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+
+
+def test_every_type_that_implements_node_is_found_by_node_id():
+    """A node type registers itself where it is defined; none is left out of node(id:)."""
+    from api.relay import NODE_TYPES
+    from api.schema import build_schema
+
+    schema = build_schema()._schema
+    implementing = {t.name for t in schema.get_implementations(schema.get_type("Node")).objects}
+    assert set(NODE_TYPES) == implementing
+
+
+def test_every_id_field_of_every_input_says_which_type_it_names():
+    """Global ids in mutation inputs are decoded as the type their field declares (IdOf),
+    never by guessing from the field's name; an ID field without a declaration fails here.
+    (A query's filter names the type where it reads each id: ``api.relay.filter_id``.)"""
+    from graphql import GraphQLInputObjectType
+    from strawberry.types.base import StrawberryObjectDefinition
+
+    from api.inputs import id_fields
+    from api.schema import build_schema
+
+    strawberry_schema = build_schema()
+    declared = 0
+    for graphql_type in strawberry_schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLInputObjectType) or graphql_type.name.endswith(
+            "Filter"
+        ):
+            continue
+        definition = graphql_type.extensions.get("strawberry-definition")
+        assert isinstance(definition, StrawberryObjectDefinition), graphql_type.name
+        fields = id_fields(definition.origin)
+        ids = {name for name, f in graphql_type.fields.items() if "ID" in str(f.type)}
+        assert len(fields) == len(ids), (graphql_type.name, fields, ids)
+        declared += len(fields)
+    assert declared > 30
+
+
+async def test_an_input_id_of_another_type_is_refused_naming_its_field(client):
+    ids = await seed_engagement(client)
+    payload = await client.mutate(
+        "createPromise",
+        {
+            "engagementId": ids["engagement"],
+            "item": "a",
+            "description": "d",
+            "quantity": "1",
+            # An organization's id where a person's belongs.
+            "madeById": ids["client"],
+        },
+        "promise { id }",
+    )
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [
+        (["input", "madeById"], "NOT_FOUND")
+    ]

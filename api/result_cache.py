@@ -1,0 +1,227 @@
+"""The result cache: a read that repeats is answered with the bytes of the last answer to
+the same request, without running it, for as long as no commit could have changed it.
+
+What an answer depends on, and so what its key holds:
+
+- the document, normalized (printed from its parse, so spacing and comments do not
+  matter) and hashed, and the operation chosen from it;
+- the variables, as canonical JSON (keys sorted, no spaces);
+- who asks: the key's role and the person it acts for, which are all the access table
+  and the nested lists that narrow themselves read of a key (``api.access``);
+- the media type the answer is sent as;
+- the data: :func:`models.db.data_version`, read before the request runs.
+
+Nothing else goes into an answer: no read looks at the clock, and ``extensions.cost``
+follows from the document and the variables.
+
+Why one version for all the data, not one per engagement read: the reads reach far past
+engagements (organizations, people, plans, periods, keys, endpoints, deliveries, the audit
+trail), and not every write says which engagement it touched (only those that write an
+``engagement.*`` event do), so versions per engagement could not be shown complete. The
+database's own version is complete by construction: every commit moves it, whichever
+code path wrote, in this process or another. Any commit empties the cache, which costs
+hits on a service that writes often, never a stale answer.
+
+Why a check against the database on every read, rather than the NOTIFY the live feed
+hears: a NOTIFY reaches the other processes after the writer's commit has returned to its
+client, so a read sent to another process in that gap would get the old answer; and it
+is not sent at all while the listening connection is down. The check is one statement
+(``bench/peer.py`` measures a hit, the check included). On SQLite it also catches
+``fourway`` commands and other processes writing to the same file.
+
+Only queries are cached (never mutations or subscriptions), only answers without errors
+(so nothing refused, over a limit or failed), and only requests without ``extensions``.
+The cache holds answers for one version at a time: when a newer one is seen, the older
+answers, unreachable from then on, are dropped. Within a version it keeps at most
+``FOURWAY_RESULT_CACHE_BYTES`` (answers and their keys), dropping the least recently used.
+Identical misses that arrive together each run (no coalescing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse, print_ast
+
+from observability import metrics
+
+ENTRY_OVERHEAD = 200
+"""Bytes counted for an entry beyond its answer and its variables: the key's other parts,
+the tuple, the dictionary's slot."""
+
+Key = tuple[str, str | None, str, str, int | None, str]
+"""Document digest, the operation's name in it, variables, role, person id, media type."""
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the cache needs of a document for one operation name."""
+
+    digest: str
+    name: str | None
+    """The operation's own name (the one logged and measured), not the one asked for."""
+
+
+@lru_cache(maxsize=512)
+def _document(query: str, max_tokens: int) -> tuple[str, dict[str | None, Operation]] | None:
+    """The normalized digest of ``query`` and its queries by the name a request may use
+    (None for the only one); None when it does not parse (left to the schema to answer)."""
+    try:
+        document = parse(query, max_tokens=max_tokens)
+    except GraphQLError:
+        return None
+    digest = hashlib.sha256(print_ast(document).encode()).hexdigest()
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    queries: dict[str | None, Operation] = {}
+    for definition in operations:
+        if definition.operation is not OperationType.QUERY:
+            continue
+        name = definition.name.value if definition.name else None
+        if name is not None:
+            queries[name] = Operation(digest, name)
+        if len(operations) == 1:
+            queries[None] = Operation(digest, name)
+    return digest, queries
+
+
+def cacheable_operation(
+    query: object, operation_name: object, *, max_tokens: int
+) -> Operation | None:
+    """The query that a request for ``operation_name`` in ``query`` runs, or None when it
+    runs no query (a mutation, a subscription, a document that does not parse, a name it
+    does not hold)."""
+    if not isinstance(query, str) or not isinstance(operation_name, str | None):
+        return None
+    document = _document(query, max_tokens)
+    if document is None:
+        return None
+    return document[1].get(operation_name)
+
+
+def canonical_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class Ticket:
+    """One cacheable request: its key, the data version it was read at, and the answer
+    held for it (None on a miss)."""
+
+    key: Key
+    version: str
+    operation: Operation
+    started: float
+    hit: bytes | None
+
+
+class _Usage:
+    """The bytes a cache holds, kept apart from it so the gauge can be corrected when the
+    cache is collected."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def add(self, amount: int) -> None:
+        self.bytes += amount
+        metrics.RESULT_CACHE_BYTES.inc(amount)
+
+    @staticmethod
+    def release(usage: _Usage) -> None:
+        metrics.RESULT_CACHE_BYTES.dec(usage.bytes)
+        usage.bytes = 0
+
+
+class ResultCache:
+    """Answers by :data:`Key`, for the current data version, least recently used first
+    out, within ``max_bytes``."""
+
+    def __init__(
+        self,
+        *,
+        max_bytes: int,
+        max_tokens: int,
+        data_version: Callable[[], Awaitable[str]],
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.max_tokens = max_tokens
+        self._data_version = data_version
+        self._version: str | None = None
+        self._entries: OrderedDict[Key, bytes] = OrderedDict()
+        self._usage = _Usage()
+        weakref.finalize(self, _Usage.release, self._usage)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._usage.bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def ticket(
+        self,
+        *,
+        query: object,
+        variables: Mapping[str, object] | None,
+        operation_name: object,
+        extensions: Mapping[str, object] | None,
+        role: str,
+        person_id: int | None,
+        media_type: str,
+    ) -> Ticket | None:
+        """The ticket of a request the cache may answer, with its answer if held; None
+        when the request is not one to cache."""
+        if extensions:
+            return None
+        operation = cacheable_operation(query, operation_name, max_tokens=self.max_tokens)
+        if operation is None:
+            return None
+        started = time.perf_counter()
+        key: Key = (
+            operation.digest,
+            operation.name,
+            canonical_json(variables or {}),
+            role,
+            person_id,
+            media_type,
+        )
+        version = await self._data_version()  # before anything of the answer is read
+        if version != self._version:
+            self._drop_all()
+            self._version = version
+        body = self._entries.get(key)
+        if body is None:
+            metrics.RESULT_CACHE_MISSES.inc()
+        else:
+            self._entries.move_to_end(key)
+            metrics.RESULT_CACHE_HITS.inc()
+        return Ticket(key, version, operation, started, body)
+
+    def put(self, ticket: Ticket, body: bytes) -> None:
+        """Keep ``body`` as the answer to ``ticket``'s request, unless the data has moved
+        on since it was read (it may be older than what is current) or it cannot fit."""
+        if ticket.version != self._version or ticket.key in self._entries:
+            return
+        size = _size(ticket.key, body)
+        if size > self.max_bytes:
+            return
+        self._entries[ticket.key] = body
+        self._usage.add(size)
+        while self._usage.bytes > self.max_bytes:
+            key, dropped = self._entries.popitem(last=False)
+            self._usage.add(-_size(key, dropped))
+            metrics.RESULT_CACHE_EVICTIONS.inc()
+
+    def _drop_all(self) -> None:
+        self._entries.clear()
+        self._usage.add(-self._usage.bytes)
+
+
+def _size(key: Key, body: bytes) -> int:
+    return len(body) + len(key[2]) + ENTRY_OVERHEAD

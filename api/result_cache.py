@@ -30,7 +30,9 @@ is not sent at all while the listening connection is down. The check is one stat
 ``fourway`` commands and other processes writing to the same file.
 
 Only queries are cached (never mutations or subscriptions), only answers without errors
-(so nothing refused, over a limit or failed), and only requests without ``extensions``.
+(so nothing refused, over a limit or failed), and only requests without ``extensions``;
+queries that select only ``__typename`` or introspection at their root read no data and
+are left to run (in less time than the version takes to read).
 The cache holds answers for one version at a time: when a newer one is seen, the older
 answers, unreachable from then on, are dropped. Within a version it keeps at most
 ``FOURWAY_RESULT_CACHE_BYTES`` (answers and their keys), dropping the least recently used.
@@ -48,7 +50,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse, print_ast
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+    print_ast,
+)
 
 from observability import metrics
 
@@ -81,7 +90,7 @@ def _document(query: str, max_tokens: int) -> tuple[str, dict[str | None, Operat
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     queries: dict[str | None, Operation] = {}
     for definition in operations:
-        if definition.operation is not OperationType.QUERY:
+        if definition.operation is not OperationType.QUERY or not _reads_data(definition):
             continue
         name = definition.name.value if definition.name else None
         if name is not None:
@@ -89,6 +98,16 @@ def _document(query: str, max_tokens: int) -> tuple[str, dict[str | None, Operat
         if len(operations) == 1:
             queries[None] = Operation(digest, name)
     return digest, queries
+
+
+def _reads_data(operation: OperationDefinitionNode) -> bool:
+    """Whether the operation may read the database: anything but ``__typename``,
+    ``__schema`` and ``__type`` at its root, which answer without it (and faster than the
+    data version could be read)."""
+    return any(
+        not isinstance(selection, FieldNode) or not selection.name.value.startswith("__")
+        for selection in operation.selection_set.selections
+    )
 
 
 def cacheable_operation(

@@ -343,6 +343,15 @@ async def test_a_cache_of_zero_bytes_is_off(uncached, admin_key):
         assert (hits(), misses()) == before
 
 
+async def test_a_query_of_typename_or_introspection_alone_runs_without_the_cache(cached, admin_key):
+    async with app_client(cached) as http:
+        before = (hits(), misses())
+        for query in ("{ __typename }", "{ __schema { queryType { name } } }"):
+            for _ in range(2):
+                await post(http, admin_key, query)
+        assert (hits(), misses()) == before
+
+
 async def test_concurrent_readers_never_see_less_than_what_committed_before_they_asked(
     cached, client
 ):

@@ -4,7 +4,10 @@ the same request, without running it, for as long as no commit could have change
 What an answer depends on, and so what its key holds:
 
 - the document, normalized (printed from its parse, so spacing and comments do not
-  matter) and hashed, and the operation chosen from it;
+  matter) and hashed, and the operation chosen from it. The normalized digest is worked
+  out when an answer is first kept (printing a document costs as much as parsing it, and
+  a document refused for its size should cost neither twice); until then a text of its
+  own is a miss, once;
 - the variables, as canonical JSON (keys sorted, no spaces);
 - who asks: the key's role and the person it acts for, which are all the access table
   and the nested lists that narrow themselves read of a key (``api.access``);
@@ -55,10 +58,10 @@ from graphql import (
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
-    parse,
     print_ast,
 )
 
+from api.shape import PARSE_CACHE_SIZE, parse_document
 from observability import metrics
 
 ENTRY_OVERHEAD = 200
@@ -71,22 +74,21 @@ Key = tuple[str, str | None, str, str, int | None, str]
 
 @dataclass(frozen=True)
 class Operation:
-    """What the cache needs of a document for one operation name."""
+    """A query a request runs: its document's text and its own name (the one logged and
+    measured, whether or not the request named it)."""
 
-    digest: str
+    query: str
     name: str | None
-    """The operation's own name (the one logged and measured), not the one asked for."""
 
 
-@lru_cache(maxsize=512)
-def _document(query: str, max_tokens: int) -> tuple[str, dict[str | None, Operation]] | None:
-    """The normalized digest of ``query`` and its queries by the name a request may use
-    (None for the only one); None when it does not parse (left to the schema to answer)."""
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
+def _queries(query: str, max_tokens: int) -> dict[str | None, Operation] | None:
+    """The queries of ``query`` that read data, by the name a request may use (None for
+    the only one); None when it does not parse (left to the schema to answer)."""
     try:
-        document = parse(query, max_tokens=max_tokens)
+        document = parse_document(query, max_tokens=max_tokens)
     except GraphQLError:
         return None
-    digest = hashlib.sha256(print_ast(document).encode()).hexdigest()
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     queries: dict[str | None, Operation] = {}
     for definition in operations:
@@ -94,10 +96,10 @@ def _document(query: str, max_tokens: int) -> tuple[str, dict[str | None, Operat
             continue
         name = definition.name.value if definition.name else None
         if name is not None:
-            queries[name] = Operation(digest, name)
+            queries[name] = Operation(query, name)
         if len(operations) == 1:
-            queries[None] = Operation(digest, name)
-    return digest, queries
+            queries[None] = Operation(query, name)
+    return queries
 
 
 def _reads_data(operation: OperationDefinitionNode) -> bool:
@@ -118,10 +120,19 @@ def cacheable_operation(
     does not hold)."""
     if not isinstance(query, str) or not isinstance(operation_name, str | None):
         return None
-    document = _document(query, max_tokens)
-    if document is None:
-        return None
-    return document[1].get(operation_name)
+    queries = _queries(query, max_tokens)
+    return None if queries is None else queries.get(operation_name)
+
+
+def _text_digest(query: str) -> str:
+    return hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def normalized_digest(query: str, max_tokens: int) -> str:
+    """The hash of the document as graphql-core prints it: the same for texts that differ
+    only in spacing, commas and comments."""
+    document = parse_document(query, max_tokens=max_tokens)
+    return hashlib.sha256(print_ast(document).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def canonical_json(value: object) -> str:
@@ -130,10 +141,12 @@ def canonical_json(value: object) -> str:
 
 @dataclass
 class Ticket:
-    """One cacheable request: its key, the data version it was read at, and the answer
-    held for it (None on a miss)."""
+    """One cacheable request: its key (less the document's digest, when not yet known),
+    the data version it was read at, and the answer held for it (None on a miss)."""
 
-    key: Key
+    rest: tuple[str | None, str, str, int | None, str]
+    """The key after the digest."""
+    digest: str | None
     version: str
     operation: Operation
     started: float
@@ -173,6 +186,8 @@ class ResultCache:
         self._data_version = data_version
         self._version: str | None = None
         self._entries: OrderedDict[Key, bytes] = OrderedDict()
+        # The normalized digest of each text answered and kept, by the text's own digest.
+        self._digests: OrderedDict[str, str] = OrderedDict()
         self._usage = _Usage()
         weakref.finalize(self, _Usage.release, self._usage)
 
@@ -202,40 +217,46 @@ class ResultCache:
         if operation is None:
             return None
         started = time.perf_counter()
-        key: Key = (
-            operation.digest,
-            operation.name,
-            canonical_json(variables or {}),
-            role,
-            person_id,
-            media_type,
-        )
+        rest = (operation.name, canonical_json(variables or {}), role, person_id, media_type)
+        digest = self._digests.get(_text_digest(operation.query))
         version = await self._data_version()  # before anything of the answer is read
         if version != self._version:
             self._drop_all()
             self._version = version
-        body = self._entries.get(key)
-        if body is None:
+        key: Key | None = None if digest is None else (digest, *rest)
+        body = None if key is None else self._entries.get(key)
+        if key is None or body is None:
             metrics.RESULT_CACHE_MISSES.inc()
         else:
             self._entries.move_to_end(key)
             metrics.RESULT_CACHE_HITS.inc()
-        return Ticket(key, version, operation, started, body)
+        return Ticket(rest, digest, version, operation, started, body)
 
     def put(self, ticket: Ticket, body: bytes) -> None:
         """Keep ``body`` as the answer to ``ticket``'s request, unless the data has moved
         on since it was read (it may be older than what is current) or it cannot fit."""
-        if ticket.version != self._version or ticket.key in self._entries:
+        if ticket.version != self._version:
             return
-        size = _size(ticket.key, body)
-        if size > self.max_bytes:
+        digest = ticket.digest or self._digest(ticket.operation.query)
+        key: Key = (digest, *ticket.rest)
+        size = _size(key, body)
+        if size > self.max_bytes or key in self._entries:
             return
-        self._entries[ticket.key] = body
+        self._entries[key] = body
         self._usage.add(size)
         while self._usage.bytes > self.max_bytes:
             key, dropped = self._entries.popitem(last=False)
             self._usage.add(-_size(key, dropped))
             metrics.RESULT_CACHE_EVICTIONS.inc()
+
+    def _digest(self, query: str) -> str:
+        """The normalized digest of ``query``, remembered for the next request of the same
+        text (the last :data:`PARSE_CACHE_SIZE` texts)."""
+        digest = normalized_digest(query, self.max_tokens)
+        self._digests[_text_digest(query)] = digest
+        if len(self._digests) > PARSE_CACHE_SIZE:
+            self._digests.popitem(last=False)
+        return digest
 
     def _drop_all(self) -> None:
         self._entries.clear()

@@ -12,7 +12,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
     MaxTokensLimiter,
-    ParserCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -46,7 +45,7 @@ from api.promises import Promise, PromiseMutation
 from api.purchases import Purchase, PurchaseMutation
 from api.roles import RoleAssignment, RoleAssignmentMutation
 from api.scalars import SCALAR_OVERRIDES
-from api.shape import CheckShapeThenValidate, ShapeLimits
+from api.shape import CheckShapeThenValidate, ParseOnce, ShapeLimits
 from api.webhooks import (
     SecretMutation,
     WebhookDelivery,
@@ -144,7 +143,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     extensions: list[object] = [
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(limits),
-        lambda: ParserCache(maxsize=512),
+        ParseOnce,  # the parse cache, shared with the result cache
         # In place of strawberry's ValidationCache: the shape first, then validation.
         lambda: CheckShapeThenValidate(shape),
         Authorize,

@@ -9,6 +9,7 @@ import gc
 import hashlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
@@ -41,6 +42,7 @@ from api.errors import masked
 from api.exports import compensation_csv
 from api.http import (
     GRAPHQL_RESPONSE_JSON,
+    JSON,
     LimitBody,
     LimitBodyTime,
     error_response,
@@ -49,10 +51,11 @@ from api.http import (
     request_error_status,
     response_media_type,
 )
-from api.observe import Observe, metrics_endpoint, readyz
+from api.observe import Observe, metrics_endpoint, readyz, record_operation
+from api.result_cache import ResultCache, Ticket
 from api.schema import build_schema
 from api.sockets import KeyedTransportWS, Sockets
-from models.db import is_postgres, tortoise_config
+from models.db import data_version, is_postgres, tortoise_config
 from services.api_keys import authenticate
 from services.feed import Feed, listen_for_commits
 from services.retention import Retention, prune
@@ -62,10 +65,20 @@ from settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 
+class Answer(Response):
+    """The response strawberry's resolvers may touch, carrying what the result cache
+    decided about the request: the answer it held (``cached``), or the ticket under which
+    to keep the answer about to be made (``ticket``)."""
+
+    cached: bytes | None = None
+    ticket: Ticket | None = None
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """strawberry's view, answering as GraphQL over HTTP says (see ``api.http``), with
     subscriptions over graphql-transport-ws on the same path, each socket acting as its
-    key (see ``api.sockets``)."""
+    key (see ``api.sockets``), and repeated reads answered from ``result_cache`` (see
+    ``api.result_cache``) when there is one."""
 
     graphql_transport_ws_handler_class = KeyedTransportWS
 
@@ -77,6 +90,7 @@ class GraphQLApp(GraphQL[Context, None]):
         sockets: Sockets | None = None,
         debug: bool = False,
         connection_init_seconds: float = 10.0,
+        result_cache: ResultCache | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -88,6 +102,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.feed = feed
         self.sockets = sockets or Sockets()
         self.debug = debug
+        self.result_cache = result_cache
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -177,9 +192,60 @@ class GraphQLApp(GraphQL[Context, None]):
         return UnsetType()  # the same UNSET: acknowledge with no payload
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
-        sub_response = await super().get_sub_response(request)
+        sub_response = Answer()  # as strawberry's: no status and no length until the end
+        sub_response.status_code = None  # type: ignore[assignment]
+        del sub_response.headers["content-length"]
         sub_response.media_type = response_media_type(request.headers)
         return sub_response
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Run the operation, unless the result cache holds its answer: then leave that
+        on the sub-response for :meth:`create_response` and run nothing (the operation is
+        still counted, timed and logged)."""
+        ticket = None
+        principal = context.principal
+        if (
+            self.result_cache is not None
+            and principal is not None
+            and isinstance(sub_response, Answer)
+        ):
+            try:
+                ticket = await self.result_cache.ticket(
+                    query=request_data.query,
+                    variables=request_data.variables,
+                    operation_name=request_data.operation_name,
+                    extensions=request_data.extensions,
+                    role=principal.role.value,
+                    person_id=principal.person_id,
+                    media_type=str(sub_response.media_type),
+                )
+            except Exception:  # the database did not say its version: run it, as without
+                logger.warning("the result cache could not read the data version", exc_info=True)
+        if ticket is not None and ticket.hit is not None and isinstance(sub_response, Answer):
+            sub_response.cached = ticket.hit
+            record_operation(
+                ticket.operation.name,
+                "query",
+                errors=False,
+                elapsed=time.perf_counter() - ticket.started,
+                scope=request.scope,
+            )
+            return ExecutionResult(data=None, errors=None)
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if ticket is not None and not result.errors and result.data is not None:
+            assert isinstance(sub_response, Answer)
+            sub_response.ticket = ticket  # kept once encoded, in create_response
+        return result
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -198,7 +264,14 @@ class GraphQLApp(GraphQL[Context, None]):
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
         sub_response: Response,
     ) -> Response:
-        response = super().create_response(response_data, sub_response)
+        answer = sub_response if isinstance(sub_response, Answer) else Answer()
+        if answer.cached is not None:  # the bytes as they were sent before, headers as ever
+            response = Response(answer.cached, status_code=200, media_type=JSON)
+            response.headers.raw.extend(sub_response.headers.raw)
+        else:
+            response = super().create_response(response_data, sub_response)
+            if answer.ticket is not None and self.result_cache is not None:
+                self.result_cache.put(answer.ticket, bytes(response.body))
         if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
             if isinstance(response_data, dict) and "data" not in response_data:
@@ -273,6 +346,13 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         sockets=sockets,
         debug=settings.debug,
         connection_init_seconds=settings.ws_connection_init_timeout_seconds,
+        result_cache=ResultCache(
+            max_bytes=settings.result_cache_bytes,
+            max_tokens=settings.graphql_max_tokens,
+            data_version=data_version,
+        )
+        if settings.result_cache_bytes > 0
+        else None,
     )
 
     @asynccontextmanager

@@ -182,10 +182,24 @@ class MeasureOperations(SchemaExtension):
         errors = bool(context.pre_execution_errors) or bool(
             result is not None and getattr(result, "errors", None)
         )
-        label = metrics.OPERATION_NAMES.label(name)
-        metrics.GRAPHQL_OPERATIONS.labels(label, kind, "true" if errors else "false").inc()
-        metrics.GRAPHQL_DURATION.labels(label, kind).observe(elapsed)
-        request = getattr(context.context, "request", None)
-        if request is not None and name is not None:
-            state: dict[str, Any] = request.scope.setdefault("state", {})
-            state[_OPERATION] = name if metrics.OperationNames.well_formed(name) else "other"
+        record_operation(
+            name, kind, errors=errors, elapsed=elapsed, scope=_scope_of(context.context)
+        )
+
+
+def _scope_of(context: object) -> Scope | None:
+    request = getattr(context, "request", None)
+    return request.scope if request is not None else None
+
+
+def record_operation(
+    name: str | None, kind: str, *, errors: bool, elapsed: float, scope: Scope | None
+) -> None:
+    """Count and time one operation, and leave its name for the request's log line (also
+    for an answer the result cache gave, which ran no operation)."""
+    label = metrics.OPERATION_NAMES.label(name)
+    metrics.GRAPHQL_OPERATIONS.labels(label, kind, "true" if errors else "false").inc()
+    metrics.GRAPHQL_DURATION.labels(label, kind).observe(elapsed)
+    if scope is not None and name is not None:
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state[_OPERATION] = name if metrics.OperationNames.well_formed(name) else "other"

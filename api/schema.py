@@ -12,7 +12,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
     MaxTokensLimiter,
-    ParserCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -44,7 +43,7 @@ from api.purchases import PurchaseMutation
 from api.relay import NODE_TYPES
 from api.roles import RoleAssignmentMutation
 from api.scalars import SCALAR_OVERRIDES
-from api.shape import CheckShapeThenValidate, ShapeLimits
+from api.shape import CheckShapeThenValidate, ParseOnce, ShapeLimits
 from api.webhooks import (
     WebhookMutation,
     WebhookQuery,
@@ -136,7 +135,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     extensions: list[object] = [
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(limits),
-        lambda: ParserCache(maxsize=512),
+        ParseOnce,  # the parse cache, shared with the result cache
         # In place of strawberry's ValidationCache: the shape first, then validation.
         lambda: CheckShapeThenValidate(shape),
         Authorize,

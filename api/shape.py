@@ -38,6 +38,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    parse,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
@@ -225,6 +226,26 @@ def shape_errors(document: DocumentNode, limits: ShapeLimits) -> list[GraphQLErr
             )
         )
     return errors
+
+
+PARSE_CACHE_SIZE = 512
+
+
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
+def parse_document(query: str, max_tokens: int | None = None) -> DocumentNode:
+    """``query`` parsed, once per text: the schema's parse and the result cache's look
+    at a document share this (raises what graphql-core's parser raises)."""
+    return parse(query, max_tokens=max_tokens)
+
+
+class ParseOnce(SchemaExtension):
+    """strawberry's ParserCache over :func:`parse_document`: each text is parsed once,
+    whoever asks first (the result cache looks at the document before it runs)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.graphql_document = parse_document(context.query or "", **context.parse_options)
+        yield
 
 
 @lru_cache(maxsize=512)

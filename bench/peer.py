@@ -6,8 +6,8 @@ A frontend team could point PostGraphile at fourway's tables and get a GraphQL A
 free (without the rules, alignment or pay). This bench is the figure fourway's reads are
 judged by against that choice. It installs PostGraphile (pinned) from npm into a scratch
 folder once (``--peer-dir``, kept between runs), migrates the named empty database and
-loads the demo portfolio into it, starts ``fourway serve`` and PostGraphile on it, one
-process each, and then measures them in turn (A B A B, ``--rounds`` rounds) on:
+loads the demo portfolio into it, starts two ``fourway serve`` and PostGraphile on it, one
+process each, and then measures them in turn (A B C A B C, ``--rounds`` rounds) on:
 
 - the like-for-like read: the demo's 50-item engagement with its client, roles and their
   people, and its four sides (fourway's realistic read without ``alignment`` and
@@ -15,8 +15,14 @@ process each, and then measures them in turn (A B A B, ``--rounds`` rounds) on:
 - ``{ __typename }``, one client and 8 clients (fourway authenticates every request and
   logs as in production; PostGraphile runs without a query log).
 
+The two fourway processes differ in their result cache alone: ``fourway cold`` runs with
+it off (``FOURWAY_RESULT_CACHE_BYTES=0``), so every request runs the query, and
+``fourway warm`` with the default, so the repeated read is answered from the cache (its
+hits and misses are printed from its ``/metrics``); the goal for warm is at most half of
+PostGraphile's p50 on the like-for-like read. PostGraphile has no result cache.
+
 For each it prints p50, p99, requests per second and the server's CPU time per request
-(from ``/proc``), pooled over the rounds, and the ratio fourway / PostGraphile. Before
+(from ``/proc``), pooled over the rounds, and the ratio of each fourway to PostGraphile. Before
 timing, it checks that both answers hold the same values, leaf by leaf (fourway's global
 ids decoded to row ids, decimals compared as numbers).
 """
@@ -69,6 +75,8 @@ from bench.read_path import (  # noqa: E402
 )
 
 POSTGRAPHILE_VERSION = "4.14.1"
+COLD = "fourway cold"
+WARM = "fourway warm"
 START_TIMEOUT_S = 60.0
 INSTALL_TIMEOUT_S = 300.0
 REQUEST_TIMEOUT_S = 30.0
@@ -348,25 +356,48 @@ def print_results(
     print_table(header, rows)
     print()
     print(f"ratios fourway / PostGraphile (pooled over {args.rounds} rounds; lower is better):")
-    header = ("scenario", "p50", "p99", "req/s (peer/fourway)", "CPU per request")
+    header = ("scenario", "fourway", "p50", "p99", "req/s (peer/fourway)", "CPU per request")
     rows = []
+    peer = servers[-1]
     for label, _, _ in SCENARIOS:
-        a, b = results[(label, servers[0].name)], results[(label, servers[1].name)]
-        rows.append(
-            (
-                label,
-                f"{a.p(50) / b.p(50):.2f}",
-                f"{a.p(99) / b.p(99):.2f}",
-                f"{b.rps / a.rps:.2f}",
-                f"{a.cpu_per_request / b.cpu_per_request:.2f}",
+        b = results[(label, peer.name)]
+        for server in servers[:-1]:
+            a = results[(label, server.name)]
+            rows.append(
+                (
+                    label,
+                    server.name.removeprefix("fourway "),
+                    f"{a.p(50) / b.p(50):.2f}",
+                    f"{a.p(99) / b.p(99):.2f}",
+                    f"{b.rps / a.rps:.2f}",
+                    f"{a.cpu_per_request / b.cpu_per_request:.2f}",
+                )
             )
-        )
     print_table(header, rows)
-    one = results[("like-for-like, 1 client", servers[0].name)]
-    print(f"fourway one-client p99 / its own p50: {one.p(99) / one.p(50):.2f}")
+    for server in servers[:-1]:
+        one = results[("like-for-like, 1 client", server.name)]
+        print(f"{server.name} one-client p99 / its own p50: {one.p(99) / one.p(50):.2f}")
+    warm = results[("like-for-like, 1 client", WARM)].p(50)
+    goal = warm / results[("like-for-like, 1 client", peer.name)].p(50)
+    print(
+        f"goal: warm like-for-like p50 <= 0.5 x PostGraphile's -> "
+        f"{'met' if goal <= 0.5 else 'NOT met'} ({goal:.2f})"
+    )
 
 
-async def measure(fourway: Server, peer: Server, args: argparse.Namespace) -> None:
+async def cache_counts(server: Server) -> str:
+    """The result cache's hits and misses so far, from the server's /metrics."""
+    async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as client:
+        text = (await client.get("/metrics")).text
+    counts = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("fourway_result_cache_hits_total", "fourway_result_cache_misses_total"):
+            counts[name.split("_")[3]] = int(float(value))
+    return f"{counts.get('hits', 0)} hits, {counts.get('misses', 0)} misses"
+
+
+async def measure(fourway: Server, warm: Server, peer: Server, args: argparse.Namespace) -> None:
     async with httpx.AsyncClient(
         base_url=fourway.base_url, timeout=REQUEST_TIMEOUT_S, trust_env=False
     ) as client:
@@ -381,23 +412,26 @@ async def measure(fourway: Server, peer: Server, args: argparse.Namespace) -> No
     if len(matches) != 1:
         raise BenchError(f"expected one engagement named {ENGAGEMENT_NAME!r}")
     fourway.read = {"query": FOURWAY_QUERY, "variables": {"id": matches[0]}}
+    warm.read = fourway.read
     peer.read = {"query": PEER_QUERY, "variables": {"id": decoded_id(matches[0])}}
 
     answers = []
-    for server in (fourway, peer):
+    for server in (fourway, warm, peer):
         async with httpx.AsyncClient(
             base_url=server.base_url, timeout=REQUEST_TIMEOUT_S, trust_env=False
         ) as client:
             answers.append(await fetch(client, server, server.read))
     if len(answers[0]["engagement"]["needs"]["edges"]) != EXPECTED_ITEMS:
         raise BenchError(f"the demo engagement does not hold {EXPECTED_ITEMS} needs")
-    check_same(*answers)
+    check_same(answers[0], answers[2])
+    if answers[1] != answers[0]:
+        raise BenchError("the two fourway processes answered differently")
     print(
         f"answers       the same {count_leaves(answers[0])} leaf values from both "
         f"(ids decoded, decimals as numbers)"
     )
 
-    servers = [fourway, peer]
+    servers = [fourway, warm, peer]
     results = {(label, s.name): Figures() for label, _, _ in SCENARIOS for s in servers}
     for round_no in range(1, args.rounds + 1):
         for label, kind, clients in SCENARIOS:
@@ -407,6 +441,7 @@ async def measure(fourway: Server, peer: Server, args: argparse.Namespace) -> No
                 await run_load(server, payload, total, clients, results[(label, server.name)])
         print(f"round {round_no} of {args.rounds} done")
     print()
+    print(f"{warm.name}: result cache {await cache_counts(warm)}")
     print_results(servers, results, args)
 
 
@@ -451,17 +486,22 @@ def main(argv: list[str] | None = None) -> int:
         key = run_fourway(["apikey", "create", "--role", "VIEWER", "--name", "bench"], env)
         key = key.splitlines()[-1]
         pids: list[int] = []
+        off = {"FOURWAY_RESULT_CACHE_BYTES": "0"}
         with (
-            running_server(args.database_url, workdir / "fourway.log", key, pids) as base_url,
+            running_server(
+                args.database_url, workdir / "cold.log", key, pids, extra_env=off
+            ) as cold_url,
+            running_server(args.database_url, workdir / "warm.log", key, pids) as warm_url,
             running_peer(command, args.database_url, workdir / "peer.log") as peer,
         ):
-            fourway = Server("fourway", base_url, pids[0], bearer(key), {})
+            fourway = Server(COLD, cold_url, pids[0], bearer(key), {})
+            warm = Server(WARM, warm_url, pids[1], bearer(key), {})
             print(
-                f"servers       fourway at {base_url}, PostGraphile {POSTGRAPHILE_VERSION} at "
-                f"{peer.base_url}"
+                f"servers       {COLD} at {cold_url}, {WARM} at {warm_url}, "
+                f"PostGraphile {POSTGRAPHILE_VERSION} at {peer.base_url}"
             )
             with asyncio.Runner(loop_factory=loop_factory()) as runner:
-                runner.run(measure(fourway, peer, args))
+                runner.run(measure(fourway, warm, peer, args))
         return 0
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)

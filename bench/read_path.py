@@ -12,7 +12,9 @@ against it, starts ``fourway serve`` on a free port of 127.0.0.1 and measures:
 (c) the same query executed in process by the same schema, its DataLoaders primed with the
     engagement's rows and the ORM's connections closed, so no database is touched.
 
-The ratio (b)/(c) compares one request at a time on both sides; the goal is at most 2.0.
+The server's result cache is given one byte (``--result-cache-bytes``): it looks every
+read up and keeps none, so (b) is the cold path with the cache's own work included. The
+ratio (b)/(c) compares one request at a time on both sides; the goal is at most 2.0.
 Everything talks to 127.0.0.1 only, and every loop is bounded.
 """
 
@@ -163,26 +165,32 @@ def run_fourway(args: list[str], env: dict[str, str]) -> str:
     return done.stdout.strip()
 
 
-def server_env(database_url: str) -> dict[str, str]:
+def server_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["DATABASE_URL"] = database_url
     env.pop("FOURWAY_DATABASE_URL", None)
     env.pop("FOURWAY_DEBUG", None)
+    env.update(extra or {})
     return env
 
 
 @contextmanager
 def running_server(
-    database_url: str, log_path: Path, key: str, pids: list[int] | None = None
+    database_url: str,
+    log_path: Path,
+    key: str,
+    pids: list[int] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
-    """Start ``fourway serve`` on a free port; yield its base URL; stop it afterwards.
-    Its process id is added to ``pids`` when given (to read its CPU time)."""
+    """Start ``fourway serve`` on a free port (with ``extra_env`` on top of the
+    environment); yield its base URL; stop it afterwards. Its process id is added to
+    ``pids`` when given (to read its CPU time)."""
     port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*fourway_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT,
-            env=server_env(database_url),
+            env=server_env(database_url, extra_env),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -622,6 +630,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="database to use (a fresh temporary SQLite file); a PostgreSQL URL must name "
         "an empty database",
     )
+    parser.add_argument(
+        "--result-cache-bytes",
+        type=int,
+        default=1,
+        help="the server's FOURWAY_RESULT_CACHE_BYTES (1: the cache looks up every read "
+        "and no answer fits, so every read is cold, the cache's own work included; 0: the "
+        "cache is off; the default size: repeated reads are answered from it)",
+    )
     args = parser.parse_args(argv)
     for name in ("requests", "trivial_requests", "concurrency"):
         if not 1 <= getattr(args, name) <= 100_000:
@@ -651,8 +667,13 @@ def main(argv: list[str] | None = None) -> int:
         # Every request authenticates, as in production: a VIEWER key reads.
         key = run_fourway(["apikey", "create", "--role", "VIEWER", "--name", "bench"], env)
         key = key.splitlines()[-1]
-        with running_server(database_url, workdir / "server.log", key) as base_url:
-            print(f"server:  fourway serve at {base_url}")
+        cache = {"FOURWAY_RESULT_CACHE_BYTES": str(args.result_cache_bytes)}
+        with running_server(database_url, workdir / "server.log", key, extra_env=cache) as base_url:
+            print(
+                f"server:  fourway serve at {base_url}, result cache of "
+                f"{args.result_cache_bytes} bytes"
+                + (" (every read misses: the cold path)" if args.result_cache_bytes == 1 else "")
+            )
             with asyncio.Runner(loop_factory=loop_factory()) as runner:
                 return runner.run(measure(base_url, key, database_url, args))
     except BenchError as exc:

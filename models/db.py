@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import count
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 APP_LABEL = "fourway"
 MIGRATIONS_MODULE = "migrations"
@@ -112,3 +114,49 @@ async def unapplied_migrations() -> list[str]:
         if key.app_label == APP_LABEL
     }
     return [name for name in migration_names() if name not in applied]
+
+
+_sqlite_connections: WeakKeyDictionary[object, int] = WeakKeyDictionary()
+_sqlite_serials = count(1)
+
+
+async def data_version() -> str:
+    """A text that changes whenever any commit to the open database becomes visible, from
+    this process or any other; equal texts mean no commit became visible in between.
+
+    Read it before reading the data: whatever is read afterwards reflects at least every
+    commit the version reflects. One statement on the connection itself, bypassing the
+    ORM (and its statement log).
+
+    PostgreSQL: ``pg_current_snapshot()``, the transactions visible now (the next xid to
+    be assigned and those still running). A commit either ends a transaction the snapshot
+    listed as running or comes from one started since, which moved the next xid on; and
+    a snapshot is made from the same record of running transactions that decides what a
+    query sees, so a commit that has returned to its client is in every snapshot taken
+    afterwards. xids belong to the whole server: commits in other databases change the
+    version too (a miss, never a stale read). Read-only transactions take no xid and
+    change nothing.
+
+    SQLite: this process's one connection, what it has written (``total_changes``, every
+    row inserted, updated or deleted through it, counted as it is written), and what the
+    others have committed (``PRAGMA data_version``, which changes when another connection
+    commits: ``fourway`` commands and other processes on the same file). Both are read
+    under the connection's lock, which every transaction holds from its first statement
+    to its commit, so neither is read in the middle of one of this process's transactions.
+    A serial per connection object keeps a reconnected connection's counters (which start
+    again at zero) from repeating an old version.
+    """
+    from tortoise import connections
+
+    client = connections.get("default")
+    if client.capabilities.dialect == "postgres":
+        async with client.acquire_connection() as connection:
+            return str(await connection.fetchval("SELECT pg_current_snapshot()::text"))
+    async with client.acquire_connection() as connection:
+        async with connection.execute("PRAGMA data_version") as cursor:
+            row = await cursor.fetchone()
+        changes = connection.total_changes
+    serial = _sqlite_connections.get(connection)
+    if serial is None:
+        serial = _sqlite_connections[connection] = next(_sqlite_serials)
+    return f"{serial}:{changes}:{row[0] if row else 0}"

@@ -19,6 +19,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -97,6 +98,27 @@ DECISIONS_REFUSED = Counter(
     "Decisions the decision table refused (nothing was written), by userError code "
     "(FORBIDDEN, CONFLICT_OF_INTEREST) and decision rule.",
     ["code", "decision"],
+    registry=REGISTRY,
+)
+
+RESULT_CACHE_HITS = Counter(
+    "fourway_result_cache_hits",
+    "GraphQL reads answered from the result cache, without running them.",
+    registry=REGISTRY,
+)
+RESULT_CACHE_MISSES = Counter(
+    "fourway_result_cache_misses",
+    "GraphQL reads the result cache could have answered but did not hold (they ran).",
+    registry=REGISTRY,
+)
+RESULT_CACHE_EVICTIONS = Counter(
+    "fourway_result_cache_evictions",
+    "Answers dropped from the result cache to stay within FOURWAY_RESULT_CACHE_BYTES.",
+    registry=REGISTRY,
+)
+RESULT_CACHE_BYTES = Gauge(
+    "fourway_result_cache_bytes",
+    "Bytes the result cache holds now (answers and their keys).",
     registry=REGISTRY,
 )
 

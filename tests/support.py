@@ -50,6 +50,19 @@ class GraphQLClient:
 
 
 @asynccontextmanager
+async def app_without_key(settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client to one real ASGI app in process that sends no key of its own (as a
+    probe or a scraper does; a test may send one per request)."""
+    from api.app import create_app
+
+    app = create_app(settings, manage_database=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://fourway.test"
+    ) as http:
+        yield http
+
+
+@asynccontextmanager
 async def http_as(settings: Any, key: str) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client to the real ASGI app in process, sending ``key`` as its bearer."""
     from api.app import create_app

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tortoise import Tortoise
@@ -16,7 +15,6 @@ from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate
 
 import rules
-from api.app import create_app
 from models import Alert, WebhookDelivery
 from models.db import APP_LABEL, migration_names, tortoise_config
 from models.enums import AlertStatus, DeliveryStatus
@@ -25,17 +23,7 @@ from services.webhook_endpoints import create_webhook_endpoint
 from settings import Settings, get_settings
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
 from tests.receiver import free_port
-from tests.support import Logged, recreate_postgres_database, seed_engagement
-
-
-@asynccontextmanager
-async def anonymous(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The real app in process, called without any API key (as a probe or scraper is)."""
-    app = create_app(settings, manage_database=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://fourway.test"
-    ) as http:
-        yield http
+from tests.support import Logged, app_without_key, recreate_postgres_database, seed_engagement
 
 
 @asynccontextmanager
@@ -108,7 +96,7 @@ def logged() -> Iterator[Logged]:
 
 
 async def scrape(settings: Settings) -> str:
-    async with anonymous(settings) as http:
+    async with app_without_key(settings) as http:
         response = await http.get("/metrics")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
@@ -119,7 +107,7 @@ async def scrape(settings: Settings) -> str:
 
 
 async def test_readyz_is_ready_on_a_migrated_database_and_needs_no_key(settings):
-    async with anonymous(settings) as http:
+    async with app_without_key(settings) as http:
         ready = await http.get("/readyz")
         alive = await http.get("/healthz")
     assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
@@ -132,7 +120,7 @@ async def test_readyz_names_the_migrations_a_database_lacks(tmp_path: Path):
     async with (
         another_database(tmp_path) as url,
         database(url, migrate_to=applied[-1]),
-        anonymous(Settings(database_url=url)) as http,
+        app_without_key(Settings(database_url=url)) as http,
     ):
         response = await http.get("/readyz")
         alive = await http.get("/healthz")
@@ -144,7 +132,7 @@ async def test_readyz_names_the_migrations_a_database_lacks(tmp_path: Path):
 async def test_readyz_is_unready_when_the_database_does_not_answer(logged, tmp_path):
     url = unreachable_database(tmp_path)
     settings = Settings(database_url=url)
-    async with database(url, lazy=True), anonymous(settings) as http:
+    async with database(url, lazy=True), app_without_key(settings) as http:
         response = await http.get("/readyz", headers={"X-Request-Id": "probe-1"})
         alive = await http.get("/healthz")
         metrics = await http.get("/metrics")
@@ -253,7 +241,7 @@ async def test_metrics_count_rule_evaluations_and_their_failures(settings, clien
 
 
 async def test_metrics_can_be_switched_off(settings):
-    async with anonymous(settings.model_copy(update={"metrics_enabled": False})) as http:
+    async with app_without_key(settings.model_copy(update={"metrics_enabled": False})) as http:
         assert (await http.get("/metrics")).status_code == 404
 
 
@@ -273,7 +261,7 @@ def test_operation_names_are_bounded():
 
 async def test_each_request_logs_one_json_line_without_the_key(settings, admin_key, logged):
     client_id = "client-trace-42"
-    async with anonymous(settings) as http:
+    async with app_without_key(settings) as http:
         response = await http.post(
             "/graphql",
             json={"query": "query Inventory { organizations { totalCount } }"},
@@ -313,7 +301,7 @@ async def test_each_request_logs_one_json_line_without_the_key(settings, admin_k
 
 @pytest.mark.parametrize("sent", ["has spaces", "x" * 129, "caf\u00e9", ""])
 async def test_a_request_id_that_is_not_sane_is_replaced(settings, sent):
-    async with anonymous(settings) as http:
+    async with app_without_key(settings) as http:
         response = await http.get("/healthz", headers={"X-Request-Id": sent.encode()})
     assert response.headers["x-request-id"] not in ("", sent)
     assert len(response.headers["x-request-id"]) == 32

@@ -8,8 +8,6 @@ import asyncio
 import re
 import signal
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,6 @@ import asyncpg
 import httpx
 import pytest
 
-from api.app import create_app
 from api.relay import from_global_id
 from api.result_cache import ResultCache
 from models import Organization
@@ -30,6 +27,7 @@ from tests.receiver import free_port
 from tests.support import (
     GraphQLClient,
     Logged,
+    app_without_key,
     approve_deal_input,
     seed_engagement,
     start_fourway,
@@ -68,16 +66,6 @@ def hits() -> float:
 
 def misses() -> float:
     return _sample("fourway_result_cache_misses_total")
-
-
-@asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """One app (so one cache) that each request reaches with its own key."""
-    app = create_app(settings, manage_database=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://fourway.test"
-    ) as http:
-        yield http
 
 
 def cache_of(http: httpx.AsyncClient) -> ResultCache:
@@ -128,7 +116,7 @@ def uncached(settings: Settings) -> Settings:
 
 
 async def test_a_repeated_read_is_answered_with_the_same_bytes(cached, admin_key):
-    async with app_client(cached) as http:
+    async with app_without_key(cached) as http:
         client = GraphQLClient(http)
         client.http.headers.update(bearer(admin_key))
         ids = await seed_engagement(client)
@@ -153,7 +141,7 @@ async def test_a_repeated_read_is_answered_with_the_same_bytes(cached, admin_key
 
 
 async def test_a_get_answered_from_the_cache_keeps_its_etag_and_its_304(cached, admin_key):
-    async with app_client(cached) as http:
+    async with app_without_key(cached) as http:
         params = {"query": "query Names { organizations { nodes { name } } }"}
         headers = {**bearer(admin_key), "accept": "application/json"}
         first = await http.get("/graphql", params=params, headers=headers)
@@ -175,7 +163,7 @@ async def test_a_get_answered_from_the_cache_keeps_its_etag_and_its_304(cached, 
 async def test_every_kind_of_write_makes_the_next_read_fresh(
     cached, uncached, admin_key, database_url, loopback
 ):
-    async with app_client(cached) as http, app_client(uncached) as truth:
+    async with app_without_key(cached) as http, app_without_key(uncached) as truth:
         client = GraphQLClient(http)
         client.http.headers.update(bearer(admin_key))
         ids = await seed_engagement(client)
@@ -270,7 +258,7 @@ async def test_no_key_gets_an_answer_made_for_another_role_or_person(cached, cli
     nobody = await create_api_key(name="nobody", role="SALES")
     nested = "query($id: ID!) { engagement(id: $id) { compensationSignals { totalCount } } }"
     expected = {admin.key: 1, seller.key: 1, viewer.key: 0, olga.key: 0, nobody.key: 0}
-    async with app_client(cached) as http:
+    async with app_without_key(cached) as http:
         for _ in range(2):  # the second time round, each key's own answer is held
             for key, count in expected.items():
                 body = (await post(http, key, nested, {"id": ids["engagement"]})).json()
@@ -283,7 +271,7 @@ async def test_no_key_gets_an_answer_made_for_another_role_or_person(cached, cli
 
 async def test_answers_with_errors_and_mutations_are_never_kept(cached, admin_key):
     viewer = await create_api_key(name="viewer", role="VIEWER")
-    async with app_client(cached) as http:
+    async with app_without_key(cached) as http:
         forbidden = "{ webhookEndpoints { id } }"
         for _ in range(3):
             before = hits()
@@ -308,7 +296,7 @@ async def test_the_cache_keeps_within_its_bytes_dropping_the_least_recently_used
 ):
     small = settings.model_copy(update={"result_cache_bytes": 1500})
     queries = [f"query Q{n} {{ organizations {{ totalCount }} }}" for n in range(12)]
-    async with app_client(small) as http:
+    async with app_without_key(small) as http:
         evicted = _sample("fourway_result_cache_evictions_total")
         for query in queries:
             await post(http, admin_key, query)
@@ -328,7 +316,7 @@ async def test_the_cache_keeps_within_its_bytes_dropping_the_least_recently_used
 
 
 async def test_metrics_show_hits_misses_evictions_and_bytes(cached, admin_key):
-    async with app_client(cached) as http:
+    async with app_without_key(cached) as http:
         await warm(http, admin_key, "query Names { organizations { nodes { name } } }")
         text = (await http.get("/metrics")).text
     for name in ("hits_total", "misses_total", "evictions_total", "bytes"):
@@ -341,7 +329,7 @@ async def test_an_answer_from_the_cache_is_counted_timed_and_logged_as_its_opera
 ):
     counted = "fourway_graphql_operations_total"
     labels = {"operation": "Names", "type": "query", "errors": "false"}
-    async with app_client(cached) as http:
+    async with app_without_key(cached) as http:
         with Logged() as logged:
             before = metrics.REGISTRY.get_sample_value(counted, labels) or 0.0
             await warm(http, admin_key, "query Names { organizations { nodes { name } } }")
@@ -352,7 +340,7 @@ async def test_an_answer_from_the_cache_is_counted_timed_and_logged_as_its_opera
 
 
 async def test_a_cache_of_zero_bytes_is_off(uncached, admin_key):
-    async with app_client(uncached) as http:
+    async with app_without_key(uncached) as http:
         before = (hits(), misses())
         for _ in range(3):
             await post(http, admin_key, "{ organizations { totalCount } }")
@@ -360,7 +348,7 @@ async def test_a_cache_of_zero_bytes_is_off(uncached, admin_key):
 
 
 async def test_a_query_of_typename_or_introspection_alone_runs_without_the_cache(cached, admin_key):
-    async with app_client(cached) as http:
+    async with app_without_key(cached) as http:
         before = (hits(), misses())
         for query in ("{ __typename }", "{ __schema { queryType { name } } }"):
             for _ in range(2):
@@ -394,7 +382,7 @@ async def test_concurrent_readers_never_see_less_than_what_committed_before_they
     reads = 0
     hits_before = hits()
 
-    async with app_client(cached) as http:
+    async with app_without_key(cached) as http:
 
         async def write(w: int) -> None:
             for n in range(1, renames + 1):

@@ -243,7 +243,8 @@ async def measure(database_url: str, args: argparse.Namespace) -> list[Figure]:
     from services.promises import update_promise
     from services.wire import to_global_id
     from settings import Settings
-    from tests.receiver import _QuietServer, free_port
+    from tests.processes import free_port
+    from tests.receiver import _QuietServer
 
     await apply_migrations(database_url)
     await Tortoise.init(config=tortoise_config(database_url))

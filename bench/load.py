@@ -93,8 +93,6 @@ from bench.common import (  # noqa: E402  (after the path is set)
 )
 from bench.read_path import (  # noqa: E402
     bearer,
-    fourway_command,
-    log_tail,
     loop_factory,
     run_fourway,
     running_server,
@@ -105,6 +103,7 @@ from bench.webhooks import (  # noqa: E402
     is_postgres,
     running_receiver,
 )
+from tests.processes import log_tail, start_fourway, stop  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/fourway_load_bench"
 REQUEST_TIMEOUT_S = 30.0
@@ -234,23 +233,11 @@ async def drain(
 def running_worker(database_url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Start ``fourway worker``; yield the process; stop it afterwards (SIGTERM: its sends
     in flight finish first)."""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*fourway_command(), "worker"],
-            cwd=ROOT,
-            env=server_env(database_url),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT_S)
+    process = start_fourway("worker", env={"DATABASE_URL": database_url}, log=log_path)
+    try:
+        yield process
+    finally:
+        stop(process, grace=STOP_TIMEOUT_S)
 
 
 # --- the seed ---------------------------------------------------------------------------------

@@ -67,12 +67,12 @@ from bench.read_path import (  # noqa: E402
     TRIVIAL_QUERY,
     bearer,
     count_leaves,
-    free_port,
     loop_factory,
     run_fourway,
     running_server,
     server_env,
 )
+from tests.processes import free_port  # noqa: E402
 
 POSTGRAPHILE_VERSION = "4.14.1"
 COLD = "fourway cold"

@@ -26,14 +26,13 @@ import json
 import math
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,14 @@ from bench.common import (  # noqa: E402  (after the path is set)
     percentile,
     print_table,
     redact,
+)
+from tests.processes import (  # noqa: E402  (after the path is set)
+    FOURWAY,
+    NotServing,
+    free_port,
+    start_fourway,
+    stop,
+    wait_until_up,
 )
 
 GOAL_RATIO = 2.0
@@ -125,27 +132,10 @@ class Figures:
 # --- the database and the server ----------------------------------------------------------
 
 
-def fourway_command() -> list[str]:
-    script = Path(sys.executable).parent / "fourway"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("fourway")
-    if found is None:
-        raise BenchError("the `fourway` command is not installed (pip install -e .)")
-    return [found]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def run_fourway(args: list[str], env: dict[str, str]) -> str:
     try:
         done = subprocess.run(
-            [*fourway_command(), *args],
+            [*FOURWAY, *args],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -183,55 +173,30 @@ def running_server(
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """Start ``fourway serve`` on a free port (with ``extra_env`` on top of the
-    environment); yield its base URL; stop it afterwards. Its process id is added to
-    ``pids`` when given (to read its CPU time)."""
+    environment); yield its base URL once it serves; stop it afterwards. Its process id is
+    added to ``pids`` when given (to read its CPU time). ``key`` is the one the bench will
+    send (the server has it already: nothing to do with it here)."""
     port = free_port()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*fourway_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=server_env(database_url, extra_env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        if pids is not None:
-            pids.append(process.pid)
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            wait_until_up(process, base_url, log_path, key)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-def wait_until_up(
-    process: subprocess.Popen[bytes], base_url: str, log_path: Path, key: str
-) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    with httpx.Client(
-        base_url=base_url, timeout=2.0, trust_env=False, headers=bearer(key)
-    ) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise BenchError(
-                    f"the server exited with {process.returncode} while starting:\n"
-                    f"{log_tail(log_path)}"
-                )
-            with suppress(httpx.HTTPError):
-                response = client.post("/graphql", json={"query": TRIVIAL_QUERY})
-                if response.status_code == 200 and response.json().get("data") == {
-                    "__typename": "Query"
-                }:
-                    return
-            time.sleep(0.1)
-    raise BenchError(
-        f"the server did not answer within {START_TIMEOUT_S:.0f} s:\n{log_tail(log_path)}"
+    process = start_fourway(
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        env={"DATABASE_URL": database_url, **(extra_env or {})},
+        log=log_path,
     )
+    if pids is not None:
+        pids.append(process.pid)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(base_url, process, log_path, timeout=START_TIMEOUT_S)
+        except NotServing as error:
+            raise BenchError(f"the server did not start: {error}") from None
+        yield base_url
+    finally:
+        stop(process)
 
 
 def bench_viewer() -> Any:
@@ -244,13 +209,6 @@ def bench_viewer() -> Any:
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
-
-
-def log_tail(path: Path, size: int = 4000) -> str:
-    try:
-        return path.read_text(errors="replace")[-size:]
-    except OSError:
-        return "(no server log)"
 
 
 # --- load over HTTP -----------------------------------------------------------------------

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -183,43 +176,6 @@ class QueryCounter:
     @property
     def count(self) -> int:
         return len(self.statements)
-
-
-def run_fourway(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    """Run the ``fourway`` command against ``database_url``; its exit code and output."""
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def start_fourway(*args: str, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """``fourway ARGS`` in its own process, with ``env`` on top of this one's, writing its
-    output to ``log``."""
-    with log.open("a") as output:  # the process keeps its own copy
-        return subprocess.Popen(
-            [sys.executable, "-m", "api.cli", *args],
-            env={**os.environ, **env},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-
-
-async def wait_until_serving(
-    base: str, process: subprocess.Popen[bytes], log: Path, *, timeout: float = 60.0
-) -> None:
-    """Until ``base``/healthz answers; fails with the log if the process ends first."""
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as http:
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"{base}/healthz", timeout=1)).status_code == 200:
-                    return
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            await asyncio.sleep(0.1)
 
 
 class Logged:

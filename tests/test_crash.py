@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 
 from models import AuditEntry, CompensationSignal, Promise, Purchase
-from tests.receiver import free_port
-from tests.support import GraphQLClient, approve_deal_input, start_fourway, wait_until_serving
+from tests.processes import free_port, start_fourway, wait_until_serving
+from tests.support import GraphQLClient, approve_deal_input
 
 WRITERS = 6
 ENGAGEMENTS = 3

@@ -19,8 +19,9 @@ from models import Event, WebhookDelivery
 from models.enums import DeliveryStatus
 from settings import get_settings
 from tests.conftest import requires_postgres
-from tests.receiver import Receiver, eventually, free_port
-from tests.support import GraphQLClient, approve_deal_input, start_fourway, wait_until_serving
+from tests.processes import free_port, start_fourway, wait_until_serving
+from tests.receiver import Receiver, eventually
+from tests.support import GraphQLClient, approve_deal_input
 
 ENGAGEMENTS = 12
 

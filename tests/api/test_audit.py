@@ -15,7 +15,8 @@ from models import AuditEntry
 from services import audit
 from services.api_keys import create_api_key
 from settings import get_settings
-from tests.support import GraphQLClient, approve_deal_input, http_as, run_fourway, seed_engagement
+from tests.processes import run_fourway
+from tests.support import GraphQLClient, approve_deal_input, http_as, seed_engagement
 
 ENTRY = (
     "id at action targetType targetId engagementId before after changedFields "

@@ -16,7 +16,7 @@ from api.auth import key_from_connection_params
 from models import ApiKey
 from services.api_keys import authenticate, create_api_key, first_admin_key, revoke_api_key
 from tests.conftest import ON_POSTGRES
-from tests.support import run_fourway
+from tests.processes import run_fourway
 
 QUERY = {"query": "{ __typename }"}
 

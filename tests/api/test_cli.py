@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from api.cli import main
 from api.schema import schema_sdl
-from tests.support import run_fourway
+from tests.processes import run_fourway
 
 
 def test_schema_dash_prints_the_schema():

@@ -24,8 +24,9 @@ from services.api_keys import create_api_key
 from services.feed import Feed
 from tests.api.test_signals import _sale
 from tests.conftest import ON_POSTGRES
-from tests.receiver import _QuietServer, free_port
-from tests.support import GraphQLClient, seed_engagement, start_fourway, wait_until_serving
+from tests.processes import free_port, start_fourway, wait_until_serving
+from tests.receiver import _QuietServer
+from tests.support import GraphQLClient, seed_engagement
 
 UNASSIGNED = 6
 """How many needed functions a new outside engagement with no roles has nobody holding."""

@@ -22,7 +22,7 @@ from observability.metrics import OperationNames
 from services.webhook_endpoints import create_webhook_endpoint
 from settings import Settings, get_settings
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
-from tests.receiver import free_port
+from tests.processes import free_port
 from tests.support import Logged, app_without_key, recreate_postgres_database, seed_engagement
 
 

@@ -23,15 +23,13 @@ from services.api_keys import create_api_key
 from settings import Settings
 from tests.api.test_signals import _sale
 from tests.conftest import ON_POSTGRES
-from tests.receiver import free_port
+from tests.processes import free_port, start_fourway, wait_until_serving
 from tests.support import (
     GraphQLClient,
     Logged,
     app_without_key,
     approve_deal_input,
     seed_engagement,
-    start_fourway,
-    wait_until_serving,
 )
 
 # On PostgreSQL the data version is the server's snapshot, which commits in the server's

@@ -19,7 +19,8 @@ from gql.transport.httpx import HTTPXAsyncTransport
 
 from api.app import settle_heap
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
-from tests.support import recreate_postgres_database, start_fourway, wait_until_serving
+from tests.processes import start_fourway, wait_until_serving
+from tests.support import recreate_postgres_database
 
 
 def _free_port() -> int:

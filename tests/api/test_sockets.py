@@ -24,8 +24,8 @@ from models import AuditEntry, Organization
 from services.api_keys import create_api_key, revoke_api_key
 from tests.api.test_live import CHANGED, _transport, serving
 from tests.conftest import ON_POSTGRES
-from tests.receiver import free_port
-from tests.support import run_fourway, seed_engagement, start_fourway, wait_until_serving
+from tests.processes import free_port, run_fourway, start_fourway, wait_until_serving
+from tests.support import seed_engagement
 
 CREATE_ORGANIZATION = """
 mutation($name: String!) {

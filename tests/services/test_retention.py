@@ -21,8 +21,8 @@ from services.events import new_event_id
 from services.retention import Pruned, Retention, prune
 from settings import Settings
 from tests.api.test_signals import _sale
-from tests.receiver import free_port
-from tests.support import QueryCounter, run_fourway, start_fourway, wait_until_serving
+from tests.processes import free_port, run_fourway, start_fourway, wait_until_serving
+from tests.support import QueryCounter
 
 NOW = datetime.now(UTC)
 MONTH = Retention(events_days=30, deliveries_days=30, audit_days=30)

@@ -15,7 +15,8 @@ from services.webhook_deliveries import send_test_event
 from services.webhook_endpoints import create_webhook_endpoint, rotate_webhook_secret
 from services.wire import to_global_id
 from settings import get_settings
-from tests.receiver import Receiver, eventually, free_port
+from tests.processes import free_port
+from tests.receiver import Receiver, eventually
 from tests.support import approve_deal_input, seed_engagement
 from webhooks.dispatcher import Dispatcher
 from webhooks.schedule import RETRY_DELAYS

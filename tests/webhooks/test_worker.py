@@ -16,8 +16,8 @@ from models.enums import DeliveryStatus
 from services.webhook_deliveries import send_test_event
 from services.webhook_endpoints import create_webhook_endpoint
 from tests.conftest import requires_postgres
+from tests.processes import start_fourway
 from tests.receiver import Receiver, eventually
-from tests.support import start_fourway
 
 BURST = 60
 

@@ -475,6 +475,8 @@ def _one_field_per_threshold(*, described: bool) -> Callable[[type[C]], type[C]]
 @strawberry.input(
     description="Overrides of the rules' thresholds for one engagement; null restores the default."
 )
+# Its fields carry no descriptions, as they never did: schema.graphql is what frontends
+# generate code from, and the output type beside it says what each threshold means.
 @_one_field_per_threshold(described=False)
 class ThresholdsInput:
     pass

@@ -4,7 +4,8 @@ Every layer may import this module. It imports nothing of the project's own but 
 threshold declarations (``rules.thresholds``: pure, the standard library only, importing
 nothing back), so that a threshold's setting is declared once, with its default and range,
 and a bad one stops the process at its first ``get_settings()`` as every other bad setting
-does, rather than at the first evaluation.
+does, rather than at the first evaluation. (Importing it loads the ``rules`` package, which
+every process that reads settings loads anyway; nothing in ``rules`` imports settings.)
 """
 
 from __future__ import annotations

@@ -1,16 +1,29 @@
 """The one settings object, read from the environment once (``FOURWAY_`` + upper snake).
 
-Every layer may import this module; it imports nothing of the project's own.
+Every layer may import this module. It imports nothing of the project's own but the rules'
+threshold declarations (``rules.thresholds``: pure, the standard library only, importing
+nothing back), so that a threshold's setting is declared once, with its default and range,
+and a bad one stops the process at its first ``get_settings()`` as every other bad setting
+does, rather than at the first evaluation. (Importing it loads the ``rules`` package, which
+every process that reads settings loads anyway; nothing in ``rules`` imports settings.)
 """
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from rules.thresholds import SETTING_PREFIX, from_settings
 
 
 class Settings(BaseSettings):
@@ -49,13 +62,10 @@ class Settings(BaseSettings):
     # 4408 (graphql-transport-ws). strawberry's own default is a minute: an idle socket
     # held that long costs a connection and a task for nothing.
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
-    # The rules' thresholds (overridable per engagement later): see rules.snapshot.Thresholds.
-    rules_grace_days: int = 5
-    rules_acceptance_days: int = 10
-    rules_planning_days: int = 14
-    rules_quote_tolerance_pct: Decimal = Decimal("0.02")
-    rules_cost_tolerance_pct: Decimal = Decimal("0.10")
-    rules_margin_floor_pct: Decimal = Decimal("0.20")
+    # The rules' thresholds for every engagement that does not override them, by name: each
+    # is set by FOURWAY_RULES_<NAME> (FOURWAY_RULES_GRACE_DAYS), else its declared default
+    # (rules.thresholds declares them all, with their ranges).
+    rules_thresholds: dict[str, int | Decimal] = Field(default_factory=dict, validate_default=True)
     # What one GraphQL document may ask for; introspection can be switched off in production.
     graphql_max_depth: int = 15
     graphql_max_aliases: int = 30
@@ -108,6 +118,44 @@ class Settings(BaseSettings):
     # their keys) one process keeps, least recently used dropped first; 0 switches it off.
     # 64 MiB holds a few thousand engagement pages beside a process's ~150 MB.
     result_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+
+    @field_validator("rules_thresholds", mode="before")
+    @classmethod
+    def _declared_thresholds(cls, given: Any) -> dict[str, int | Decimal]:
+        return from_settings({str(name).lower(): str(value) for name, value in given.items()})
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            _RulesThresholds(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
+
+
+class _RulesThresholds(PydanticBaseSettingsSource):
+    """The FOURWAY_RULES_<NAME> variables as given, by lower-case name (in any case, as
+    every other setting), for ``Settings.rules_thresholds``."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        given = {
+            name[len(SETTING_PREFIX) :].lower(): value
+            for name, value in os.environ.items()
+            if name.upper().startswith(SETTING_PREFIX)
+        }
+        return {"rules_thresholds": given} if given else {}
 
 
 @lru_cache(maxsize=1)

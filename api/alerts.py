@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -15,7 +14,7 @@ from api.mutations import mutation, mutation_type, payload_type
 from api.on_engagement import OnEngagement
 from api.relay import AlertId, Connection, Node, filter_id, page_of_query, to_global_id, window
 from models import Alert as AlertModel
-from rules.catalogue import CATALOGUE, STAKEHOLDER, THRESHOLDS_USED
+from rules.catalogue import CATALOGUE
 from services import alerts as service
 from services.evaluation import thresholds
 from services.wire import present_facts
@@ -125,16 +124,14 @@ class AlertQuery:
 
     @strawberry.field(description="The rule catalogue, with the thresholds in force.")
     def rules(self) -> list[Rule]:
-        current = dataclasses.asdict(thresholds())
+        current = thresholds().values()
         return [
             Rule(
                 id=spec.id,
                 severity=Severity(spec.severity),
                 description=spec.description,
-                stakeholder=STAKEHOLDER[spec.id],
-                thresholds=JSON(
-                    {name: str(current[name]) for name in THRESHOLDS_USED.get(spec.id, ())}
-                ),
+                stakeholder=spec.stakeholder,
+                thresholds=JSON({name: str(current[name]) for name in spec.thresholds}),
             )
             for spec in CATALOGUE
         ]

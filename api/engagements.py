@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import inspect
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -42,6 +43,7 @@ from models.enums import (
     EngagementStatus,
     Priority,
 )
+from rules.thresholds import THRESHOLDS
 from services import alignment
 from services import deals as deals_service
 from services import engagements as service
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from api.compensation import CompensationSignal, Credit
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 strawberry.enum(EngagementStatus, description="PROPOSED → SOLD → DELIVERING → SUPPORTING → CLOSED.")
 strawberry.enum(DecisionModel, description="How the client decides.")
@@ -304,10 +307,8 @@ class Engagement(Node):
 
     @strawberry.field(description="The thresholds the rules apply to this engagement.")
     def thresholds(self) -> Thresholds:
-        effective = evaluation_thresholds(self.threshold_overrides)
-        return Thresholds(
-            **dataclasses.asdict(effective), overridden=sorted(self.threshold_overrides)
-        )
+        values: dict[str, Any] = evaluation_thresholds(self.threshold_overrides).values()
+        return Thresholds(**values, overridden=sorted(self.threshold_overrides))
 
     @strawberry.field(
         description="Every engagement function, with whether this engagement needs someone "
@@ -416,16 +417,33 @@ async def engagements_page(
     return await page_of_query(_filtered(f), w, build)
 
 
+def _one_field_per_threshold(*, described: bool) -> Callable[[type[C]], type[C]]:
+    """Give a class one GraphQL field per declared threshold (rules.thresholds), before the
+    fields it declares itself: required and described, or optional (unset when left out)."""
+
+    def declare(cls: type[C]) -> type[C]:
+        annotations: dict[str, Any] = {}
+        for threshold in THRESHOLDS:
+            if described:
+                annotations[threshold.name] = threshold.type
+                setattr(cls, threshold.name, strawberry.field(description=threshold.description))
+            else:
+                annotations[threshold.name] = threshold.type | None
+                setattr(cls, threshold.name, strawberry.UNSET)
+        cls.__annotations__ = {**annotations, **inspect.get_annotations(cls)}
+        return cls
+
+    return declare
+
+
 @strawberry.input(
     description="Overrides of the rules' thresholds for one engagement; null restores the default."
 )
+# Its fields carry no descriptions, as they never did: schema.graphql is what frontends
+# generate code from, and the output type beside it says what each threshold means.
+@_one_field_per_threshold(described=False)
 class ThresholdsInput:
-    grace_days: int | None = strawberry.UNSET
-    acceptance_days: int | None = strawberry.UNSET
-    planning_days: int | None = strawberry.UNSET
-    quote_tolerance_pct: Decimal | None = strawberry.UNSET
-    cost_tolerance_pct: Decimal | None = strawberry.UNSET
-    margin_floor_pct: Decimal | None = strawberry.UNSET
+    pass
 
 
 @strawberry.input(
@@ -464,19 +482,8 @@ class RequiredFunction:
 
 
 @strawberry.type(description="The thresholds the rules apply to an engagement.")
+@_one_field_per_threshold(described=True)
 class Thresholds:
-    grace_days: int = strawberry.field(description="Days past a due date before work is overdue.")
-    acceptance_days: int = strawberry.field(description="Days a delivery may await acceptance.")
-    planning_days: int = strawberry.field(
-        description="Days after signing by which a purchase needs a deliverable planned."
-    )
-    quote_tolerance_pct: Decimal = strawberry.field(
-        description="How far a quote may differ from the purchased amount, as a fraction."
-    )
-    cost_tolerance_pct: Decimal = strawberry.field(
-        description="How far actual cost may exceed the estimate, as a fraction."
-    )
-    margin_floor_pct: Decimal = strawberry.field(description="The lowest acceptable margin.")
     overridden: list[str] = strawberry.field(
         description="Which of these the engagement overrides (the rest are the defaults)."
     )

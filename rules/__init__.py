@@ -17,11 +17,12 @@ from rules.snapshot import (
     Purchase,
     Role,
     Snapshot,
-    Thresholds,
 )
+from rules.thresholds import THRESHOLDS, Threshold, Thresholds
 
 __all__ = [
     "CATALOGUE",
+    "THRESHOLDS",
     "ChangeOrder",
     "Deliverable",
     "Finding",
@@ -32,6 +33,7 @@ __all__ = [
     "Role",
     "RuleSpec",
     "Snapshot",
+    "Threshold",
     "Thresholds",
     "evaluate",
 ]

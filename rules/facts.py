@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from rules.money import financials, total
 from rules.snapshot import Deliverable, Promise, Purchase, Snapshot
@@ -67,23 +67,107 @@ _DELIVERED = ("DELIVERED", "ACCEPTED")
 ZERO = Decimal(0)
 NO_DAY = 0
 """The day number of a date that is not set: before every real one."""
+FieldType = Literal["flag", "count", "day", "number", "text", "decimal", "person", "object"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field of a kind of fact, as rules may read it."""
+
+    type: FieldType
+    """``flag`` true or false; ``count`` a whole number; ``day`` a day number (:func:`day`,
+    0 when unset); ``number`` a quantity as a double; ``text`` a string; ``decimal`` an exact
+    amount as a string (shown, not compared: compare its flag); ``person`` a person's id;
+    ``object`` figures shown in messages."""
+    nullable: bool = False
+    thresholds: tuple[str, ...] = ()
+    """The thresholds (rules.thresholds) its value applies: a rule reading it reads them."""
+
+
+_TEXT, _FLAG, _COUNT, _DAY, _NUMBER = (Field(t) for t in ("text", "flag", "count", "day", "number"))
+_DECIMAL, _MAYBE_DECIMAL = Field("decimal"), Field("decimal", nullable=True)
+
+FACTS: dict[str, dict[str, Field]] = {
+    "clock": {"today": _DAY},
+    "engagement": {
+        "status": _TEXT,
+        "sold": _FLAG,
+        "has_pm": _FLAG,
+        "decision_model": _TEXT,
+        "deciders": _COUNT,
+        "deciders_accountable": _COUNT,
+        "margin_low": Field("flag", thresholds=("margin_floor_pct",)),
+        "revenue": _DECIMAL,
+        "estimated_cost": _DECIMAL,
+        "margin_pct": _MAYBE_DECIMAL,
+        "margin_floor_pct": Field("decimal", thresholds=("margin_floor_pct",)),
+    },
+    "function": {"function": _TEXT, "assigned": _COUNT, "accountable": _COUNT, "required": _FLAG},
+    "need": {"item": _TEXT, "priority": _TEXT, "must": _FLAG, "validated": _FLAG},
+    "promise": {
+        "item": _TEXT,
+        "quantity": _DECIMAL,
+        "quoted_amount": _MAYBE_DECIMAL,
+        "promised_day": _DAY,
+        "signed_off": _FLAG,
+        "after_signing": _FLAG,
+        "made_by_id": Field("person"),
+    },
+    "purchase": {
+        "item": _TEXT,
+        "quantity": _DECIMAL,
+        "amount": _DECIMAL,
+        "signed_day": _DAY,
+        "plan_by": Field("day", thresholds=("planning_days",)),
+    },
+    "deliverable": {
+        "item": _TEXT,
+        "status": _TEXT,
+        "quantity": _DECIMAL,
+        "open": _FLAG,
+        "rejected": _FLAG,
+        "cost_missing": _FLAG,
+        "awaiting_acceptance": _FLAG,
+        "due_day": _DAY,
+        "overdue_from": Field("day", thresholds=("grace_days",)),
+        "delivered_day": _DAY,
+        "accept_by": Field("day", thresholds=("acceptance_days",)),
+        "cost_overrun": Field("flag", thresholds=("cost_tolerance_pct",)),
+        "estimated_cost": _MAYBE_DECIMAL,
+        "actual_cost": _MAYBE_DECIMAL,
+    },
+    "change_order": {"item": _TEXT, "approved": _FLAG, "rejected": _FLAG},
+    "decision": {
+        "decision": _TEXT,
+        "what": _TEXT,
+        "subject": _TEXT,
+        "outside": _FLAG,
+        "key_prefix": Field("text", nullable=True),
+        "taken_day": _DAY,
+    },
+    "item": {
+        "item": _TEXT,
+        "promised": _NUMBER,
+        "bought": _NUMBER,
+        "delivered": _NUMBER,
+        "has_purchase": _FLAG,
+        "quote_off": Field("flag", thresholds=("quote_tolerance_pct",)),
+        "due_from": Field("day", thresholds=("grace_days",)),
+        "figures": Field("object"),
+    },
+}
+"""Every kind of fact :func:`build` makes and the fields of each (besides ``id`` and
+``kind``): what a rule's condition may name (rules.catalogue). The barrier is no kind a
+rule matches: the engine puts it first in every rule itself."""
+
 DAY_FIELDS = frozenset(
-    {
-        "today",
-        "promised_day",
-        "signed_day",
-        "plan_by",
-        "due_day",
-        "overdue_from",
-        "delivered_day",
-        "accept_by",
-        "due_from",
-        "taken_day",
-    }
+    name for fields in FACTS.values() for name, f in fields.items() if f.type == "day"
 )
 """The fields of facts that hold a day number (:func:`day`), for those who show facts
 outside the engine as dates."""
-PERSON_FIELDS = frozenset({"made_by_id"})
+PERSON_FIELDS = frozenset(
+    name for fields in FACTS.values() for name, f in fields.items() if f.type == "person"
+)
 """The fields of facts that hold a person's id."""
 
 
@@ -112,6 +196,9 @@ class Facts:
 def build(snapshot: Snapshot, as_of: datetime) -> Facts:
     """The facts of one engagement as of ``as_of`` (thresholds already applied)."""
     t = snapshot.thresholds
+    grace, acceptance = t.days("grace_days"), t.days("acceptance_days")
+    planning = t.days("planning_days")
+    cost_tolerance, margin_floor = t.fraction("cost_tolerance_pct"), t.fraction("margin_floor_pct")
     first_signing = min(
         (p.signed_at for p in snapshot.purchases if p.signed_at is not None), default=None
     )
@@ -138,11 +225,11 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
             "decision_model": snapshot.decision_model,
             "deciders": len({r.person_id for r in deciders}),
             "deciders_accountable": len({r.person_id for r in deciders if r.raci == "ACCOUNTABLE"}),
-            "margin_low": money.below(t.margin_floor_pct),
+            "margin_low": money.below(margin_floor),
             "revenue": str(money.revenue),
             "estimated_cost": str(money.estimated_cost),
             "margin_pct": None if money.margin_pct is None else str(money.margin_pct),
-            "margin_floor_pct": str(t.margin_floor_pct),
+            "margin_floor_pct": str(margin_floor),
         },
     ]
     facts += [
@@ -191,7 +278,7 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
             "quantity": str(p.quantity),
             "amount": str(p.amount),
             "signed_day": day(p.signed_at),
-            "plan_by": day(p.signed_at) + t.planning_days if p.signed_at else NO_DAY,
+            "plan_by": day(p.signed_at) + planning if p.signed_at else NO_DAY,
         }
         for p in snapshot.purchases
     ]
@@ -207,13 +294,13 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
             "cost_missing": d.status == "ACCEPTED" and d.actual_cost is None,
             "awaiting_acceptance": d.status == "DELIVERED",
             "due_day": day(d.due_date),
-            "overdue_from": day(d.due_date) + t.grace_days if d.due_date else NO_DAY,
+            "overdue_from": day(d.due_date) + grace if d.due_date else NO_DAY,
             "delivered_day": day(d.delivered_at),
-            "accept_by": day(d.delivered_at) + t.acceptance_days if d.delivered_at else NO_DAY,
+            "accept_by": day(d.delivered_at) + acceptance if d.delivered_at else NO_DAY,
             "cost_overrun": (
                 d.actual_cost is not None
                 and d.estimated_cost is not None
-                and _over(d.actual_cost, d.estimated_cost, t.cost_tolerance_pct)
+                and _over(d.actual_cost, d.estimated_cost, cost_tolerance)
             ),
             "estimated_cost": str(d.estimated_cost) if d.estimated_cost is not None else None,
             "actual_cost": str(d.actual_cost) if d.actual_cost is not None else None,
@@ -243,7 +330,7 @@ def build(snapshot: Snapshot, as_of: datetime) -> Facts:
         }
         for d in snapshot.outside_decisions
     ]
-    facts += _items(snapshot, t.quote_tolerance_pct, t.grace_days)
+    facts += _items(snapshot, t.fraction("quote_tolerance_pct"), grace)
     return Facts(
         facts=tuple(facts),
         barrier={"id": "barrier", "kind": "barrier"},

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from rules.thresholds import Thresholds
+
 
 @dataclass(frozen=True)
 class Role:
@@ -87,24 +89,6 @@ class OutsideDecision:
     """What it was about, as a fact id (``promise:12``, ``engagement:3``, ``alert:7``)."""
     key_prefix: str | None
     taken_at: datetime
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The knobs of the catalogue; defaults are settings, overridable per engagement."""
-
-    grace_days: int = 5
-    """Days past a due date before undelivered work counts as overdue."""
-    acceptance_days: int = 10
-    """Days a delivered deliverable may wait for acceptance."""
-    planning_days: int = 14
-    """Days after signing by which a purchase should have a deliverable planned."""
-    quote_tolerance_pct: Decimal = Decimal("0.02")
-    """How far a quoted amount may differ from the purchased amount, as a fraction."""
-    cost_tolerance_pct: Decimal = Decimal("0.10")
-    """How far actual cost may exceed estimated cost, as a fraction."""
-    margin_floor_pct: Decimal = Decimal("0.20")
-    """The lowest acceptable projected margin, as a fraction of revenue."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ theirs, the rest stay as they are. A waived alert stays closed until its facts c
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -16,7 +15,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import rules
@@ -33,6 +31,7 @@ from models import (
 )
 from models.enums import AlertStatus, EngagementStatus, Severity
 from observability import metrics
+from rules.thresholds import BY_NAME, THRESHOLDS
 from services import decisions, events
 from settings import get_settings
 
@@ -62,28 +61,16 @@ class Changed(Generic[M]):
     alerts: Reconciled
 
 
-DAY_THRESHOLDS = ("grace_days", "acceptance_days", "planning_days")
-FRACTION_THRESHOLDS = ("quote_tolerance_pct", "cost_tolerance_pct", "margin_floor_pct")
+DAY_THRESHOLDS = tuple(t.name for t in THRESHOLDS if t.kind == "days")
+FRACTION_THRESHOLDS = tuple(t.name for t in THRESHOLDS if t.kind == "fraction")
 
 
 def thresholds(overrides: Mapping[str, str] | None = None) -> rules.Thresholds:
     """The settings' thresholds, with an engagement's ``overrides`` (validated) on top."""
-    s = get_settings()
-    base = rules.Thresholds(
-        grace_days=s.rules_grace_days,
-        acceptance_days=s.rules_acceptance_days,
-        planning_days=s.rules_planning_days,
-        quote_tolerance_pct=s.rules_quote_tolerance_pct,
-        cost_tolerance_pct=s.rules_cost_tolerance_pct,
-        margin_floor_pct=s.rules_margin_floor_pct,
-    )
-    if not overrides:
-        return base
-    typed: dict[str, Any] = {
-        name: int(value) if name in DAY_THRESHOLDS else Decimal(value)
-        for name, value in overrides.items()
-    }
-    return dataclasses.replace(base, **typed)
+    values = dict(get_settings().rules_thresholds)
+    for name, value in (overrides or {}).items():
+        values[name] = BY_NAME[name].type(value)
+    return rules.Thresholds(**values)
 
 
 async def load_snapshot(engagement: Engagement) -> rules.Snapshot:

@@ -25,6 +25,7 @@ from models.base import (
     QUANTITY_DECIMAL_PLACES,
     QUANTITY_MAX_DIGITS,
 )
+from rules.thresholds import BY_NAME as THRESHOLDS_BY_NAME
 from services.currencies import MINOR_UNITS
 from services.errors import ErrorCode, FieldError, Invalid
 
@@ -238,10 +239,12 @@ class Names(Rule):
 
 @dataclass(frozen=True)
 class ThresholdOverrides(Rule):
-    """Per-engagement overrides of the rules' thresholds: whole days, or fractions 0 to 1."""
+    """Per-engagement overrides of the rules' thresholds, each checked against its
+    declaration (rules.thresholds: kind and range), kept as text. ``days`` and ``fractions``
+    narrow which are accepted; every declared one is when both are left out."""
 
-    days: tuple[str, ...] = ()
-    fractions: tuple[str, ...] = ()
+    days: tuple[str, ...] | None = None
+    fractions: tuple[str, ...] | None = None
 
     def check(self, value: Any, ctx: Context) -> dict[str, str]:
         if not isinstance(value, Mapping):
@@ -250,19 +253,16 @@ class ThresholdOverrides(Rule):
         for name, setting in value.items():
             if setting is None:
                 continue  # null: back to the setting's default
-            if name in self.days:
-                if (
-                    isinstance(setting, bool)
-                    or not isinstance(setting, int)
-                    or not 0 <= setting <= 3650
-                ):
-                    raise Problem(f"{name} must be a whole number of days from 0 to 3650")
-            elif name in self.fractions:
-                if not isinstance(setting, Decimal) or not Decimal(0) <= setting <= Decimal(1):
-                    raise Problem(f"{name} must be a decimal fraction from 0 to 1, such as '0.05'")
-            else:
+            threshold = THRESHOLDS_BY_NAME.get(name)
+            narrowed = self.days is not None or self.fractions is not None
+            if threshold is None or (
+                narrowed and name not in (*(self.days or ()), *(self.fractions or ()))
+            ):
                 raise Problem(f"has no threshold named {name}")
-            cleaned[name] = str(setting)
+            try:
+                cleaned[name] = str(threshold.check(setting))
+            except ValueError as problem:
+                raise Problem(str(problem)) from None
         return cleaned
 
 

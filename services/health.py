@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from models import Alert
 from models.enums import Severity
-from rules.catalogue import STAKEHOLDER
+from rules.catalogue import BY_ID
 
 PARTIES = ("client", "sponsor", "performers")
 
@@ -33,12 +33,18 @@ class Health:
     """By party (``PARTIES``)."""
 
 
+def _stakeholder(rule_id: str) -> str | None:
+    """Whose satisfaction the rule speaks to; None for a rule no longer in the catalogue."""
+    spec = BY_ID.get(rule_id)
+    return spec.stakeholder if spec else None
+
+
 def health(live: Iterable[Alert]) -> Health:
     """The engagement at a glance, from its live (open or acknowledged) alerts."""
     alerts = list(live)
     verdicts = {}
     for party in PARTIES:
-        reasons = tuple(a.message for a in alerts if STAKEHOLDER.get(a.rule_id) == party)
+        reasons = tuple(a.message for a in alerts if _stakeholder(a.rule_id) == party)
         verdicts[party] = Verdict(satisfied=not reasons, reasons=reasons)
     return Health(
         open_alerts={s: sum(a.severity == s for a in alerts) for s in Severity},

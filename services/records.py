@@ -1,8 +1,8 @@
-"""Create, update and delete the rows that hang off an engagement, under its row lock.
+"""Create, update and delete the rows that hang off an engagement, in a unit of work.
 
-Every change to an engagement's facts goes through here so that each one runs in one
-transaction holding the engagement's lock (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
-serializes writers itself), which is where evaluation will join in.
+Each change runs in a unit on its engagement (``services.units``): alone, it is a unit of
+one change, locked, evaluated and announced by itself; inside a unit on the engagement it
+joins it, and is evaluated with the rest when that unit ends.
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ from typing import Any, Generic, TypeVar
 
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
-from tortoise.transactions import in_transaction
 
 from models import Engagement
 from services import audit, decisions
 from services.decisions import Decision
 from services.errors import Conflict, FieldError, Invalid, NotFound
-from services.evaluation import Changed, reconcile
+from services.evaluation import Changed
 from services.fields import Context, Spec, clean
+from services.units import changing
+from services.units import lock_engagement as lock_engagement
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
@@ -59,14 +60,6 @@ class Kind(Generic[M]):
         return NotFound("id", f"No {self.label} with this id.")
 
 
-async def lock_engagement(engagement_id: int, *, field: str = "engagement_id") -> Engagement:
-    """Return the engagement, locked for the rest of the transaction, or raise NotFound."""
-    engagement = await Engagement.select_for_update().get_or_none(id=engagement_id)
-    if engagement is None:
-        raise NotFound(field, "No engagement with this id.")
-    return engagement
-
-
 def _cross_check(kind: Kind[Any], values: Mapping[str, Any]) -> None:
     errors = [error for check in kind.cross_checks for error in check(values)]
     if errors:
@@ -101,8 +94,8 @@ async def _take(decided: decisions.Decided | None, record: Model) -> audit.Decid
 
 async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]) -> Changed[M]:
     """Validate ``values`` and add a row of ``kind`` to the engagement."""
-    async with in_transaction():
-        engagement = await lock_engagement(engagement_id)
+    async with changing(engagement_id) as change:
+        engagement = change.engagement
         cleaned = await clean(
             kind.spec, values, required=kind.required, ctx=Context(engagement.currency)
         )
@@ -110,7 +103,8 @@ async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]
         decided = await _check_decision(kind, engagement, None, cleaned)
         record = await kind.model.create(engagement_id=engagement.id, **cleaned)
         await audit.created(record, **await _take(decided, record))
-        return Changed(record, await reconcile(engagement))
+        change.note()
+    return Changed(record, change.reconciled)
 
 
 async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> Changed[M]:
@@ -126,9 +120,8 @@ async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> Chang
                 )
             ]
         )
-    async with in_transaction():
-        engagement_id = await _engagement_of(kind, id)
-        engagement = await lock_engagement(engagement_id, field="id")
+    async with changing(await _engagement_of(kind, id), field="id") as change:
+        engagement = change.engagement
         record = await kind.model.get_or_none(id=id)
         if record is None:  # deleted while we waited for the lock
             raise kind.not_found()
@@ -141,20 +134,20 @@ async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> Chang
             record.update_from_dict(cleaned)
             await record.save(update_fields=[*cleaned, "updated_at"])
         entry = await audit.updated(record, before=before, **await _take(decided, record))
-        return Changed(record, await reconcile(engagement, changed=bool(entry.changed_fields)))
+        change.note(changed=bool(entry.changed_fields))
+    return Changed(record, change.reconciled)
 
 
 async def delete(kind: Kind[M], *, id: int) -> Changed[M]:
     """Delete the row and return it as it was."""
-    async with in_transaction():
-        engagement_id = await _engagement_of(kind, id)
-        engagement = await lock_engagement(engagement_id, field="id")
+    async with changing(await _engagement_of(kind, id), field="id") as change:
         record = await kind.model.get_or_none(id=id)
         if record is None:
             raise kind.not_found()
         await record.delete()
         await audit.deleted(record)
-        return Changed(record, await reconcile(engagement))
+        change.note()
+    return Changed(record, change.reconciled)
 
 
 async def _engagement_of(kind: Kind[Any], id: int) -> int:

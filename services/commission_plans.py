@@ -225,6 +225,7 @@ async def set_engagement_credits(
             before=before,
             after=_trail(made),
         )
+        change.roles_changed()
         # Who is credited decides whose signals the sale emits: evaluate now.
         change.note()
     return Credits(engagement, tuple(made))

@@ -8,19 +8,19 @@ joins it, and is evaluated with the rest when that unit ends.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 
-from models import Engagement
 from services import audit, decisions
 from services.decisions import Decision
 from services.errors import Conflict, FieldError, Invalid, NotFound
 from services.evaluation import Changed
 from services.fields import Context, Spec, clean
-from services.units import changing
+from services.units import Change, changing
 from services.units import lock_engagement as lock_engagement
 
 M = TypeVar("M", bound=Model)
@@ -68,20 +68,26 @@ def _cross_check(kind: Kind[Any], values: Mapping[str, Any]) -> None:
 
 async def _check_decision(
     kind: Kind[Any],
-    engagement: Engagement,
+    change: Change,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any],
 ) -> decisions.Decided | None:
-    """The decision this write takes, checked against the decision table; None if none."""
+    """The decision this write takes, checked against the decision table; None if none.
+    A unit checks a decision once for each person it names and actor it takes it."""
     decides = kind.decides
     if decides is None or not decides.taken(before, after):
         return None
-    return await decisions.check(
-        decides.decision,
-        engagement=engagement,
-        field=decides.named,
-        named_person_id=after.get(decides.named),
-    )
+    named = after.get(decides.named)
+    key = (decides.decision, decides.named, named, audit.current_actor())
+    checked = change.decisions.get(key)
+    if checked is None:
+        checked = change.decisions[key] = await decisions.check(
+            decides.decision,
+            engagement=change.engagement,
+            field=decides.named,
+            named_person_id=named,
+        )
+    return replace(checked, at=datetime.now(UTC))
 
 
 async def _take(decided: decisions.Decided | None, record: Model) -> audit.Decided:
@@ -100,7 +106,7 @@ async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]
             kind.spec, values, required=kind.required, ctx=Context(engagement.currency)
         )
         _cross_check(kind, {name: cleaned.get(name) for name in kind.spec})
-        decided = await _check_decision(kind, engagement, None, cleaned)
+        decided = await _check_decision(kind, change, None, cleaned)
         record = await kind.model.create(engagement_id=engagement.id, **cleaned)
         await audit.created(record, **await _take(decided, record))
         change.note()
@@ -128,7 +134,7 @@ async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> Chang
         cleaned = await clean(kind.spec, changes, ctx=Context(engagement.currency))
         stored = {name: getattr(record, name) for name in kind.spec}
         _cross_check(kind, stored | cleaned)
-        decided = await _check_decision(kind, engagement, stored, stored | cleaned)
+        decided = await _check_decision(kind, change, stored, stored | cleaned)
         before = audit.snapshot(record)
         if cleaned:
             record.update_from_dict(cleaned)

@@ -39,6 +39,7 @@ async def create_role_assignment(
             message="The person already holds this function on the engagement.",
         )
         await audit.created(role)
+        change.roles_changed()
         change.note()
     return Changed(role, change.reconciled)
 
@@ -71,6 +72,7 @@ async def delete_role_assignment(
             raise NotFound("id" if id is not None else None, "No such role assignment.")
         await role.delete()
         await audit.deleted(role)
+        change.roles_changed()
         change.note()
     return Changed(role, change.reconciled)
 
@@ -103,5 +105,6 @@ async def update_role_assignment(
             role.update_from_dict(values)
             await role.save(update_fields=[*values, "updated_at"])
         entry = await audit.updated(role, before=before)
+        change.roles_changed()
         change.note(changed=bool(entry.changed_fields))
     return Changed(role, change.reconciled)

@@ -18,14 +18,15 @@ it), so an engagement can be created and filled in one unit. A unit on another e
 inside a unit is refused (``CrossedUnits``): its evaluation would have to wait for the outer
 one, and taking a second row lock inside the first invites deadlocks.
 
-An exception leaving the outermost unit rolls back everything it wrote, events included. A
-joined use case runs in a savepoint: if it fails and its caller goes on, the unit is as it
-was before that use case began, in the database and in what the unit has noted.
+A unit lands whole or not at all. An exception leaving it rolls back everything it wrote,
+events included; so does a change that fails inside it even when its caller catches the
+error and goes on: the unit then refuses further changes and ends by raising
+``UnitFailed``, so nothing half done is ever committed (and no savepoint per change is
+needed, which a bulk load would pay for on every row).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
@@ -34,14 +35,18 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from models import Engagement
-from models.enums import EngagementStatus
 from services import events
+from services.decisions import Decided
 from services.errors import NotFound
 from services.evaluation import Reconciled, reconcile
 
 
 class CrossedUnits(RuntimeError):
     """A unit on one engagement was asked for inside a unit on another."""
+
+
+class UnitFailed(RuntimeError):
+    """A change inside the unit failed, so the unit rolled back."""
 
 
 async def lock_engagement(engagement_id: int, *, field: str = "engagement_id") -> Engagement:
@@ -52,99 +57,95 @@ async def lock_engagement(engagement_id: int, *, field: str = "engagement_id") -
     return engagement
 
 
-@dataclasses.dataclass
-class _Noted:
-    """What a unit has been told so far; kept aside while a joined use case runs."""
-
-    engagement: Engagement | None
-    began_as: EngagementStatus | None
-    created: bool = False
-    changed: bool = False
-    evaluate: bool = False
-    then: list[tuple[str, datetime]] = dataclasses.field(default_factory=list)
-
-    def copy(self) -> _Noted:
-        return dataclasses.replace(self, then=list(self.then))
-
-
 class Change:
     """One unit of work on one engagement, as the use cases inside it see it."""
 
     def __init__(self, engagement: Engagement | None) -> None:
-        self._noted = _Noted(engagement, engagement.status if engagement else None)
+        self._engagement = engagement
+        self._began_as = engagement.status if engagement else None
+        self._created = self._changed = self._pending = False
+        self._then: list[tuple[str, datetime]] = []
         self.evaluations = 0
         self.reconciled = Reconciled()
         """What the unit's last evaluation opened, resolved and appended: nothing yet while
         the unit runs, so a use case that joined a larger unit returns nothing of its own."""
+        self.failed: Exception | None = None
+        """The error of a change that failed inside the unit: the unit will roll back."""
+        self.decisions: dict[tuple[object, ...], Decided] = {}
+        """Decisions checked in this unit (``services.records``), by what they rest on: the
+        roles and credits the decision table reads cannot change while the unit holds the
+        lock, but by the unit's own changes to them, which call ``roles_changed``."""
 
     @property
     def engagement(self) -> Engagement:
         """The engagement, locked (or made) by this unit; the one object every use case in
         the unit changes, so the evaluation sees what they did."""
-        if self._noted.engagement is None:
+        if self._engagement is None:
             raise CrossedUnits("This unit's engagement has not been created yet.")
-        return self._noted.engagement
+        return self._engagement
 
     def adopt(self, engagement: Engagement) -> None:
         """Take ``engagement``, just made in this unit, as the unit's (announced as
         ``engagement.created``)."""
-        if self._noted.engagement is not None:
+        if self._engagement is not None:
             raise CrossedUnits(
-                f"This unit changes engagement {self._noted.engagement.id}; "
+                f"This unit changes engagement {self._engagement.id}; "
                 "create another engagement in a unit of its own."
             )
-        self._noted.engagement = engagement
-        self._noted.began_as = engagement.status
-        self._noted.created = self._noted.evaluate = True
+        self._engagement, self._began_as = engagement, engagement.status
+        self._created = self._pending = True
 
     def note(self, *, changed: bool = True) -> None:
         """Ask for the evaluation at the end; ``changed`` says the engagement or something
         on it changed, which announces ``engagement.updated``."""
-        self._noted.evaluate = True
-        self._noted.changed = self._noted.changed or changed
+        self._pending = True
+        self._changed = self._changed or changed
 
     def then(self, event_type: str, *, at: datetime) -> None:
         """Announce ``event_type`` of the engagement (as it is at the end) after the
         evaluation's events: what the change meant, heard of after the change itself."""
-        self._noted.then.append((event_type, at))
+        self._then.append((event_type, at))
+
+    def roles_changed(self) -> None:
+        """Who holds what, or who is credited, changed: decisions are checked anew."""
+        self.decisions.clear()
 
     def deleted(self) -> None:
         """The engagement is gone: nothing is left to evaluate."""
-        self._noted.evaluate = False
+        self._pending = False
 
     async def evaluate(
         self, *, now: datetime | None = None, repricing: str | None = None
     ) -> Reconciled:
         """Evaluate now rather than at the end (for a use case that acts on the outcome);
         the end evaluates again only if something is noted after this."""
-        noted = self._noted
-        moved_from = noted.began_as if self.engagement.status != noted.began_as else None
+        engagement = self.engagement
+        moved = engagement.status != self._began_as
         result = await reconcile(
-            self.engagement,
+            engagement,
             now=now,
-            moved_from=moved_from,
-            changed=noted.changed,
-            created=noted.created,
+            moved_from=self._began_as if moved else None,
+            changed=self._changed,
+            created=self._created,
             repricing=repricing,
         )
         self.evaluations += 1
         # What was announced is announced: a later evaluation in the unit starts afresh.
-        noted.began_as = self.engagement.status
-        noted.created = noted.changed = noted.evaluate = False
+        self._began_as = engagement.status
+        self._created = self._changed = self._pending = False
         self.reconciled = result
         return result
 
     async def _finish(self) -> None:
-        if self._noted.evaluate:
+        if self._pending:
             await self.evaluate()
-        engagement = self._noted.engagement
-        for event_type, at in self._noted.then:
-            assert engagement is not None  # nothing is noted before there is an engagement
+        for event_type, at in self._then:
+            engagement = self.engagement
             occurrence = events.Occurrence(
                 event_type, events.engagement_object(engagement), engagement.id
             )
             await events.record([occurrence], at=at)
-        self._noted.then.clear()
+        self._then.clear()
 
 
 _current: ContextVar[Change | None] = ContextVar("fourway_unit", default=None)
@@ -178,6 +179,11 @@ async def _unit(engagement_id: int | None, field: str) -> AsyncIterator[Change]:
         token = _current.set(change)
         try:
             yield change
+            if change.failed is not None:
+                raise UnitFailed(
+                    "A change in this unit failed, so none of the unit was written: "
+                    f"{change.failed}"
+                ) from change.failed
             await change._finish()
         finally:
             _current.reset(token)
@@ -185,7 +191,7 @@ async def _unit(engagement_id: int | None, field: str) -> AsyncIterator[Change]:
 
 @asynccontextmanager
 async def _joined(outer: Change, engagement_id: int | None) -> AsyncIterator[None]:
-    held = outer._noted.engagement
+    held = outer._engagement
     if engagement_id is None and held is not None:
         raise CrossedUnits(
             f"A new engagement was asked for inside the unit of engagement {held.id}: "
@@ -197,12 +203,12 @@ async def _joined(outer: Change, engagement_id: int | None) -> AsyncIterator[Non
             f"{'a new engagement' if held is None else f'engagement {held.id}'}: "
             "each engagement is changed in a unit of its own."
         )
-    before = outer._noted.copy()
+    if outer.failed is not None:
+        raise UnitFailed(
+            f"An earlier change in this unit failed, and the unit with it: {outer.failed}"
+        ) from outer.failed
     try:
-        async with in_transaction():  # a savepoint: this use case lands whole or not at all
-            yield
-    except Exception:
-        outer._noted = before
-        if before.engagement is not None:
-            await before.engagement.refresh_from_db()
+        yield
+    except Exception as error:
+        outer.failed = error
         raise

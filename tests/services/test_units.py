@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from tortoise import Tortoise
 
 from models import (
-    AuditEntry,
     Engagement,
     Event,
     Need,
@@ -19,7 +20,9 @@ from models import (
     Purchase,
 )
 from models.enums import EngagementFunction, EngagementStatus, OrganizationKind, Priority, Raci
+from services.commission_plans import set_engagement_credits
 from services.deals import approve_deal
+from services.decisions import Refused
 from services.engagements import (
     create_engagement,
     delete_engagement,
@@ -32,9 +35,9 @@ from services.needs import create_need
 from services.organizations import create_organization
 from services.people import create_person
 from services.promises import create_promise
-from services.purchases import create_purchase, delete_purchase, update_purchase
+from services.purchases import create_purchase, delete_purchase
 from services.roles import create_role_assignment
-from services.units import CrossedUnits, changing, creating
+from services.units import CrossedUnits, UnitFailed, changing, creating
 from tests.conftest import requires_postgres
 from tests.services.evaluations import evaluations
 from tests.support import dump_database
@@ -231,29 +234,58 @@ async def test_an_error_raised_by_the_caller_inside_a_unit_rolls_it_back_too(dat
     assert await dump_database() == before
 
 
-async def test_a_joined_change_that_fails_undoes_only_itself(database_url):
+async def test_a_change_that_fails_inside_a_unit_fails_the_unit_even_when_caught(database_url):
     engagement_id = await _engagement()
     await _seller()
-    after = await _last_sequence(engagement_id)
-    audited = await AuditEntry.all().count()
+    before, evaluated = await dump_database(), evaluations()
 
-    async with changing(engagement_id) as change:
-        await _add_items(engagement_id, "a")
-        with pytest.raises(Invalid):
-            await update_engagement(id=engagement_id, name="Renamed", currency="nope")
-        with pytest.raises(Invalid):
-            # Validated after the rename is written: the savepoint takes the rename back.
-            await update_purchase(
-                id=(await Purchase.get(item="a")).id, quantity=Decimal(2), amount=Decimal(-1)
+    with pytest.raises(UnitFailed, match="ISO 4217 currency code"):
+        async with changing(engagement_id) as change:
+            await _add_items(engagement_id, "a")
+            with pytest.raises(Invalid):
+                await update_engagement(id=engagement_id, name="Renamed", currency="nope")
+            # The unit takes no further change once one failed.
+            with pytest.raises(UnitFailed, match="An earlier change in this unit failed"):
+                await _add_items(engagement_id, "b")
+
+    assert isinstance(change.failed, Invalid)
+    assert await dump_database() == before
+    assert evaluations() == evaluated
+
+
+async def test_a_unit_checks_a_decision_again_once_credits_or_roles_change(database_url):
+    engagement_id = await _engagement()
+    seller = await _seller()
+    await create_role_assignment(
+        engagement_id=engagement_id,
+        person_id=seller,
+        function=EngagementFunction.SALES,
+        raci=Raci.RESPONSIBLE,
+    )
+
+    def signed_off_by_seller(item: str) -> Awaitable[Changed[Promise]]:
+        return create_promise(
+            engagement_id=engagement_id,
+            item=item,
+            description="Promised",
+            quantity=Decimal(1),
+            made_by_id=seller,
+            delivery_signoff_by_id=seller,
+            delivery_signoff_at=datetime(2026, 1, 5, tzinfo=UTC),
+        )
+
+    with pytest.raises(UnitFailed):
+        async with changing(engagement_id):
+            await signed_off_by_seller("a")
+            await set_engagement_credits(
+                engagement_id=engagement_id,
+                credits=[{"person_id": seller, "split_pct": Decimal(1)}],
             )
-        await _add_items(engagement_id, "b")
+            # Credited on the sale now, the seller may no longer sign its scope off.
+            with pytest.raises(Refused, match="conflict of interest"):
+                await signed_off_by_seller("b")
 
-    assert (await Engagement.get(id=engagement_id)).name == "ERP"
-    assert change.engagement.name == "ERP"
-    assert (await Purchase.get(item="a")).quantity == 1
-    assert await Need.filter(engagement_id=engagement_id).count() == 2
-    assert await AuditEntry.all().count() == audited + 6
-    assert (await _events(engagement_id, after)).count("engagement.updated") == 1
+    assert not await Promise.all().exists()
 
 
 async def test_a_unit_that_moves_the_status_announces_one_move_from_where_it_began(database_url):

@@ -6,16 +6,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from models import Alert
 from models.enums import AlertStatus, Severity
 from services import audit, decisions, events
 from services.decisions import Decision
 from services.errors import Conflict, NotFound
-from services.evaluation import LIVE, reconcile
+from services.evaluation import LIVE
 from services.fields import Text, clean
-from services.records import lock_engagement
+from services.units import changing
 
 
 async def _move(
@@ -33,11 +32,11 @@ async def _move(
     (validated as the input field ``field``), with its engagement locked; the outbox event
     is ``alert.<verb>``. Moving an alert that holds someone's pay is ``decision``."""
     values = await clean({field: Text()}, {field: text}, required=frozenset({field}))
-    async with in_transaction():
-        found = await Alert.get_or_none(id=id)
-        if found is None:
-            raise NotFound("id", "No alert with this id.")
-        engagement = await lock_engagement(found.engagement_id, field="id")
+    found = await Alert.get_or_none(id=id)
+    if found is None:
+        raise NotFound("id", "No alert with this id.")
+    async with changing(found.engagement_id, field="id") as change:
+        engagement = change.engagement
         alert = await Alert.get(id=id)
         if alert.status not in LIVE:
             raise Conflict(
@@ -56,12 +55,12 @@ async def _move(
         await events.record([events.alert_occurrence(verb, alert)], at=now)
         if decided is None:
             await audit.updated(alert, before=before, verb=verb)
-            return alert
-        await decisions.taken(decided, alert, engagement_id=engagement.id)
-        await audit.updated(alert, before=before, verb=verb, **decided.audited)
-        # A decision on pay: the ledger and the rules see it now, not at the next sweep.
-        await reconcile(engagement, changed=False)
-        return alert
+        else:
+            await decisions.taken(decided, alert, engagement_id=engagement.id)
+            await audit.updated(alert, before=before, verb=verb, **decided.audited)
+            # A decision on pay: the ledger and the rules see it now, not at the next sweep.
+            change.note(changed=False)
+    return alert
 
 
 async def acknowledge_alert(*, id: int, comment: str) -> Alert:

@@ -24,9 +24,9 @@ from rules.catalogue import BY_ID
 from rules.compensation import Attribution
 from services import audit, decisions
 from services.errors import Conflict, FieldError, Invalid, NotFound
-from services.evaluation import reconcile
 from services.fields import Flag, Fraction, Moment, Names, Ref, Text, WholeNumber, clean
-from services.records import guard_integrity, lock_engagement
+from services.records import guard_integrity
+from services.units import changing
 from services.wire import format_decimal, to_global_id
 
 # Pay is held, by default, while a critical mismatch the sale is answerable for is open.
@@ -213,8 +213,8 @@ async def set_engagement_credits(
     total = sum((c["split_pct"] for c in cleaned), Decimal(0))
     if cleaned and total != 1:
         raise Invalid([FieldError("credits", f"splits must sum to 1 (100%); they sum to {total}")])
-    async with in_transaction():
-        engagement = await lock_engagement(engagement_id)
+    async with changing(engagement_id) as change:
+        engagement = change.engagement
         await decisions.check_credited(engagement, people)
         before = _trail(await Credit.filter(engagement_id=engagement.id).order_by("id"))
         await Credit.filter(engagement_id=engagement.id).delete()
@@ -225,9 +225,10 @@ async def set_engagement_credits(
             before=before,
             after=_trail(made),
         )
+        change.roles_changed()
         # Who is credited decides whose signals the sale emits: evaluate now.
-        await reconcile(engagement)
-        return Credits(engagement, tuple(made))
+        change.note()
+    return Credits(engagement, tuple(made))
 
 
 def _effective_from(given: datetime | None) -> datetime:

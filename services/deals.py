@@ -15,16 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tortoise.transactions import in_transaction
-
 from models import Credit, DealApproval, Engagement, Person, RoleAssignment
 from models.enums import DecisionModel, EngagementFunction, EngagementStatus, Raci
-from services import audit, decisions, events
+from services import audit, decisions
 from services.decisions import Decision
 from services.errors import Conflict, FieldError, Invalid
-from services.evaluation import Changed, reconcile
+from services.evaluation import Changed
 from services.fields import Text, clean
-from services.records import lock_engagement
+from services.units import changing
 from services.wire import format_datetime, to_global_id
 
 DECIDING = frozenset({EngagementFunction.ENGAGEMENT_MANAGEMENT, EngagementFunction.SPONSOR})
@@ -129,8 +127,8 @@ async def approve_deal(*, engagement_id: int, note: str | None = None) -> Change
     """Approve the engagement's deal as the person the key acts for; the approval that
     completes the decision model moves it to SOLD."""
     values = await clean({"note": Text(nullable=True)}, {"note": note})
-    async with in_transaction():
-        engagement = await lock_engagement(engagement_id)
+    async with changing(engagement_id) as change:
+        engagement = change.engagement
         if engagement.status != EngagementStatus.PROPOSED:
             raise Conflict(
                 "engagement_id",
@@ -161,9 +159,7 @@ async def approve_deal(*, engagement_id: int, note: str | None = None) -> Change
         )
         state = await state_of(engagement.id, engagement.decision_model)
         before = audit.snapshot(engagement)
-        moved_from = None
         if state.decided_at is not None:
-            moved_from = engagement.status
             engagement.status = EngagementStatus.SOLD
             await engagement.save(update_fields=["status", "updated_at"])
         await decisions.taken(decided, engagement, engagement_id=engagement.id)
@@ -174,18 +170,9 @@ async def approve_deal(*, engagement_id: int, note: str | None = None) -> Change
             after={**audit.snapshot(engagement), "approval": _approval_trail(approval)},
             **decided.audited,
         )
-        reconciled = await reconcile(
-            engagement, moved_from=moved_from, changed=moved_from is not None
-        )
-        if moved_from is not None:
-            await events.record(
-                [
-                    events.Occurrence(
-                        "engagement.deal_approved",
-                        events.engagement_object(engagement),
-                        engagement.id,
-                    )
-                ],
-                at=now,
-            )
-        return Changed(engagement, reconciled)
+        # The move to SOLD is announced with the evaluation the unit ends with; that the
+        # deal was approved follows it.
+        change.note(changed=False)
+        if state.decided_at is not None:
+            change.then("engagement.deal_approved", at=now)
+    return Changed(engagement, change.reconciled)

@@ -4,7 +4,9 @@ disagree in the ways real ones do, and one large engagement for read-path benchm
 Everything goes through the service functions, so the demo is held to the same validation
 as any user. Dates hang off a fixed anchor (``ANCHOR``), not today, so every load is alike;
 evaluate time-dependent rules ``as_of`` the anchor to see the picture as it was drawn.
-The whole load is one transaction: it lands completely or not at all.
+The whole load is one transaction: it lands completely or not at all. Each engagement is
+built in one unit of work (``services.units``), so the rules evaluate it once, complete,
+rather than after each of its rows.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from services.people import create_person
 from services.promises import create_promise
 from services.purchases import create_purchase
 from services.roles import create_role_assignment
+from services.units import creating
 
 
 class DemoAlreadyLoaded(Conflict):
@@ -338,13 +341,17 @@ async def load_demo() -> str:
             raise DemoAlreadyLoaded(None, "The demo portfolio is already loaded.")
         loader = _Loader()
         await _organizations_and_people(loader)
-        await _warehouse_system(loader)
-        await _customs_automation(loader)
-        await _claims_portal(loader)
-        await _policy_migration(loader)
-        await _field_service(loader)
-        await _smart_meter_platform(loader)
-        await _nordic_rollout(loader)
+        for build in (
+            _warehouse_system,
+            _customs_automation,
+            _claims_portal,
+            _policy_migration,
+            _field_service,
+            _smart_meter_platform,
+            _nordic_rollout,
+        ):
+            async with creating():
+                await build(loader)
     return loader.tally.summary()
 
 

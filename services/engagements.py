@@ -6,7 +6,6 @@ from typing import Any
 
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from models import (
     Alert,
@@ -30,7 +29,6 @@ from services.evaluation import (
     FRACTION_THRESHOLDS,
     LIVE,
     Changed,
-    reconcile,
     resolve,
 )
 from services.fields import (
@@ -43,7 +41,7 @@ from services.fields import (
     ThresholdOverrides,
     clean,
 )
-from services.records import lock_engagement
+from services.units import changing, creating
 
 SPEC = {
     "name": Text(max_length=200),
@@ -103,7 +101,7 @@ async def create_engagement(
     *, name: str, client_id: int, currency: str, **optional: Any
 ) -> Changed[Engagement]:
     """Open an engagement for a client (PROPOSED unless a status is given)."""
-    async with in_transaction():
+    async with creating() as change:
         values = await clean(
             SPEC,
             {"name": name, "client_id": client_id, "currency": currency, **optional},
@@ -120,13 +118,14 @@ async def create_engagement(
                 values[name] = _overrides({}, values[name])
         engagement = await Engagement.create(**values)
         await audit.created(engagement)
-        return Changed(engagement, await reconcile(engagement, created=True))
+        change.adopt(engagement)
+    return Changed(engagement, change.reconciled)
 
 
 async def update_engagement(*, id: int, **changes: Any) -> Changed[Engagement]:
     """Change an engagement; status moves forward only, currency only while no money is recorded."""
-    async with in_transaction():
-        engagement = await lock_engagement(id, field="id")
+    async with changing(id, field="id") as change:
+        engagement = change.engagement
         values = await clean(SPEC, changes)
         await _check_client(values.get("client_id"))
         if "status" in values:
@@ -150,17 +149,14 @@ async def update_engagement(*, id: int, **changes: Any) -> Changed[Engagement]:
             values["required_functions"] = _overrides(
                 engagement.required_functions, values["required_functions"]
             )
-        previous = engagement.status
         before = audit.snapshot(engagement)
         if values:
             engagement.update_from_dict(values)
             await engagement.save(update_fields=[*values, "updated_at"])
-        moved_from = previous if engagement.status != previous else None
+        # A move of status is announced at the end of the unit, from the status it began with.
         entry = await audit.updated(engagement, before=before)
-        reconciled = await reconcile(
-            engagement, moved_from=moved_from, changed=bool(entry.changed_fields)
-        )
-        return Changed(engagement, reconciled)
+        change.note(changed=bool(entry.changed_fields))
+    return Changed(engagement, change.reconciled)
 
 
 @dataclass(frozen=True)
@@ -193,9 +189,9 @@ async def functions_needed(engagement: Engagement) -> list[FunctionNeed]:
 
 async def evaluate_engagement(*, id: int) -> Changed[Engagement]:
     """Check the engagement against the rules now and bring its alerts in line."""
-    async with in_transaction():
-        engagement = await lock_engagement(id, field="id")
-        reconciled = await reconcile(engagement, changed=False)
+    async with changing(id, field="id") as change:
+        engagement = change.engagement
+        reconciled = await change.evaluate()
         await audit.record(
             "engagement.evaluated",
             engagement,
@@ -205,7 +201,7 @@ async def evaluate_engagement(*, id: int) -> Changed[Engagement]:
                 "alertsResolved": [audit.global_id(a) for a in reconciled.resolved],
             },
         )
-        return Changed(engagement, reconciled)
+    return Changed(engagement, reconciled)
 
 
 async def delete_engagement(*, id: int) -> Engagement:
@@ -213,8 +209,8 @@ async def delete_engagement(*, id: int) -> Engagement:
 
     Its live alerts resolve first, each announced, so a subscriber that follows alerts
     never keeps one open for an engagement that is gone."""
-    async with in_transaction():
-        engagement = await lock_engagement(id, field="id")
+    async with changing(id, field="id") as change:
+        engagement = change.engagement
         if await CompensationSignal.filter(engagement_id=id).exists():
             raise Conflict(
                 "id",
@@ -238,7 +234,8 @@ async def delete_engagement(*, id: int) -> Engagement:
             ],
             at=now,
         )
-        return engagement
+        change.deleted()
+    return engagement
 
 
 @dataclass(frozen=True)

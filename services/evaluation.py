@@ -168,8 +168,9 @@ async def reconcile(
     has just made the engagement, which announces ``engagement.created`` instead.
     ``repricing`` is the reason finance re-priced the sale, which its entries carry.
 
-    The caller holds the engagement's row lock inside a transaction. An engagement the
-    engine cannot evaluate keeps its alerts untouched and records why.
+    The caller holds the engagement's row lock inside a transaction: a unit of work
+    (``services.units``) calls this once at its end, with what its changes add up to. An
+    engagement the engine cannot evaluate keeps its alerts untouched and records why.
     """
     now = now or datetime.now(UTC)
     try:

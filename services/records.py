@@ -1,26 +1,27 @@
-"""Create, update and delete the rows that hang off an engagement, under its row lock.
+"""Create, update and delete the rows that hang off an engagement, in a unit of work.
 
-Every change to an engagement's facts goes through here so that each one runs in one
-transaction holding the engagement's lock (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
-serializes writers itself), which is where evaluation will join in.
+Each change runs in a unit on its engagement (``services.units``): alone, it is a unit of
+one change, locked, evaluated and announced by itself; inside a unit on the engagement it
+joins it, and is evaluated with the rest when that unit ends.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
-from tortoise.transactions import in_transaction
 
-from models import Engagement
 from services import audit, decisions
 from services.decisions import Decision
 from services.errors import Conflict, FieldError, Invalid, NotFound
-from services.evaluation import Changed, reconcile
+from services.evaluation import Changed
 from services.fields import Context, Spec, clean
+from services.units import Change, changing
+from services.units import lock_engagement as lock_engagement
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
@@ -59,14 +60,6 @@ class Kind(Generic[M]):
         return NotFound("id", f"No {self.label} with this id.")
 
 
-async def lock_engagement(engagement_id: int, *, field: str = "engagement_id") -> Engagement:
-    """Return the engagement, locked for the rest of the transaction, or raise NotFound."""
-    engagement = await Engagement.select_for_update().get_or_none(id=engagement_id)
-    if engagement is None:
-        raise NotFound(field, "No engagement with this id.")
-    return engagement
-
-
 def _cross_check(kind: Kind[Any], values: Mapping[str, Any]) -> None:
     errors = [error for check in kind.cross_checks for error in check(values)]
     if errors:
@@ -75,20 +68,26 @@ def _cross_check(kind: Kind[Any], values: Mapping[str, Any]) -> None:
 
 async def _check_decision(
     kind: Kind[Any],
-    engagement: Engagement,
+    change: Change,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any],
 ) -> decisions.Decided | None:
-    """The decision this write takes, checked against the decision table; None if none."""
+    """The decision this write takes, checked against the decision table; None if none.
+    A unit checks a decision once for each person it names and actor it takes it."""
     decides = kind.decides
     if decides is None or not decides.taken(before, after):
         return None
-    return await decisions.check(
-        decides.decision,
-        engagement=engagement,
-        field=decides.named,
-        named_person_id=after.get(decides.named),
-    )
+    named = after.get(decides.named)
+    key = (decides.decision, decides.named, named, audit.current_actor())
+    checked = change.decisions.get(key)
+    if checked is None:
+        checked = change.decisions[key] = await decisions.check(
+            decides.decision,
+            engagement=change.engagement,
+            field=decides.named,
+            named_person_id=named,
+        )
+    return replace(checked, at=datetime.now(UTC))
 
 
 async def _take(decided: decisions.Decided | None, record: Model) -> audit.Decided:
@@ -101,16 +100,17 @@ async def _take(decided: decisions.Decided | None, record: Model) -> audit.Decid
 
 async def create(kind: Kind[M], *, engagement_id: int, values: Mapping[str, Any]) -> Changed[M]:
     """Validate ``values`` and add a row of ``kind`` to the engagement."""
-    async with in_transaction():
-        engagement = await lock_engagement(engagement_id)
+    async with changing(engagement_id) as change:
+        engagement = change.engagement
         cleaned = await clean(
             kind.spec, values, required=kind.required, ctx=Context(engagement.currency)
         )
         _cross_check(kind, {name: cleaned.get(name) for name in kind.spec})
-        decided = await _check_decision(kind, engagement, None, cleaned)
+        decided = await _check_decision(kind, change, None, cleaned)
         record = await kind.model.create(engagement_id=engagement.id, **cleaned)
         await audit.created(record, **await _take(decided, record))
-        return Changed(record, await reconcile(engagement))
+        change.note()
+    return Changed(record, change.reconciled)
 
 
 async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> Changed[M]:
@@ -126,35 +126,34 @@ async def update(kind: Kind[M], *, id: int, changes: Mapping[str, Any]) -> Chang
                 )
             ]
         )
-    async with in_transaction():
-        engagement_id = await _engagement_of(kind, id)
-        engagement = await lock_engagement(engagement_id, field="id")
+    async with changing(await _engagement_of(kind, id), field="id") as change:
+        engagement = change.engagement
         record = await kind.model.get_or_none(id=id)
         if record is None:  # deleted while we waited for the lock
             raise kind.not_found()
         cleaned = await clean(kind.spec, changes, ctx=Context(engagement.currency))
         stored = {name: getattr(record, name) for name in kind.spec}
         _cross_check(kind, stored | cleaned)
-        decided = await _check_decision(kind, engagement, stored, stored | cleaned)
+        decided = await _check_decision(kind, change, stored, stored | cleaned)
         before = audit.snapshot(record)
         if cleaned:
             record.update_from_dict(cleaned)
             await record.save(update_fields=[*cleaned, "updated_at"])
         entry = await audit.updated(record, before=before, **await _take(decided, record))
-        return Changed(record, await reconcile(engagement, changed=bool(entry.changed_fields)))
+        change.note(changed=bool(entry.changed_fields))
+    return Changed(record, change.reconciled)
 
 
 async def delete(kind: Kind[M], *, id: int) -> Changed[M]:
     """Delete the row and return it as it was."""
-    async with in_transaction():
-        engagement_id = await _engagement_of(kind, id)
-        engagement = await lock_engagement(engagement_id, field="id")
+    async with changing(await _engagement_of(kind, id), field="id") as change:
         record = await kind.model.get_or_none(id=id)
         if record is None:
             raise kind.not_found()
         await record.delete()
         await audit.deleted(record)
-        return Changed(record, await reconcile(engagement))
+        change.note()
+    return Changed(record, change.reconciled)
 
 
 async def _engagement_of(kind: Kind[Any], id: int) -> int:

@@ -1,14 +1,13 @@
 """Who holds which engagement function (RACI)."""
 
-from tortoise.transactions import in_transaction
-
 from models import Person, RoleAssignment
 from models.enums import EngagementFunction, Raci
 from services import audit
 from services.errors import Conflict, NotFound
-from services.evaluation import Changed, reconcile
+from services.evaluation import Changed
 from services.fields import Choice, Ref, clean
-from services.records import guard_integrity, lock_engagement
+from services.records import guard_integrity
+from services.units import changing
 
 SPEC = {
     "person_id": Ref(model=Person, label="person"),
@@ -21,8 +20,7 @@ async def create_role_assignment(
     *, engagement_id: int, person_id: int, function: EngagementFunction, raci: Raci
 ) -> Changed[RoleAssignment]:
     """Give a person a function on an engagement."""
-    async with in_transaction():
-        engagement = await lock_engagement(engagement_id)
+    async with changing(engagement_id) as change:
         values = await clean(
             SPEC,
             {"person_id": person_id, "function": function, "raci": raci},
@@ -41,7 +39,9 @@ async def create_role_assignment(
             message="The person already holds this function on the engagement.",
         )
         await audit.created(role)
-        return Changed(role, await reconcile(engagement))
+        change.roles_changed()
+        change.note()
+    return Changed(role, change.reconciled)
 
 
 async def delete_role_assignment(
@@ -53,35 +53,38 @@ async def delete_role_assignment(
     raci: Raci | None = None,
 ) -> Changed[RoleAssignment]:
     """Remove a role, named by its id or by engagement, person and function (and raci)."""
-    async with in_transaction():
-        if id is not None:
-            query = RoleAssignment.filter(id=id)
-        elif engagement_id is not None and person_id is not None and function is not None:
-            query = RoleAssignment.filter(
-                engagement_id=engagement_id, person_id=person_id, function=function
-            )
-            if raci is not None:
-                query = query.filter(raci=raci)
-        else:
-            raise NotFound(None, "Name the role by id, or by engagementId, personId and function.")
-        role = await query.first()
-        if role is None:
+    if id is not None:
+        query = RoleAssignment.filter(id=id)
+    elif engagement_id is not None and person_id is not None and function is not None:
+        query = RoleAssignment.filter(
+            engagement_id=engagement_id, person_id=person_id, function=function
+        )
+        if raci is not None:
+            query = query.filter(raci=raci)
+    else:
+        raise NotFound(None, "Name the role by id, or by engagementId, personId and function.")
+    found = await query.first()
+    if found is None:
+        raise NotFound("id" if id is not None else None, "No such role assignment.")
+    async with changing(found.engagement_id) as change:
+        role = await RoleAssignment.get_or_none(id=found.id)
+        if role is None:  # deleted while we waited for the lock
             raise NotFound("id" if id is not None else None, "No such role assignment.")
-        engagement = await lock_engagement(role.engagement_id)
         await role.delete()
         await audit.deleted(role)
-        return Changed(role, await reconcile(engagement))
+        change.roles_changed()
+        change.note()
+    return Changed(role, change.reconciled)
 
 
 async def update_role_assignment(
     *, id: int, function: EngagementFunction | None = None, raci: Raci | None = None
 ) -> Changed[RoleAssignment]:
     """Change the function or RACI letter of a role."""
-    async with in_transaction():
-        found = await RoleAssignment.get_or_none(id=id)
-        if found is None:
-            raise NotFound("id", "No role assignment with this id.")
-        engagement = await lock_engagement(found.engagement_id, field="id")
+    found = await RoleAssignment.get_or_none(id=id)
+    if found is None:
+        raise NotFound("id", "No role assignment with this id.")
+    async with changing(found.engagement_id, field="id") as change:
         role = await RoleAssignment.get_or_none(id=id)
         if role is None:  # deleted while we waited for the lock
             raise NotFound("id", "No role assignment with this id.")
@@ -102,4 +105,6 @@ async def update_role_assignment(
             role.update_from_dict(values)
             await role.save(update_fields=[*values, "updated_at"])
         entry = await audit.updated(role, before=before)
-        return Changed(role, await reconcile(engagement, changed=bool(entry.changed_fields)))
+        change.roles_changed()
+        change.note(changed=bool(entry.changed_fields))
+    return Changed(role, change.reconciled)

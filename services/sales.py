@@ -12,15 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tortoise.transactions import in_transaction
-
 from models import CompensationSignal, Engagement
 from services import audit, events
 from services.errors import FieldError, Invalid
-from services.evaluation import reconcile
 from services.fields import Text, clean
-from services.records import lock_engagement
 from services.signals import SOLD, sale_of
+from services.units import changing
 from services.wire import format_datetime
 
 
@@ -35,8 +32,8 @@ async def reprice_engagement(*, engagement_id: int, reason: str) -> Repriced:
     values = await clean(
         {"reason": Text(max_length=2000)}, {"reason": reason}, required=frozenset({"reason"})
     )
-    async with in_transaction():
-        engagement = await lock_engagement(engagement_id)
+    async with changing(engagement_id) as change:
+        engagement = change.engagement
         if engagement.status not in SOLD:
             raise Invalid(
                 [FieldError("engagement_id", "Only a sold engagement has pay to re-price.")]
@@ -49,7 +46,7 @@ async def reprice_engagement(*, engagement_id: int, reason: str) -> Repriced:
         sale.realized_revenue = sale.expected_cost = None
         sale.variances = []
         await sale.save()
-        reconciled = await reconcile(engagement, now=now, changed=False, repricing=values["reason"])
+        reconciled = await change.evaluate(now=now, repricing=values["reason"])
         await sale.refresh_from_db()
         after = {**_pricing(sale.priced_at, sale.completed_at), "reason": values["reason"]}
         await audit.record("engagement.repriced", engagement, before=before, after=after, at=now)
@@ -63,7 +60,7 @@ async def reprice_engagement(*, engagement_id: int, reason: str) -> Repriced:
             ],
             at=now,
         )
-        return Repriced(engagement, reconciled.signals)
+    return Repriced(engagement, reconciled.signals)
 
 
 def _pricing(priced_at: datetime | None, completed_at: datetime | None) -> dict[str, str | None]:

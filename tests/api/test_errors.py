@@ -3,7 +3,7 @@
 import logging
 
 from api import access
-from services import engagements
+from services import units
 from settings import Settings
 from tests.support import GraphQLClient, http_as, seed_engagement
 
@@ -19,7 +19,7 @@ async def _failing_lock(*_: object, **__: object) -> None:
 
 async def test_an_unexpected_error_is_masked_and_leaks_nothing(client, monkeypatch):
     ids = await seed_engagement(client)
-    monkeypatch.setattr(engagements, "lock_engagement", _failing_lock)
+    monkeypatch.setattr(units, "lock_engagement", _failing_lock)
     response = await client.http.post(
         "/graphql", json={"query": RENAME, "variables": {"input": {"id": ids["engagement"]}}}
     )
@@ -33,7 +33,7 @@ async def test_debug_mode_shows_the_unexpected_error(database_url, admin_key, mo
     async with http_as(Settings(database_url=database_url, debug=True), admin_key) as http:
         client = GraphQLClient(http)
         ids = await seed_engagement(client)
-        monkeypatch.setattr(engagements, "lock_engagement", _failing_lock)
+        monkeypatch.setattr(units, "lock_engagement", _failing_lock)
         body = await client.execute(RENAME, {"input": {"id": ids["engagement"]}})
     assert "hunter2" in body["errors"][0]["message"]
 
@@ -72,7 +72,7 @@ async def test_only_unexpected_errors_are_logged_as_errors(client, monkeypatch, 
     await client.execute("{ engagements(")  # a syntax error
     await client.execute(RENAME, {"input": {"id": "not an id"}})  # a bad input
     assert [r for r in caplog.records if r.name == "strawberry.execution"] == []
-    monkeypatch.setattr(engagements, "lock_engagement", _failing_lock)
+    monkeypatch.setattr(units, "lock_engagement", _failing_lock)
     await client.execute(RENAME, {"input": {"id": ids["engagement"]}})
     [logged] = [r for r in caplog.records if r.name == "strawberry.execution"]
     assert logged.levelno == logging.ERROR and logged.exc_info is not None

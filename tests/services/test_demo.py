@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,7 @@ import services.demo
 from models import (
     Alert,
     ChangeOrder,
+    CompensationSignal,
     DealApproval,
     Deliverable,
     Engagement,
@@ -25,7 +28,9 @@ from models.enums import EngagementStatus, OrganizationKind
 from services.alignment import AlignmentRow, align, financials
 from services.deals import state_of as deal_state_of
 from services.demo import LARGE_ENGAGEMENT, load_demo
+from services.engagements import evaluate_engagement
 from services.errors import Conflict
+from tests.services.evaluations import evaluations
 
 SIDES = (Need, Promise, Purchase, Deliverable)
 
@@ -191,3 +196,65 @@ async def test_demo_shows_outside_engagements_missing_legal_and_one_decided_by_o
         "engagement"
     )
     assert unfit.engagement.name == "Smart meter data platform"
+
+
+async def test_loading_the_demo_evaluates_each_engagement_once(database_url: str) -> None:
+    before = evaluations()
+
+    await load_demo()
+
+    assert evaluations() - before == await Engagement.all().count()
+
+
+async def test_each_engagement_is_evaluated_complete(database_url: str) -> None:
+    await load_demo()
+
+    for engagement in await Engagement.all():
+        again = await evaluate_engagement(id=engagement.id)
+        assert (again.alerts.opened, again.alerts.resolved, again.alerts.signals) == ((), (), ())
+
+
+# What the demo left live when every row was evaluated as it was written (before units of
+# work), with each alert's subjects named by kind and item rather than by id.
+LIVE_BEFORE_UNITS = Path(__file__).with_name("demo_live_alerts.json")
+# Rules that read today's date: what they find depends on the day the tests run.
+CLOCK_RULES = frozenset(
+    {"purchase-unplanned", "under-delivered", "deliverable-overdue", "acceptance-pending"}
+)
+
+
+async def _live_alerts() -> list[list[object]]:
+    items = {}
+    for model in (*SIDES, ChangeOrder):
+        kind = model._meta.db_table
+        for id_, item in await model.all().values_list("id", "item"):
+            items[f"{kind}:{id_}"] = f"{kind}:{item}"
+    names = dict(await Engagement.all().values_list("id", "name"))
+    return sorted(
+        [
+            names[a.engagement_id],
+            a.rule_id,
+            [
+                "engagement" if s.startswith("engagement:") else items.get(s, s)
+                for s in a.fingerprint.split(":", 3)[3].split("+")
+            ],
+            a.severity.value,
+            a.message,
+        ]
+        for a in await Alert.filter(status__in=["OPEN", "ACKNOWLEDGED"])
+    )
+
+
+async def test_evaluating_once_leaves_the_alerts_that_evaluating_every_row_left(
+    database_url: str,
+) -> None:
+    await load_demo()
+
+    expected = json.loads(LIVE_BEFORE_UNITS.read_text())
+    live = await _live_alerts()
+    assert [a for a in live if a[1] not in CLOCK_RULES] == [
+        a for a in expected if a[1] not in CLOCK_RULES
+    ]
+    # Nothing was opened only to be resolved by a later row, and no pay moved.
+    assert not await Alert.exclude(status__in=["OPEN", "ACKNOWLEDGED"]).exists()
+    assert not await CompensationSignal.all().exists()

@@ -15,9 +15,13 @@ from strawberry.types.base import get_object_definition
 
 from api.errors import UserError, user_errors
 from api.inputs import to_values
-from api.relay import IdOf
+from api.relay import NODE_TYPES, IdOf
 from services.errors import DomainError
 from services.evaluation import Changed
+
+_ALERT: Any = "Alert"
+"""The alert type, by name: its module builds payloads with this one, so it is resolved
+when the schema is built (``strawberry.lazy``), not imported here."""
 
 
 def payload_type(
@@ -41,10 +45,10 @@ def payload_type(
             default=None, description="The global id of the deleted object."
         )
     if evaluates:
-        from api.alerts import Alert
-
+        # Named lazily: the alert type's module builds payloads with this module.
+        alert: Any = strawberry.lazy("api.alerts")
         for side, verb in (("opened", "opened"), ("resolved", "resolved")):
-            annotations[f"alerts_{side}"] = list[Alert]
+            annotations[f"alerts_{side}"] = list[Annotated[_ALERT, alert]]
             namespace[f"alerts_{side}"] = strawberry.field(
                 default_factory=list, description=f"Alerts the change {verb}."
             )
@@ -105,10 +109,10 @@ def mutation(
         assert field is not None and build is not None
         extra: dict[str, Any] = {}
         if isinstance(result, Changed):
-            from api.alerts import Alert
-
-            extra["alerts_opened"] = [Alert.from_model(a) for a in result.alerts.opened]
-            extra["alerts_resolved"] = [Alert.from_model(a) for a in result.alerts.resolved]
+            alert = NODE_TYPES["Alert"]  # registered by api.alerts, as every node type is
+            opened, resolved = result.alerts.opened, result.alerts.resolved
+            extra["alerts_opened"] = [alert.from_model(a) for a in opened]  # type: ignore[attr-defined]
+            extra["alerts_resolved"] = [alert.from_model(a) for a in resolved]  # type: ignore[attr-defined]
             result = result.record
         node = build(result)
         if deleted:

@@ -50,6 +50,7 @@ from observability import metrics
 from services import audit
 from services.audit import ActorKind, current_actor
 from services.errors import DomainError, ErrorCode, FieldError
+from services.signals import holding_pay
 
 F = EngagementFunction
 ANY_RACI = frozenset(Raci)
@@ -351,7 +352,6 @@ async def check_credited(engagement: Engagement, people: Iterable[int]) -> None:
 
 
 async def paid_by_holding(alert: Alert) -> frozenset[int]:
-    """The credited people whose pay ``alert`` holds (their plan names its rule)."""
-    from services.signals import holding_pay  # the ledger decides what holds pay
-
+    """The credited people whose pay ``alert`` holds (their plan names its rule): the
+    ledger decides what holds pay."""
     return await holding_pay(alert)

@@ -33,6 +33,7 @@ from models.enums import AlertStatus, EngagementStatus, Severity
 from observability import metrics
 from rules.thresholds import BY_NAME, THRESHOLDS
 from services import decisions, events
+from services.signals import emit
 from settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -226,9 +227,6 @@ async def reconcile(
             # The waiver covered facts that are gone now: it no longer holds anything back.
             waiver.resolved_at = now
             await waiver.save(update_fields=["resolved_at", "updated_at"])
-    # Imported here: signals read plans through services that lock via this module's callers.
-    from services.signals import emit
-
     signals = await emit(engagement, snapshot, now=now, reason=repricing)
     engagement.update_from_dict({"evaluated_at": now, "evaluation_error": None})
     await engagement.save(update_fields=["evaluated_at", "evaluation_error", "updated_at"])

@@ -50,9 +50,9 @@ from rules.compensation import (
     signed_at,
 )
 from rules.money import round_money
-from services.commission_plans import version_for
 from services.currencies import MINOR_UNITS
 from services.periods import first_open_period
+from services.plan_versions import version_for
 
 SOLD = ("SOLD", "DELIVERING", "SUPPORTING", "CLOSED")
 """The statuses of an engagement whose sale pays."""

@@ -8,6 +8,7 @@ doubles, so it only ever sees the outcome (a flag) or values whose order a doubl
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -54,13 +55,22 @@ def required_by_default(in_house: bool, has_deliverables: bool) -> frozenset[str
     return frozenset(required)
 
 
-def required_functions(snapshot: Snapshot) -> frozenset[str]:
-    """The functions ``snapshot``'s engagement needs someone to hold: the table above, with
-    the engagement's own overrides on top."""
-    required = set(required_by_default(snapshot.in_house, bool(snapshot.deliverables)))
-    for function, needed in snapshot.required_functions:
+def needed_functions(
+    in_house: bool, has_deliverables: bool, overrides: Iterable[tuple[str, bool]]
+) -> frozenset[str]:
+    """The functions an engagement of this kind needs someone to hold: the table above,
+    with the engagement's own ``overrides`` (function, needed) on top."""
+    required = set(required_by_default(in_house, has_deliverables))
+    for function, needed in overrides:
         (required.add if needed else required.discard)(function)
     return frozenset(required)
+
+
+def required_functions(snapshot: Snapshot) -> frozenset[str]:
+    """The functions ``snapshot``'s engagement needs someone to hold (:func:`needed_functions`)."""
+    return needed_functions(
+        snapshot.in_house, bool(snapshot.deliverables), snapshot.required_functions
+    )
 
 
 _DELIVERED = ("DELIVERED", "ACCEPTED")

@@ -20,7 +20,7 @@ from models import (
     RoleAssignment,
 )
 from models.enums import DecisionModel, EngagementFunction, EngagementStatus, OrganizationKind
-from rules.facts import required_by_default
+from rules.facts import needed_functions, required_by_default
 from services import audit, deals, events
 from services.errors import Conflict, FieldError, Invalid
 from services.evaluation import (
@@ -176,10 +176,11 @@ async def functions_needed(engagement: Engagement) -> list[FunctionNeed]:
     has_deliverables = await Deliverable.filter(engagement_id=engagement.id).exists()
     table = required_by_default(engagement.in_house, has_deliverables)
     own = engagement.required_functions or {}
+    needed = needed_functions(engagement.in_house, has_deliverables, own.items())
     return [
         FunctionNeed(
             function=function,
-            required=own.get(function.value, function.value in table),
+            required=function.value in needed,
             by_default=function.value in table,
             overridden=function.value in own,
         )

@@ -12,12 +12,12 @@ from api.enums import AlertStatus, Severity
 from api.inputs import check_filter
 from api.mutations import mutation, mutation_type, payload_type
 from api.on_engagement import OnEngagement
-from api.relay import AlertId, Connection, Node, filter_id, page_of_query, to_global_id, window
+from api.presented import FromRow
+from api.relay import AlertId, Connection, Node, filter_id, page_of_query, window
 from models import Alert as AlertModel
 from rules.catalogue import CATALOGUE
 from services import alerts as service
 from services.evaluation import thresholds
-from services.wire import present_facts
 
 
 @strawberry.type(description="A finding of the rules, kept open while its facts hold.")
@@ -37,25 +37,7 @@ class Alert(Node, OnEngagement):
     waived_at: dt.datetime | None
     waiver_reason: str | None
 
-    @classmethod
-    def from_model(cls, row: AlertModel) -> Alert:
-        return cls(
-            id=strawberry.ID(to_global_id("Alert", row.pk)),
-            engagement_pk=row.engagement_id,
-            rule_id=row.rule_id,
-            severity=row.severity,
-            status=row.status,
-            item=row.item,
-            message=row.message,
-            facts=JSON(present_facts(row.facts)),
-            opened_at=row.opened_at,
-            acknowledged_at=row.acknowledged_at,
-            comment=row.comment,
-            resolved_at=row.resolved_at,
-            resolution=row.resolution,
-            waived_at=row.waived_at,
-            waiver_reason=row.waiver_reason,
-        )
+    from_model = FromRow(AlertModel)
 
 
 @strawberry.type(description="A rule of the catalogue and the thresholds it reads now.")

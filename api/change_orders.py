@@ -11,7 +11,8 @@ from api.context import Info
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
 from api.people import Person, maybe_person_of
-from api.relay import EngagementId, Node, PersonId, to_global_id
+from api.presented import FromRow
+from api.relay import EngagementId, Node, PersonId
 from models import ChangeOrder as ChangeOrderModel
 from models.enums import ChangeOrderStatus
 from services import change_orders as service
@@ -33,22 +34,7 @@ class ChangeOrder(Node, OnEngagement):
     updated_at: dt.datetime
     approved_by_pk: strawberry.Private[int | None]
 
-    @classmethod
-    def from_model(cls, row: ChangeOrderModel) -> ChangeOrder:
-        return cls(
-            id=strawberry.ID(to_global_id("ChangeOrder", row.pk)),
-            item=row.item,
-            description=row.description,
-            quantity_delta=row.quantity_delta,
-            amount_delta=row.amount_delta,
-            cost_delta=row.cost_delta,
-            status=row.status,
-            approved_at=row.approved_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            engagement_pk=row.engagement_id,
-            approved_by_pk=row.approved_by_id,
-        )
+    from_model = FromRow(ChangeOrderModel)
 
     @strawberry.field
     def approved_by(self, info: Info) -> Person | None:

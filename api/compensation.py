@@ -18,6 +18,7 @@ from api.errors import UserError
 from api.inputs import check_filter, decode_id, to_values
 from api.mutations import mutation, mutation_type, payload_type, update_input
 from api.people import Person, person_or_none
+from api.presented import FromRow
 from api.relay import (
     BadUserInput,
     CommissionPlanId,
@@ -27,7 +28,6 @@ from api.relay import (
     PersonId,
     filter_id,
     page_of_query,
-    to_global_id,
     window,
 )
 from api.scalars import BadScalar
@@ -41,22 +41,9 @@ from services import commission_plans as service
 from services import periods, sales
 from services.errors import FieldError, Invalid
 from services.statements import EntryCriteria, Statement, entries_matching, statement
-from services.wire import present_idempotency_key
 
 if TYPE_CHECKING:
     from api.engagements import Engagement
-
-
-def _terms(row: CommissionPlanModel | CommissionPlanVersionModel) -> dict[str, Any]:
-    """The terms a sale is paid under, as the API shows them (a plan shows its latest)."""
-    return {
-        "rate_on_margin": row.rate_on_margin,
-        "margin_floor_pct": row.margin_floor_pct,
-        "hold_rules": list(row.hold_rules),
-        "hold_severities": [Severity(s) for s in row.hold_severities],
-        "reducing_attributions": list(row.reducing_attributions),
-        "clawback_window_days": row.clawback_window_days,
-    }
 
 
 @strawberry.type(description="How salespeople on it are paid: a share of margin above a floor.")
@@ -83,20 +70,12 @@ class CommissionPlan(Node):
         "under the version in force when it was signed."
     )
     async def versions(self) -> list[CommissionPlanVersion]:
-        rows = await CommissionPlanVersionModel.filter(plan_id=self.plan_pk).order_by("version")
+        rows = await CommissionPlanVersionModel.filter(plan_id=self.pk).order_by("version")
         return [CommissionPlanVersion.from_model(r) for r in rows]
 
-    plan_pk: strawberry.Private[int]
+    pk: strawberry.Private[int]
 
-    @classmethod
-    def from_model(cls, row: CommissionPlanModel) -> CommissionPlan:
-        return cls(
-            id=strawberry.ID(to_global_id("CommissionPlan", row.pk)),
-            name=row.name,
-            **_terms(row),
-            is_default=row.is_default,
-            plan_pk=row.pk,
-        )
+    from_model = FromRow(CommissionPlanModel)
 
 
 @strawberry.type(description="One version of a plan's terms, in force from its date on.")
@@ -111,14 +90,7 @@ class CommissionPlanVersion:
     clawback_window_days: int
     created_at: dt.datetime
 
-    @classmethod
-    def from_model(cls, row: CommissionPlanVersionModel) -> CommissionPlanVersion:
-        return cls(
-            version=row.version,
-            effective_from=row.effective_from,
-            **_terms(row),
-            created_at=row.created_at,
-        )
+    from_model = FromRow(CommissionPlanVersionModel)
 
 
 @strawberry.type(description="A month finance closed: its statements never change again.")
@@ -127,13 +99,7 @@ class CompensationPeriod(Node):
     period: str = strawberry.field(description="The month, YYYY-MM.")
     closed_at: dt.datetime
 
-    @classmethod
-    def from_model(cls, row: CompensationPeriodModel) -> CompensationPeriod:
-        return cls(
-            id=strawberry.ID(to_global_id("CompensationPeriod", row.pk)),
-            period=row.period,
-            closed_at=row.closed_at,
-        )
+    from_model = FromRow(CompensationPeriodModel)
 
 
 @strawberry.type(description="A salesperson's share of an engagement's sale.")
@@ -147,9 +113,7 @@ class Credit:
         assert person is not None  # the foreign key guarantees it
         return person
 
-    @classmethod
-    def from_model(cls, row: CreditModel) -> Credit:
-        return cls(split_pct=row.split_pct, person_pk=row.person_id)
+    from_model = FromRow(CreditModel)
 
 
 @strawberry.type(description="The plan a salesperson is on.")
@@ -288,11 +252,11 @@ class CompensationSignal(Node):
     idempotency_key: str
     created_at: dt.datetime
     engagement_pk: strawberry.Private[int]
-    person_pk: strawberry.Private[int]
+    salesperson_pk: strawberry.Private[int]
 
     @strawberry.field
     async def salesperson(self, info: Info) -> Person:
-        person = await person_or_none(info, self.person_pk)
+        person = await person_or_none(info, self.salesperson_pk)
         assert person is not None  # the foreign key guarantees it
         return person
 
@@ -304,31 +268,7 @@ class CompensationSignal(Node):
 
         return await load_engagement(info, self.engagement_pk)
 
-    @classmethod
-    def from_model(cls, row: CompensationSignalModel) -> CompensationSignal:
-        return cls(
-            id=strawberry.ID(to_global_id("CompensationSignal", row.pk)),
-            kind=row.kind,
-            period=row.period,
-            currency=row.currency,
-            revenue=row.revenue,
-            cost=row.cost,
-            margin=row.margin,
-            margin_pct=row.margin_pct,
-            rate=row.rate,
-            split=row.split,
-            amount=row.amount,
-            reason=row.reason,
-            attribution=JSON(row.attribution),
-            evidence=[strawberry.ID(to_global_id("Alert", a)) for a in row.evidence],
-            supersedes=strawberry.ID(to_global_id("CompensationSignal", row.supersedes_id))
-            if row.supersedes_id
-            else None,
-            idempotency_key=present_idempotency_key(row.idempotency_key),
-            created_at=row.created_at,
-            engagement_pk=row.engagement_id,
-            person_pk=row.salesperson_id,
-        )
+    from_model = FromRow(CompensationSignalModel)
 
 
 @strawberry.input(description="Which signals to list; every given condition must hold.")

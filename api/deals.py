@@ -9,6 +9,7 @@ import strawberry
 import api.roles  # noqa: F401  (registers EngagementFunction as a GraphQL enum first)
 from api.context import Info
 from api.people import Person, person_or_none
+from api.presented import FromRow
 from api.relay import EngagementId
 from models import DealApproval as DealApprovalModel
 from models.enums import EngagementFunction
@@ -28,14 +29,7 @@ class DealApprover:
     note: str | None = strawberry.field(description="What the approver said (an admin's reason).")
     approved_at: dt.datetime
 
-    @classmethod
-    def from_model(cls, row: DealApprovalModel) -> DealApprover:
-        return cls(
-            person_pk=row.person_id,
-            function=row.function,
-            note=row.note,
-            approved_at=row.approved_at,
-        )
+    from_model = FromRow(DealApprovalModel)
 
     @strawberry.field(
         description="Who approved; null for an ADMIN key tied to no person, or the system "

@@ -11,7 +11,8 @@ from api.context import Info
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
 from api.people import Person, maybe_person_of
-from api.relay import EngagementId, Node, PersonId, to_global_id
+from api.presented import FromRow
+from api.relay import EngagementId, Node, PersonId
 from models import Deliverable as DeliverableModel
 from models.enums import DeliverableStatus
 from services import deliverables as service
@@ -36,25 +37,7 @@ class Deliverable(Node, OnEngagement):
     updated_at: dt.datetime
     accepted_by_pk: strawberry.Private[int | None]
 
-    @classmethod
-    def from_model(cls, row: DeliverableModel) -> Deliverable:
-        return cls(
-            id=strawberry.ID(to_global_id("Deliverable", row.pk)),
-            item=row.item,
-            description=row.description,
-            quantity=row.quantity,
-            due_date=row.due_date,
-            status=row.status,
-            delivered_at=row.delivered_at,
-            accepted_at=row.accepted_at,
-            rejection_reason=row.rejection_reason,
-            estimated_cost=row.estimated_cost,
-            actual_cost=row.actual_cost,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            engagement_pk=row.engagement_id,
-            accepted_by_pk=row.accepted_by_id,
-        )
+    from_model = FromRow(DeliverableModel)
 
     @strawberry.field(description="The client's person who accepted it, if accepted.")
     def accepted_by(self, info: Info) -> Person | None:

@@ -21,6 +21,7 @@ from api.inputs import check_filter
 from api.mutations import crud, mutation, mutation_type, payload_type
 from api.needs import Need
 from api.organizations import Organization
+from api.presented import FromRow
 from api.promises import Promise
 from api.purchases import Purchase
 from api.relay import (
@@ -32,7 +33,6 @@ from api.relay import (
     filter_id,
     page_of_list,
     page_of_query,
-    to_global_id,
     window,
 )
 from api.roles import RoleAssignment
@@ -208,23 +208,9 @@ class Engagement(Node):
     )
     threshold_overrides: strawberry.Private[dict[str, str]]
 
-    @classmethod
-    def from_model(cls, row: EngagementModel) -> Engagement:
-        return cls(
-            id=strawberry.ID(to_global_id("Engagement", row.pk)),
-            pk=row.pk,
-            name=row.name,
-            status=row.status,
-            in_house=row.in_house,
-            currency=row.currency,
-            decision_model=row.decision_model,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            client_pk=row.client_id,
-            evaluated_at=row.evaluated_at,
-            evaluation_error=row.evaluation_error,
-            threshold_overrides=dict(row.thresholds or {}),
-        )
+    from_model = FromRow(
+        EngagementModel, threshold_overrides=lambda row: dict(row.thresholds or {})
+    )
 
     @strawberry.field
     async def client(self, info: Info) -> Organization:

@@ -10,7 +10,8 @@ from api.context import Info
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
 from api.people import Person, maybe_person_of
-from api.relay import EngagementId, Node, PersonId, to_global_id
+from api.presented import FromRow
+from api.relay import EngagementId, Node, PersonId
 from models import Need as NeedModel
 from models.enums import Priority
 from services import needs as service
@@ -29,19 +30,7 @@ class Need(Node, OnEngagement):
     updated_at: dt.datetime
     raised_by_pk: strawberry.Private[int | None]
 
-    @classmethod
-    def from_model(cls, row: NeedModel) -> Need:
-        return cls(
-            id=strawberry.ID(to_global_id("Need", row.pk)),
-            item=row.item,
-            description=row.description,
-            priority=row.priority,
-            validated_at=row.validated_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            engagement_pk=row.engagement_id,
-            raised_by_pk=row.raised_by_id,
-        )
+    from_model = FromRow(NeedModel)
 
     @strawberry.field
     def raised_by(self, info: Info) -> Person | None:

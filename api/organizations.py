@@ -8,7 +8,8 @@ import strawberry
 
 from api.context import Info
 from api.mutations import crud, mutation_type
-from api.relay import Connection, Node, page_of_query, to_global_id, window
+from api.presented import FromRow
+from api.relay import Connection, Node, page_of_query, window
 from models import Organization as OrganizationModel
 from models import Person as PersonModel
 from models.enums import OrganizationKind
@@ -28,14 +29,7 @@ class Organization(Node):
     kind: OrganizationKind
     pk: strawberry.Private[int]
 
-    @classmethod
-    def from_model(cls, row: OrganizationModel) -> Organization:
-        return cls(
-            id=strawberry.ID(to_global_id("Organization", row.pk)),
-            pk=row.pk,
-            name=row.name,
-            kind=row.kind,
-        )
+    from_model = FromRow(OrganizationModel)
 
     @strawberry.field(description="People who belong to this organization.")
     async def people(

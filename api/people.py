@@ -10,7 +10,8 @@ from api.inputs import check_argument
 from api.loaders import soon
 from api.mutations import crud, mutation_type
 from api.organizations import Organization
-from api.relay import Connection, Node, OrganizationId, page_of_query, to_global_id, window
+from api.presented import FromRow
+from api.relay import Connection, Node, OrganizationId, page_of_query, window
 from models import Person as PersonModel
 from services import people as service
 
@@ -23,15 +24,7 @@ class Person(Node):
     pk: strawberry.Private[int]
     organization_pk: strawberry.Private[int]
 
-    @classmethod
-    def from_model(cls, row: PersonModel) -> Person:
-        return cls(
-            id=strawberry.ID(to_global_id("Person", row.pk)),
-            pk=row.pk,
-            name=row.name,
-            email=row.email,
-            organization_pk=row.organization_id,
-        )
+    from_model = FromRow(PersonModel)
 
     @strawberry.field
     async def organization(self, info: Info) -> Organization:

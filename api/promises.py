@@ -11,7 +11,8 @@ from api.context import Info
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
 from api.people import Person, maybe_person_of, person_of
-from api.relay import EngagementId, Node, PersonId, to_global_id
+from api.presented import FromRow
+from api.relay import EngagementId, Node, PersonId
 from models import Promise as PromiseModel
 from services import promises as service
 
@@ -31,23 +32,7 @@ class Promise(Node, OnEngagement):
     made_by_pk: strawberry.Private[int]
     delivery_signoff_by_pk: strawberry.Private[int | None]
 
-    @classmethod
-    def from_model(cls, row: PromiseModel) -> Promise:
-        return cls(
-            id=strawberry.ID(to_global_id("Promise", row.pk)),
-            item=row.item,
-            description=row.description,
-            quantity=row.quantity,
-            promised_date=row.promised_date,
-            quoted_amount=row.quoted_amount,
-            made_at=row.made_at,
-            delivery_signoff_at=row.delivery_signoff_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            engagement_pk=row.engagement_id,
-            made_by_pk=row.made_by_id,
-            delivery_signoff_by_pk=row.delivery_signoff_by_id,
-        )
+    from_model = FromRow(PromiseModel)
 
     @strawberry.field(description="The salesperson who made the promise.")
     def made_by(self, info: Info) -> Person:

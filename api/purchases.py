@@ -9,7 +9,8 @@ import strawberry
 
 from api.mutations import crud, mutation_type
 from api.on_engagement import OnEngagement
-from api.relay import EngagementId, Node, to_global_id
+from api.presented import FromRow
+from api.relay import EngagementId, Node
 from models import Purchase as PurchaseModel
 from services import purchases as service
 
@@ -28,22 +29,7 @@ class Purchase(Node, OnEngagement):
     created_at: dt.datetime
     updated_at: dt.datetime
 
-    @classmethod
-    def from_model(cls, row: PurchaseModel) -> Purchase:
-        return cls(
-            id=strawberry.ID(to_global_id("Purchase", row.pk)),
-            item=row.item,
-            description=row.description,
-            quantity=row.quantity,
-            amount=row.amount,
-            estimated_cost=row.estimated_cost,
-            due_date=row.due_date,
-            signed_at=row.signed_at,
-            contract_ref=row.contract_ref,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            engagement_pk=row.engagement_id,
-        )
+    from_model = FromRow(PurchaseModel)
 
 
 @strawberry.input(description="A contract line.")

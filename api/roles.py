@@ -8,7 +8,8 @@ from api.context import Info
 from api.mutations import mutation, mutation_type, payload_type
 from api.on_engagement import OnEngagement
 from api.people import Person, person_of
-from api.relay import EngagementId, Node, PersonId, RoleAssignmentId, to_global_id
+from api.presented import FromRow
+from api.relay import EngagementId, Node, PersonId, RoleAssignmentId
 from models import RoleAssignment as RoleAssignmentModel
 from models.enums import EngagementFunction, Raci
 from services import roles as service
@@ -24,15 +25,7 @@ class RoleAssignment(Node, OnEngagement):
     raci: Raci
     person_pk: strawberry.Private[int]
 
-    @classmethod
-    def from_model(cls, row: RoleAssignmentModel) -> RoleAssignment:
-        return cls(
-            id=strawberry.ID(to_global_id("RoleAssignment", row.pk)),
-            function=row.function,
-            raci=row.raci,
-            engagement_pk=row.engagement_id,
-            person_pk=row.person_id,
-        )
+    from_model = FromRow(RoleAssignmentModel)
 
     @strawberry.field
     def person(self, info: Info) -> Person:

@@ -15,6 +15,7 @@ from api.enums import DeliveryStatus
 from api.errors import UserError
 from api.inputs import check_filter
 from api.mutations import mutation, mutation_type, payload_type, update_input
+from api.presented import FromRow
 from api.relay import (
     Connection,
     Node,
@@ -22,7 +23,6 @@ from api.relay import (
     WebhookEndpointId,
     filter_id,
     page_of_query,
-    to_global_id,
     window,
 )
 from models import DeliveryAttempt as DeliveryAttemptModel
@@ -50,17 +50,7 @@ class WebhookEndpoint(Node):
     )
     created_at: dt.datetime
 
-    @classmethod
-    def from_model(cls, row: WebhookEndpointModel) -> WebhookEndpoint:
-        return cls(
-            id=strawberry.ID(to_global_id("WebhookEndpoint", row.pk)),
-            url=row.url,
-            event_types=list(row.event_types),
-            active=row.active,
-            description=row.description,
-            disabled_reason=row.disabled_reason,
-            created_at=row.created_at,
-        )
+    from_model = FromRow(WebhookEndpointModel)
 
 
 @strawberry.type(description="One POST of a delivery and what came of it.")
@@ -76,16 +66,7 @@ class DeliveryAttempt:
         description="When the next attempt was scheduled, if this one failed and retries remain."
     )
 
-    @classmethod
-    def from_model(cls, row: DeliveryAttemptModel) -> DeliveryAttempt:
-        return cls(
-            at=row.at,
-            status_code=row.status_code,
-            duration_ms=row.duration_ms,
-            response_excerpt=row.response_excerpt,
-            error=row.error,
-            retry_at=row.retry_at,
-        )
+    from_model = FromRow(DeliveryAttemptModel)
 
 
 @strawberry.type(
@@ -139,20 +120,7 @@ class WebhookDelivery(Node):
         rows = await info.context.loaders.attempts_of.load(self.pk)
         return [DeliveryAttempt.from_model(r) for r in rows]
 
-    @classmethod
-    def from_model(cls, row: WebhookDeliveryModel) -> WebhookDelivery:
-        return cls(
-            id=strawberry.ID(to_global_id("WebhookDelivery", row.pk)),
-            pk=row.pk,
-            status=row.status,
-            attempt_count=row.attempt_count,
-            next_attempt_at=row.next_attempt_at,
-            delivered_at=row.delivered_at,
-            redelivery=row.redelivery,
-            created_at=row.created_at,
-            event_pk=row.event_id,
-            endpoint_pk=row.endpoint_id,
-        )
+    from_model = FromRow(WebhookDeliveryModel)
 
 
 @strawberry.input(description="Which deliveries to list; every given condition must hold.")

@@ -310,9 +310,9 @@ async def make_backlog(endpoint: Any, count: int) -> list[int]:
     """``count`` webhook.test events owed to ``endpoint``, due now; their event ids."""
     from tortoise.transactions import in_transaction
 
-    from services import events
+    from services import events, presenters
 
-    occurrence = events.Occurrence(events.TEST_EVENT, events.endpoint_object(endpoint))
+    occurrence = events.Occurrence(events.TEST_EVENT, presenters.event_object(endpoint))
     ids: list[int] = []
     for start in range(0, count, CHUNK):
         size = min(CHUNK, count - start)

@@ -1,13 +1,7 @@
-from typing import TYPE_CHECKING
-
 from tortoise import fields
 
 from models.base import Timestamped
 from models.enums import OrganizationKind
-
-if TYPE_CHECKING:
-    from models.engagement import Engagement
-    from models.person import Person
 
 
 class Organization(Timestamped):
@@ -16,8 +10,8 @@ class Organization(Timestamped):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200, unique=True)
     kind = fields.CharEnumField(OrganizationKind, max_length=16, db_index=True)
-    engagements: fields.ReverseRelation["Engagement"]
-    people: fields.ReverseRelation["Person"]
+    # Its engagements and people are found from their side (Engagement.client, Person.
+    # organization): a model refers only to the models it points at.
 
     class Meta:
         table = "organization"

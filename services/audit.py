@@ -5,43 +5,29 @@ trail holds exactly the changes that were committed. Who acted is taken from the
 the API sets it per request from the request's key (``acting_as``), ``fourway`` commands
 act as COMMAND, and anything else (the sweep, the demo) acts as SYSTEM.
 
-An object is recorded as the API shows it: fields by their GraphQL names, related objects
-as ``{"id": <global id>}``, decimals and times as strings. Secrets are never recorded.
+An object is recorded as the API shows it (``services.presenters``): fields by their
+GraphQL names, related objects as ``{"id": <global id>}``, decimals and times as strings.
+Secrets are never recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from decimal import Decimal
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import Any, TypedDict
 
-from tortoise.fields.relational import RelationalField
 from tortoise.models import Model
 
 from models import AuditEntry, Engagement
-from services.wire import (
-    format_datetime,
-    format_decimal,
-    present_facts,
-    present_idempotency_key,
-    to_global_id,
-)
+from services.presenters import as_json
 
-# Columns that hold a secret or its hash, bookkeeping every row has, and an alert's
-# engine-side identity (the API never shows it).
-_SECRET_FIELDS = frozenset({"secret", "previous_secret", "key_hash"})
-_NOT_RECORDED = _SECRET_FIELDS | {"created_at", "updated_at", "fingerprint", "facts_hash"}
-# Columns stored in the engine's or the ledger's terms, shown in the API's.
-_PRESENTED: dict[tuple[str, str], Callable[[Any], Any]] = {
-    ("Alert", "facts"): present_facts,
-    ("CompensationSignal", "idempotency_key"): present_idempotency_key,
-}
+# Bookkeeping every row has: the entry has its own time.
+_BOOKKEEPING = frozenset({"created_at", "updated_at"})
 
 
 class ActorKind(StrEnum):
@@ -96,45 +82,10 @@ def label(model: type[Model]) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", model.__name__).lower()
 
 
-def global_id(row: Model) -> str:
-    return to_global_id(type(row).__name__, row.pk)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format_decimal(value)
-    if isinstance(value, dt.datetime):
-        return format_datetime(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
 def snapshot(row: Model) -> dict[str, Any]:
-    """The row as the trail records it (see the module's docstring)."""
-    meta = row._meta
-    related = meta.fk_fields | meta.o2o_fields
-    sources = {f"{name}_id" for name in related}
-    recorded: dict[str, Any] = {"id": global_id(row)}
-    for name, field in meta.fields_map.items():
-        if name in _NOT_RECORDED or name in sources or name == meta.pk_attr:
-            continue
-        if isinstance(field, RelationalField) and name in related:
-            pk = getattr(row, f"{name}_id")
-            recorded[_camel(name)] = (
-                None if pk is None else {"id": to_global_id(field.related_model.__name__, pk)}
-            )
-        elif name in meta.db_fields:
-            present = _PRESENTED.get((type(row).__name__, name), _value)
-            recorded[_camel(name)] = present(getattr(row, name))
-    return recorded
+    """The row as the trail records it: as the API shows it, with the columns the trail
+    keeps of its own (``services.presenters``), without the row's bookkeeping times."""
+    return as_json(row, trail=True, leave_out=_BOOKKEEPING)
 
 
 def changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:

@@ -21,7 +21,7 @@ from models import (
 )
 from models.enums import DecisionModel, EngagementFunction, EngagementStatus, OrganizationKind
 from rules.facts import needed_functions, required_by_default
-from services import audit, deals, events
+from services import audit, deals, events, presenters
 from services.errors import Conflict, FieldError, Invalid
 from services.evaluation import (
     DAY_THRESHOLDS,
@@ -198,8 +198,8 @@ async def evaluate_engagement(*, id: int) -> Changed[Engagement]:
             engagement,
             before=None,
             after={
-                "alertsOpened": [audit.global_id(a) for a in reconciled.opened],
-                "alertsResolved": [audit.global_id(a) for a in reconciled.resolved],
+                "alertsOpened": [presenters.global_id(a) for a in reconciled.opened],
+                "alertsResolved": [presenters.global_id(a) for a in reconciled.resolved],
             },
         )
     return Changed(engagement, reconciled)
@@ -230,7 +230,7 @@ async def delete_engagement(*, id: int) -> Engagement:
             [
                 *(events.alert_occurrence("resolved", alert) for alert in resolved),
                 events.Occurrence(
-                    "engagement.deleted", events.engagement_object(engagement), engagement.id
+                    "engagement.deleted", presenters.event_object(engagement), engagement.id
                 ),
             ],
             at=now,

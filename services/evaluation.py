@@ -32,7 +32,7 @@ from models import (
 from models.enums import AlertStatus, EngagementStatus, Severity
 from observability import metrics
 from rules.thresholds import BY_NAME, THRESHOLDS
-from services import decisions, events
+from services import decisions, events, presenters
 from services.signals import emit
 from settings import get_settings
 
@@ -264,7 +264,7 @@ def _changes(
         occurrences.append(
             events.Occurrence(
                 "engagement.created" if created else "engagement.updated",
-                events.engagement_object(engagement),
+                presenters.event_object(engagement),
                 engagement.id,
             )
         )
@@ -272,7 +272,7 @@ def _changes(
         occurrences.append(
             events.Occurrence(
                 "engagement.status_changed",
-                events.engagement_object(engagement),
+                presenters.event_object(engagement),
                 engagement.id,
                 {"status": moved_from.value},
             )
@@ -293,7 +293,7 @@ async def _refresh(
         and alert.severity == severity
     ):
         return None
-    before = events.alert_object(alert)
+    before = presenters.event_object(alert)
     alert.message = finding.message
     alert.facts = finding.facts
     alert.facts_hash = facts_hash

@@ -1,10 +1,10 @@
 """The outbox: one event per change of state, written in the transaction of the change.
 
 An event's body is ``{"id", "type", "occurred_at", "sequence", "data"}``. ``data.object``
-is the object as GraphQL shows it (camelCase fields, global ids, decimals as strings,
-related objects as ``{"id"}``); ``data.previous_attributes`` says what a change replaced,
-where it matters. The same transaction owes the event to every active endpoint
-subscribed to its type, so a rolled-back change leaves neither event nor delivery behind.
+is the object as GraphQL shows it (``services.presenters``); ``data.previous_attributes``
+says what a change replaced, where it matters. The same transaction owes the event to
+every active endpoint subscribed to its type, so a rolled-back change leaves neither event
+nor delivery behind.
 
 ``sequence`` numbers one engagement's events 1, 2, 3... in the order they were written,
 without gaps: every writer holds the engagement's row lock (the unit of work takes it;
@@ -22,20 +22,14 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from tortoise import connections
 from tortoise.functions import Max
 
-from models import Alert, CompensationSignal, Engagement, Event, WebhookDelivery, WebhookEndpoint
-from services.wire import (
-    format_datetime,
-    format_decimal,
-    present_facts,
-    present_idempotency_key,
-    to_global_id,
-)
+from models import Alert, CompensationSignal, Event, WebhookDelivery, WebhookEndpoint
+from services.presenters import event_object
+from services.wire import format_datetime
 
 TEST_EVENT = "webhook.test"
 
@@ -50,104 +44,14 @@ class Occurrence:
     previous_attributes: dict[str, Any] = field(default_factory=dict)
 
 
-def _ref(type_name: str, pk: int | None) -> dict[str, str] | None:
-    return None if pk is None else {"id": to_global_id(type_name, pk)}
-
-
-def _moment(value: datetime | None) -> str | None:
-    return None if value is None else format_datetime(value)
-
-
-def _decimal(value: Decimal | None) -> str | None:
-    return None if value is None else format_decimal(value)
-
-
-def alert_object(row: Alert) -> dict[str, Any]:
-    return {
-        "__typename": "Alert",
-        "id": to_global_id("Alert", row.pk),
-        "ruleId": row.rule_id,
-        "severity": row.severity.value,
-        "status": row.status.value,
-        "item": row.item,
-        "message": row.message,
-        "facts": present_facts(row.facts),
-        "openedAt": _moment(row.opened_at),
-        "acknowledgedAt": _moment(row.acknowledged_at),
-        "comment": row.comment,
-        "resolvedAt": _moment(row.resolved_at),
-        "resolution": row.resolution,
-        "waivedAt": _moment(row.waived_at),
-        "waiverReason": row.waiver_reason,
-        "engagement": _ref("Engagement", row.engagement_id),
-    }
-
-
-def signal_object(row: CompensationSignal) -> dict[str, Any]:
-    return {
-        "__typename": "CompensationSignal",
-        "id": to_global_id("CompensationSignal", row.pk),
-        "kind": row.kind.value,
-        "period": row.period,
-        "currency": row.currency,
-        "revenue": _decimal(row.revenue),
-        "cost": _decimal(row.cost),
-        "margin": _decimal(row.margin),
-        "marginPct": _decimal(row.margin_pct),
-        "rate": _decimal(row.rate),
-        "split": _decimal(row.split),
-        "amount": _decimal(row.amount),
-        "reason": row.reason,
-        "attribution": row.attribution,
-        "evidence": [to_global_id("Alert", pk) for pk in row.evidence],
-        "supersedes": None
-        if row.supersedes_id is None
-        else to_global_id("CompensationSignal", row.supersedes_id),
-        "idempotencyKey": present_idempotency_key(row.idempotency_key),
-        "createdAt": _moment(row.created_at),
-        "salesperson": _ref("Person", row.salesperson_id),
-        "engagement": _ref("Engagement", row.engagement_id),
-    }
-
-
-def engagement_object(row: Engagement) -> dict[str, Any]:
-    return {
-        "__typename": "Engagement",
-        "id": to_global_id("Engagement", row.pk),
-        "name": row.name,
-        "status": row.status.value,
-        "inHouse": row.in_house,
-        "currency": row.currency,
-        "decisionModel": row.decision_model.value,
-        "evaluatedAt": _moment(row.evaluated_at),
-        "evaluationError": row.evaluation_error,
-        "createdAt": _moment(row.created_at),
-        "updatedAt": _moment(row.updated_at),
-        "client": _ref("Organization", row.client_id),
-    }
-
-
-def endpoint_object(row: WebhookEndpoint) -> dict[str, Any]:
-    return {
-        "__typename": "WebhookEndpoint",
-        "id": to_global_id("WebhookEndpoint", row.pk),
-        "url": row.url,
-        "eventTypes": list(row.event_types),
-        "active": row.active,
-        "description": row.description,
-        "disabledReason": row.disabled_reason,
-        "createdAt": _moment(row.created_at),
-    }
-
-
 def alert_occurrence(kind: str, row: Alert) -> Occurrence:
-    return Occurrence(f"alert.{kind}", alert_object(row), row.engagement_id)
+    return Occurrence(f"alert.{kind}", event_object(row), row.engagement_id)
 
 
 def alert_update(row: Alert, *, before: dict[str, Any]) -> Occurrence | None:
-    """``alert.updated`` for ``row``, given its :func:`alert_object` from before the change:
+    """``alert.updated`` for ``row``, given its :func:`event_object` from before the change:
     the previous attributes are only those that changed (None when none did)."""
-    after = alert_object(row)
+    after = event_object(row)
     previous = {name: value for name, value in before.items() if after.get(name) != value}
     if not previous:
         return None
@@ -156,7 +60,7 @@ def alert_update(row: Alert, *, before: dict[str, Any]) -> Occurrence | None:
 
 def signal_occurrence(row: CompensationSignal) -> Occurrence:
     return Occurrence(
-        f"compensation.{row.kind.value.lower()}", signal_object(row), row.engagement_id
+        f"compensation.{row.kind.value.lower()}", event_object(row), row.engagement_id
     )
 
 

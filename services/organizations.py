@@ -4,7 +4,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models import Organization
+from models import Engagement, Organization, Person
 from models.enums import OrganizationKind
 from services import audit
 from services.errors import Conflict, NotFound
@@ -41,7 +41,7 @@ async def update_organization(*, id: int, **changes: Any) -> Organization:
         await _refuse_taken_name(values.get("name"), other_than=id)
         if (
             values.get("kind", OrganizationKind.CLIENT) != OrganizationKind.CLIENT
-            and await organization.engagements.all().exists()
+            and await Engagement.filter(client_id=id).exists()
         ):
             raise Conflict(
                 "kind", "The organization is the client of engagements: it stays a CLIENT."
@@ -64,8 +64,8 @@ async def delete_organization(*, id: int) -> Organization:
         if organization is None:
             raise NotFound("id", "No organization with this id.")
         if (
-            await organization.engagements.all().exists()
-            or await organization.people.all().exists()
+            await Engagement.filter(client_id=id).exists()
+            or await Person.filter(organization_id=id).exists()
         ):
             raise Conflict(
                 "id", "The organization still has people or engagements: remove them first."

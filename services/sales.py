@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from models import CompensationSignal, Engagement
-from services import audit, events
+from services import audit, events, presenters
 from services.errors import FieldError, Invalid
 from services.fields import Text, clean
 from services.signals import SOLD, sale_of
@@ -55,7 +55,7 @@ async def reprice_engagement(*, engagement_id: int, reason: str) -> Repriced:
         await events.record(
             [
                 events.Occurrence(
-                    "compensation.repriced", events.engagement_object(engagement), engagement.id
+                    "compensation.repriced", presenters.event_object(engagement), engagement.id
                 )
             ],
             at=now,

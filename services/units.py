@@ -35,7 +35,7 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from models import Engagement
-from services import events
+from services import events, presenters
 from services.decisions import Decided
 from services.errors import NotFound
 from services.evaluation import Reconciled, reconcile
@@ -142,7 +142,7 @@ class Change:
         for event_type, at in self._then:
             engagement = self.engagement
             occurrence = events.Occurrence(
-                event_type, events.engagement_object(engagement), engagement.id
+                event_type, presenters.event_object(engagement), engagement.id
             )
             await events.record([occurrence], at=at)
         self._then.clear()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from tortoise.transactions import in_transaction
 
 from models import WebhookDelivery, WebhookEndpoint
-from services import audit, events
+from services import audit, events, presenters
 from services.errors import Conflict, NotFound
 
 
@@ -48,7 +48,7 @@ async def send_test_event(*, endpoint_id: int) -> WebhookDelivery:
             raise NotFound("endpoint_id", "No webhook endpoint with this id.")
         _refuse_inactive(endpoint, "endpoint_id")
         [(_, [delivery])] = await events.record(
-            [events.Occurrence(events.TEST_EVENT, events.endpoint_object(endpoint))],
+            [events.Occurrence(events.TEST_EVENT, presenters.event_object(endpoint))],
             at=datetime.now(UTC),
             only=endpoint,
         )
@@ -56,6 +56,6 @@ async def send_test_event(*, endpoint_id: int) -> WebhookDelivery:
             "webhook_endpoint.test_event_sent",
             endpoint,
             before=None,
-            after={"delivery": {"id": audit.global_id(delivery)}},
+            after={"delivery": {"id": presenters.global_id(delivery)}},
         )
         return delivery

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from tortoise.transactions import in_transaction
 
 from models import WebhookEndpoint
-from services import audit, events
+from services import audit, events, presenters
 from services.addresses import refusal
 from services.errors import FieldError, Invalid, NotFound
 from services.fields import Context, Flag, Problem, Rule, Text, clean
@@ -231,7 +231,7 @@ async def disable_webhook_endpoint(*, id: int, reason: str) -> WebhookEndpoint |
             [
                 events.Occurrence(
                     "webhook.endpoint_disabled",
-                    events.endpoint_object(endpoint),
+                    presenters.event_object(endpoint),
                     previous_attributes={"active": True},
                 )
             ],

@@ -6,13 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from models import AuditEntry, Event
 from models.enums import EngagementFunction, OrganizationKind, Raci
 from services.audit import Actor, ActorKind, acting_as
+from services.commission_plans import create_commission_plan, set_engagement_credits
 from services.engagements import create_engagement
 from services.organizations import create_organization
 from services.people import create_person
+from services.purchases import create_purchase
 from services.roles import create_role_assignment
 
 SIGNED = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -74,3 +77,29 @@ async def audit_actions(**where: object) -> list[str]:
 async def event_types(engagement_id: int | None = None) -> list[str]:
     query = Event.all() if engagement_id is None else Event.filter(engagement_id=engagement_id)
     return [e.type for e in await query.order_by("id")]
+
+
+async def sale(s: Scene, *, rate: str = "0.10", floor: str = "0.20") -> int:
+    """A default plan (``rate`` of the margin, nothing below ``floor``), the seller holding
+    SALES and credited alone, 100,000 bought at an estimated 60,000 and signed: the deal is
+    not approved yet. Returns the plan's id."""
+    plan = await create_commission_plan(
+        name="Standard",
+        rate_on_margin=Decimal(rate),
+        margin_floor_pct=Decimal(floor),
+        is_default=True,
+    )
+    await give_role(s.engagement, s.seller, EngagementFunction.SALES, Raci.ACCOUNTABLE)
+    await set_engagement_credits(
+        engagement_id=s.engagement, credits=[{"person_id": s.seller, "split_pct": Decimal(1)}]
+    )
+    await create_purchase(
+        engagement_id=s.engagement,
+        item="build",
+        description="Build it",
+        quantity=Decimal(100),
+        amount=Decimal(100000),
+        estimated_cost=Decimal(60000),
+        signed_at=SIGNED,
+    )
+    return plan.id

@@ -60,7 +60,7 @@ async def give_role(
 
 
 @contextmanager
-def as_person(person_id: int | None, *, role: str = "EDITOR", key_id: int = 7) -> Iterator[None]:
+def as_person(person_id: int | None, *, role: str = "SALES", key_id: int = 7) -> Iterator[None]:
     """Act as an API key (of ``role``) tied to ``person_id``, as a request would."""
     with acting_as(
         Actor(

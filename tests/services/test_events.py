@@ -11,7 +11,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from models import Alert, Event, WebhookDelivery
-from services import events
+from services import events, presenters
 from services.alerts import acknowledge_alert
 from services.engagements import create_engagement
 from services.promises import create_promise
@@ -126,7 +126,7 @@ async def test_an_alert_update_names_only_what_changed(database_url):
         made_by_id=s.seller,
     )
     alert = await Alert.get(rule_id="overselling")
-    before = events.alert_object(alert)
+    before = presenters.event_object(alert)
     assert events.alert_update(alert, before=before) is None
 
     await acknowledge_alert(id=alert.id, comment="Looking")

@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     # and whether /metrics answers (it needs no key: Prometheus scrapes it as it is).
     log_format: Literal["json", "text"] = "json"
     metrics_enabled: bool = True
-    # Retention (services.retention): days the outbox's events, finished webhook deliveries
+    # Retention (services.core.retention): days the outbox's events, finished webhook deliveries
     # (with their attempts) and audit entries are kept; 0 keeps them forever. An event is
     # kept while any delivery of it is. `serve` prunes every interval (0: never; run
     # `fourway prune` from cron instead).

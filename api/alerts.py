@@ -16,8 +16,8 @@ from api.presented import FromRow
 from api.relay import AlertId, Connection, Node, filter_id, page_of_query, window
 from models import Alert as AlertModel
 from rules.catalogue import CATALOGUE
-from services import alerts as service
-from services.evaluation import thresholds
+from services.alerts import alerts as service
+from services.alerts.evaluation import thresholds
 
 
 @strawberry.type(description="A finding of the rules, kept open while its facts hold.")

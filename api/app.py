@@ -56,10 +56,10 @@ from api.result_cache import ResultCache, Ticket
 from api.schema import build_schema
 from api.sockets import KeyedTransportWS, Sockets
 from models.db import data_version, is_postgres, tortoise_config
-from services.api_keys import authenticate
-from services.feed import Feed, listen_for_commits
-from services.retention import Retention, prune
-from services.sweep import sweep
+from services.access.api_keys import authenticate
+from services.alerts.sweep import sweep
+from services.core.feed import Feed, listen_for_commits
+from services.core.retention import Retention, prune
 from settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from api.relay import (
 )
 from models import AuditEntry as AuditEntryModel
 from models.enums import EngagementFunction
-from services.audit import ActorKind
+from services.core.audit import ActorKind
 
 strawberry.enum(
     ActorKind,

@@ -17,8 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.http import error_response
 from models import ApiKey
 from models.enums import Role
-from services.api_keys import authenticate
-from services.audit import Actor, ActorKind, acting_as
+from services.access.api_keys import authenticate
+from services.core.audit import Actor, ActorKind, acting_as
 
 PROTECTED = ("/graphql", "/exports/")
 

@@ -15,7 +15,7 @@ from api.presented import FromRow
 from api.relay import EngagementId, Node, PersonId
 from models import ChangeOrder as ChangeOrderModel
 from models.enums import ChangeOrderStatus
-from services import change_orders as service
+from services.engagements import change_orders as service
 
 strawberry.enum(ChangeOrderStatus)
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from services.errors import DomainError
+from services.core.errors import DomainError
 from settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -100,7 +100,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 
 def _first_admin_key(database_url: str) -> None:
     """On a service without any API key, make an ADMIN key and print it, this once."""
-    from services.api_keys import first_admin_key
+    from services.access.api_keys import first_admin_key
 
     made = _run(_with_database(database_url, first_admin_key()), database_url)
     if made is not None:
@@ -134,8 +134,8 @@ def migrate() -> None:
 def demo() -> None:
     from tortoise import Tortoise
 
+    from demo.portfolio import DemoAlreadyLoaded, load_demo
     from models.db import tortoise_config
-    from services.demo import DemoAlreadyLoaded, load_demo
 
     settings = get_settings()
     _migrate(settings.database_url)
@@ -158,7 +158,7 @@ def sweep() -> None:
     from tortoise import Tortoise
 
     from models.db import tortoise_config
-    from services.sweep import sweep as sweep_once
+    from services.alerts.sweep import sweep as sweep_once
 
     settings = get_settings()
 
@@ -177,8 +177,8 @@ def sweep() -> None:
     "FOURWAY_RETENTION_*_DAYS allow, once, and print what was deleted."
 )
 def prune() -> None:
-    from services.retention import Retention
-    from services.retention import prune as prune_once
+    from services.core.retention import Retention
+    from services.core.retention import prune as prune_once
 
     settings = get_settings()
     url = settings.database_url
@@ -197,7 +197,7 @@ def worker() -> None:
 
     from api.dispatch import build_dispatcher, dispatch_forever
     from models.db import tortoise_config
-    from services.feed import listen_for_commits
+    from services.core.feed import listen_for_commits
 
     settings = get_settings()
     _log(settings)
@@ -248,8 +248,8 @@ def apikey_create(role: str, name: str, person: str | None, expires_at: str | No
     import datetime as dt
 
     from api.relay import from_global_id
-    from services.api_keys import create_api_key
-    from services.audit import COMMAND, acting_as
+    from services.access.api_keys import create_api_key
+    from services.core.audit import COMMAND, acting_as
 
     options: dict[str, Any] = {}
     if person is not None:
@@ -280,7 +280,7 @@ def apikey_create(role: str, name: str, person: str | None, expires_at: str | No
 
 @apikey.command("list", help="List API keys by their visible prefix (never the keys).")
 def apikey_list() -> None:
-    from services.api_keys import list_api_keys
+    from services.access.api_keys import list_api_keys
 
     url = get_settings().database_url
     rows = _run(_with_database(url, list_api_keys()), url)
@@ -294,8 +294,8 @@ def apikey_list() -> None:
 @apikey.command("revoke", help="Stop the key with this prefix (fw_...) from working.")
 @click.argument("prefix")
 def apikey_revoke(prefix: str) -> None:
-    from services.api_keys import revoke_api_key
-    from services.audit import COMMAND, acting_as
+    from services.access.api_keys import revoke_api_key
+    from services.core.audit import COMMAND, acting_as
 
     url = get_settings().database_url
     with acting_as(COMMAND):

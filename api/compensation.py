@@ -37,10 +37,10 @@ from models import CompensationPeriod as CompensationPeriodModel
 from models import CompensationSignal as CompensationSignalModel
 from models import Credit as CreditModel
 from models import PlanAssignment as PlanAssignmentModel
-from services import commission_plans as service
-from services import periods, sales
-from services.errors import FieldError, Invalid
-from services.statements import EntryCriteria, Statement, entries_matching, statement
+from services.compensation import commission_plans as service
+from services.compensation import periods, sales
+from services.compensation.statements import EntryCriteria, Statement, entries_matching, statement
+from services.core.errors import FieldError, Invalid
 
 if TYPE_CHECKING:
     from api.engagements import Engagement

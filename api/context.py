@@ -11,7 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from api.auth import Principal
 from api.loaders import Loaders
-from services.feed import Feed
+from services.core.feed import Feed
 
 
 @dataclass

@@ -13,7 +13,7 @@ from api.presented import FromRow
 from api.relay import EngagementId
 from models import DealApproval as DealApprovalModel
 from models.enums import EngagementFunction
-from services import deals as service
+from services.engagements import deals as service
 
 
 async def _people(info: Info, pks: tuple[int, ...]) -> list[Person]:

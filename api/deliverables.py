@@ -15,7 +15,7 @@ from api.presented import FromRow
 from api.relay import EngagementId, Node, PersonId
 from models import Deliverable as DeliverableModel
 from models.enums import DeliverableStatus
-from services import deliverables as service
+from services.engagements import deliverables as service
 
 strawberry.enum(DeliverableStatus)
 

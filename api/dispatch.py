@@ -10,8 +10,8 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from services import events
-from services.webhook_endpoints import (
+from services.core import events
+from services.webhooks.endpoints import (
     Unreachable,
     callable_addresses,
     disable_webhook_endpoint,

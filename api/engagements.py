@@ -44,12 +44,12 @@ from models.enums import (
     Priority,
 )
 from rules.thresholds import THRESHOLDS
-from services import alignment
-from services import deals as deals_service
-from services import engagements as service
-from services import health as health_service
-from services.evaluation import LIVE
-from services.evaluation import thresholds as evaluation_thresholds
+from services.alerts.evaluation import LIVE
+from services.alerts.evaluation import thresholds as evaluation_thresholds
+from services.engagements import alignment
+from services.engagements import deals as deals_service
+from services.engagements import engagements as service
+from services.engagements import health as health_service
 
 if TYPE_CHECKING:
     from api.compensation import CompensationSignal, Credit

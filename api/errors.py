@@ -8,7 +8,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.utils.str_converters import to_camel_case
 
-from services.errors import DomainError
+from services.core.errors import DomainError
 
 
 @strawberry.enum(description="Why a mutation did not do what was asked.")

@@ -22,11 +22,11 @@ from api.compensation import visible_entries
 from api.http import error_response
 from api.relay import to_global_id
 from models import CompensationSignal, Engagement, Person
-from services.errors import Invalid
-from services.periods import parse_period
-from services.signals import PAY
-from services.statements import EntryCriteria, held_change
-from services.wire import format_decimal, present_idempotency_key
+from services.compensation.periods import parse_period
+from services.compensation.signals import PAY
+from services.compensation.statements import EntryCriteria, held_change
+from services.core.errors import Invalid
+from services.core.wire import format_decimal, present_idempotency_key
 
 
 class Kind(Enum):

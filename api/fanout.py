@@ -32,7 +32,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 
 from api.loaders import Loaders
-from services.feed import Feed
+from services.core.feed import Feed
 
 MAX_HOLD_SECONDS = 0.1
 # Loaders kept for this many recent events; a subscription further behind loads afresh.

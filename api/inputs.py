@@ -25,8 +25,8 @@ from strawberry.utils.str_converters import to_camel_case, to_snake_case
 
 from api.relay import BadUserInput, IdOf, from_global_id
 from api.scalars import BadScalar
-from services.errors import ErrorCode, FieldError, Invalid
-from services.fields import MAX_TEXT_LENGTH
+from services.core.errors import ErrorCode, FieldError, Invalid
+from services.core.fields import MAX_TEXT_LENGTH
 
 MAX_LIST_LENGTH = 100
 """The most entries one list of an input or of a query's arguments may hold: ids, names,

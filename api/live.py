@@ -23,7 +23,7 @@ from api.enums import Severity
 from api.fanout import fanout_of
 from api.relay import from_global_id, id_argument
 from models import Event
-from services.feed import FellBehind, Subscription
+from services.core.feed import FellBehind, Subscription
 
 
 class _Stream:

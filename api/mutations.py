@@ -16,8 +16,8 @@ from strawberry.types.base import get_object_definition
 from api.errors import UserError, user_errors
 from api.inputs import to_values
 from api.relay import NODE_TYPES, IdOf
-from services.errors import DomainError
-from services.evaluation import Changed
+from services.alerts.evaluation import Changed
+from services.core.errors import DomainError
 
 _ALERT: Any = "Alert"
 """The alert type, by name: its module builds payloads with this one, so it is resolved

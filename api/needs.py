@@ -14,7 +14,7 @@ from api.presented import FromRow
 from api.relay import EngagementId, Node, PersonId
 from models import Need as NeedModel
 from models.enums import Priority
-from services import needs as service
+from services.engagements import needs as service
 
 strawberry.enum(Priority, description="How much the client needs an item.")
 

@@ -13,7 +13,7 @@ from api.relay import Connection, Node, page_of_query, window
 from models import Organization as OrganizationModel
 from models import Person as PersonModel
 from models.enums import OrganizationKind
-from services import organizations as service
+from services.parties import organizations as service
 
 if TYPE_CHECKING:
     from api.engagements import Engagement

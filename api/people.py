@@ -13,7 +13,7 @@ from api.organizations import Organization
 from api.presented import FromRow
 from api.relay import Connection, Node, OrganizationId, page_of_query, window
 from models import Person as PersonModel
-from services import people as service
+from services.parties import people as service
 
 
 @strawberry.type(description="Someone at a client or provider.")

@@ -1,4 +1,4 @@
-"""GraphQL objects built from rows by the type's presenter (``services.presenters``), so a
+"""GraphQL objects built from rows by the type's presenter (``services.core.presenters``), so a
 type says what it shows and never again how each field is read.
 
 ``from_model = FromRow(AlertModel)`` on a strawberry type gives ``Alert.from_model(row)``.
@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from tortoise.models import Model
 
-from services.presenters import columns, global_id
+from services.core.presenters import columns, global_id
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
@@ -50,7 +50,7 @@ def _readers(cls: type, model: type[Model], extra: dict[str, Reader]) -> list[tu
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise TypeError(
                 f"{cls.__name__}.{name}: {model.__name__}'s presenter shows no such field; "
-                "give it in extra= or show it in services.presenters"
+                "give it in extra= or show it in services.core.presenters"
             )
     return readers
 

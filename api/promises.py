@@ -14,7 +14,7 @@ from api.people import Person, maybe_person_of, person_of
 from api.presented import FromRow
 from api.relay import EngagementId, Node, PersonId
 from models import Promise as PromiseModel
-from services import promises as service
+from services.engagements import promises as service
 
 
 @strawberry.type(description="What a salesperson promised the client for a scope item.")

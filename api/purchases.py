@@ -12,7 +12,7 @@ from api.on_engagement import OnEngagement
 from api.presented import FromRow
 from api.relay import EngagementId, Node
 from models import Purchase as PurchaseModel
-from services import purchases as service
+from services.engagements import purchases as service
 
 
 @strawberry.type(description="A contract line: what the client bought for a scope item.")

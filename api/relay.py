@@ -17,7 +17,7 @@ from graphql import GraphQLError
 from tortoise.queryset import QuerySet
 
 from models.base import MAX_ID
-from services.wire import to_global_id as to_global_id  # re-exported for the types
+from services.core.wire import to_global_id as to_global_id  # re-exported for the types
 from settings import get_settings
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from api.presented import FromRow
 from api.relay import EngagementId, Node, PersonId, RoleAssignmentId
 from models import RoleAssignment as RoleAssignmentModel
 from models.enums import EngagementFunction, Raci
-from services import roles as service
+from services.engagements import roles as service
 
 strawberry.enum(EngagementFunction, description="A function someone must own on every engagement.")
 strawberry.enum(Raci, description="Responsible, accountable, consulted or informed.")

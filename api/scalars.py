@@ -16,7 +16,7 @@ import strawberry
 from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 from strawberry.types.scalar import ScalarDefinition
 
-from services.wire import format_datetime, format_decimal
+from services.core.wire import format_datetime, format_decimal
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class BadScalar:
 
 MAX_DECIMAL_DIGITS = 40
 """The most digits a Decimal may have before its point, and the most after it. Far more
-than any field keeps (each field's rule in ``services.fields`` says how many it does), and
+than any field keeps (each field's rule in ``services.core.fields`` says how many it does), and
 few enough that no arithmetic on the number can overflow the decimal context, as
 ``1e1000000`` would: Python reads it exactly, and the first ``abs()`` raises."""
 

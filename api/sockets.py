@@ -11,7 +11,7 @@ operation on the socket loaded.
 
 A socket does not wait for its next message to learn that its key is gone: it is closed
 with 4403 as soon as the key is revoked — at once in the revoking process, through the
-NOTIFY every process hears on PostgreSQL (``services.api_keys``), and otherwise (SQLite
+NOTIFY every process hears on PostgreSQL (``services.access.api_keys``), and otherwise (SQLite
 across processes, or a NOTIFY missed while the LISTEN connection was down) by a look at
 every poll interval — and when the key expires, by a timer of its own.
 """
@@ -38,13 +38,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from api.auth import Principal
 from api.context import Context
 from api.loaders import Loaders
-from services.api_keys import (
+from services.access.api_keys import (
     dead_among,
     is_live,
     listen_for_revocations,
     stop_listening_for_revocations,
 )
-from services.audit import acting_as
+from services.core.audit import acting_as
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from models import DeliveryAttempt as DeliveryAttemptModel
 from models import Event as EventModel
 from models import WebhookDelivery as WebhookDeliveryModel
 from models import WebhookEndpoint as WebhookEndpointModel
-from services import webhook_deliveries
-from services import webhook_endpoints as service
+from services.webhooks import deliveries as webhook_deliveries
+from services.webhooks import endpoints as service
 
 
 @strawberry.type(

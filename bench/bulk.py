@@ -14,7 +14,7 @@ engagements, so no pass meets another's rows):
 
 - **units**: each engagement's rows through the use cases (``create_need`` ...), with their
   validation, decision checks and audit entries, all in one unit of work
-  (``services.units.changing``): one lock, one evaluation, one set of events per engagement;
+  (``services.core.units.changing``): one lock, one evaluation, one set of events per engagement;
 - **ORM**: the same rows with ``Model.create``, one transaction per engagement: no
   validation, no audit, no evaluation, no events.
 
@@ -124,8 +124,8 @@ def rows_of(count: int, people: People) -> list[Row]:
 
 
 async def make_people() -> People:
-    from services.organizations import create_organization
-    from services.people import create_person
+    from services.parties.organizations import create_organization
+    from services.parties.people import create_person
 
     client = await create_organization(name="Bulk client", kind=OrganizationKind.CLIENT)
     firm = await create_organization(name="Bulk provider", kind=OrganizationKind.PROVIDER)
@@ -150,9 +150,9 @@ async def make_people() -> People:
 
 async def make_engagements(count: int, people: People, label: str) -> list[int]:
     """``count`` engagements with their people in place (set up, not timed)."""
-    from services.engagements import create_engagement
-    from services.roles import create_role_assignment
-    from services.units import creating
+    from services.core.units import creating
+    from services.engagements.engagements import create_engagement
+    from services.engagements.roles import create_role_assignment
 
     made = []
     for n in range(count):
@@ -171,10 +171,10 @@ async def make_engagements(count: int, people: People, label: str) -> list[int]:
 
 
 def use_cases() -> dict[str, Callable[..., Awaitable[Any]]]:
-    from services.deliverables import create_deliverable
-    from services.needs import create_need
-    from services.promises import create_promise
-    from services.purchases import create_purchase
+    from services.engagements.deliverables import create_deliverable
+    from services.engagements.needs import create_need
+    from services.engagements.promises import create_promise
+    from services.engagements.purchases import create_purchase
 
     return {
         "need": create_need,
@@ -186,7 +186,7 @@ def use_cases() -> dict[str, Callable[..., Awaitable[Any]]]:
 
 async def load_in_units(engagements: list[int], rows: list[Row]) -> list[int]:
     """Each engagement's rows through the use cases in one unit; evaluations per unit."""
-    from services.units import changing
+    from services.core.units import changing
 
     create = use_cases()
     per_unit = []

@@ -235,13 +235,13 @@ async def measure(database_url: str, args: argparse.Namespace) -> list[Figure]:
     from tortoise import Tortoise
 
     from api.app import create_app
+    from demo.portfolio import load_demo
     from models import Engagement, Event, Promise, Purchase
     from models.db import apply_migrations, tortoise_config
-    from services.api_keys import create_api_key
-    from services.demo import load_demo
-    from services.engagements import update_engagement
-    from services.promises import update_promise
-    from services.wire import to_global_id
+    from services.access.api_keys import create_api_key
+    from services.core.wire import to_global_id
+    from services.engagements.engagements import update_engagement
+    from services.engagements.promises import update_promise
     from settings import Settings
     from tests.processes import free_port
     from tests.receiver import _QuietServer

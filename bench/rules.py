@@ -213,8 +213,8 @@ async def _at_scale(others: int, repeat: int) -> None:
     from tortoise import Tortoise
 
     from models import Engagement
-    from services.engagements import evaluate_engagement
-    from services.sweep import sweep
+    from services.alerts.sweep import sweep
+    from services.engagements.engagements import evaluate_engagement
 
     async def evaluation_ms() -> float:
         await evaluate_engagement(id=target)  # warm up

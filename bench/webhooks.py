@@ -22,7 +22,7 @@ URL is a receiver on 127.0.0.1, and measures, in one run:
    loop's rate (the median of the rounds' ratios);
 3. the latency of ``--mutations`` ``sendTestEvent`` mutations sent one at a time through the
    real ASGI app in process, the dispatcher running beside it (``dispatch_forever``, woken by
-   ``services.events.announce`` after each mutation): from the mutation's HTTP response (and
+   ``services.core.events.announce`` after each mutation): from the mutation's HTTP response (and
    from its request) to the arrival of its event at the receiver.
 
 The receiver runs in its own process (uvicorn, a bare ASGI app that answers 200 "ok" and
@@ -310,7 +310,7 @@ async def make_backlog(endpoint: Any, count: int) -> list[int]:
     """``count`` webhook.test events owed to ``endpoint``, due now; their event ids."""
     from tortoise.transactions import in_transaction
 
-    from services import events, presenters
+    from services.core import events, presenters
 
     occurrence = events.Occurrence(events.TEST_EVENT, presenters.event_object(endpoint))
     ids: list[int] = []
@@ -533,8 +533,8 @@ async def latencies(
     the arrival of its event at the receiver."""
     from api.app import create_app
     from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
-    from services.api_keys import create_api_key
-    from services.wire import to_global_id
+    from services.access.api_keys import create_api_key
+    from services.core.wire import to_global_id
     from settings import Settings
 
     app = create_app(Settings(database_url=database_url, debug=False), manage_database=False)
@@ -705,7 +705,7 @@ async def measure(receiver_url: str, database_url: str, args: argparse.Namespace
 
 async def run(receiver_url: str, database_url: str, args: argparse.Namespace) -> int:
     from api.dispatch import build_dispatcher
-    from services.webhook_endpoints import create_webhook_endpoint
+    from services.webhooks.endpoints import create_webhook_endpoint
     from settings import get_settings
 
     settings = get_settings()

@@ -24,7 +24,8 @@ class AuditEntry(Model):
     actor_key_id = fields.IntField(null=True, db_index=True)
     actor_key_prefix = fields.CharField(max_length=16, null=True)
     actor_person_id = fields.IntField(null=True, db_index=True)
-    # A decision the change took (services.decisions) and the function its person took it in.
+    # A decision the change took (services.engagements.decisions) and the function its
+    # person took it in.
     decision = fields.CharField(max_length=40, null=True)
     actor_function = fields.CharField(max_length=32, null=True)
     before: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)

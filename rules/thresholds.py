@@ -2,7 +2,7 @@
 
 Everything else is read from these declarations: :class:`Thresholds` (what a snapshot
 carries), the settings (``FOURWAY_RULES_<NAME>``, see ``settings.py``), the check of an
-engagement's overrides (``services.fields.ThresholdOverrides``), the API's ``Thresholds``
+engagement's overrides (``services.core.fields.ThresholdOverrides``), the API's ``Thresholds``
 and ``ThresholdsInput`` types, and the rules that read them (``RuleSpec.thresholds``,
 checked against the fact fields that apply them, ``rules.facts.FACTS``).
 

@@ -16,7 +16,7 @@ import pytest
 from tortoise import Tortoise
 
 from models.db import apply_migrations, tortoise_config
-from services.api_keys import create_api_key
+from services.access.api_keys import create_api_key
 from settings import Settings, get_settings
 from tests.receiver import Receiver
 from tests.support import GraphQLClient, http_as, recreate_postgres_database

@@ -26,7 +26,7 @@ from api.access import NARROWED, SUBSCRIPTIONS, TYPES, readers
 from api.relay import from_global_id
 from api.schema import build_schema
 from models.enums import Role
-from services.api_keys import create_api_key
+from services.access.api_keys import create_api_key
 from tests.api.test_signals import _sale
 from tests.support import UNKNOWN, hold_sales, http_as
 

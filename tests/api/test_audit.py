@@ -12,8 +12,8 @@ import pytest
 
 from api.schema import build_schema
 from models import AuditEntry
-from services import audit
-from services.api_keys import create_api_key
+from services.access.api_keys import create_api_key
+from services.core import audit
 from settings import get_settings
 from tests.processes import run_fourway
 from tests.support import GraphQLClient, approve_deal_input, http_as, seed_engagement
@@ -387,7 +387,7 @@ async def test_finance_reads_the_trail_without_what_only_admins_may_read(
 
 
 def _global(type_name: str, pk: int) -> str:
-    from services.wire import to_global_id
+    from services.core.wire import to_global_id
 
     return to_global_id(type_name, pk)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from api.relay import from_global_id
 from models.enums import EngagementFunction
-from services.api_keys import create_api_key
-from services.decisions import TABLE, Decision
+from services.access.api_keys import create_api_key
+from services.engagements.decisions import TABLE, Decision
 from tests.support import APPROVAL_NOTE, GraphQLClient, approve_deal_input, http_as, seed_engagement
 
 AT = "2026-11-20T09:00:00+00:00"

@@ -3,7 +3,7 @@
 import logging
 
 from api import access
-from services import units
+from services.core import units
 from settings import Settings
 from tests.support import GraphQLClient, http_as, seed_engagement
 

@@ -12,10 +12,10 @@ import pytest
 
 from api.relay import from_global_id
 from models import Alert, Engagement, Event, WebhookDelivery
-from services import events
-from services.events import subscribed
-from services.webhook_endpoints import EVENT_TYPES, create_webhook_endpoint
-from services.wire import to_global_id
+from services.core import events
+from services.core.events import subscribed
+from services.core.wire import to_global_id
+from services.webhooks.endpoints import EVENT_TYPES, create_webhook_endpoint
 from settings import get_settings
 from tests.api.test_signals import _complete_with_actual_cost, _sale
 from tests.support import seed_engagement

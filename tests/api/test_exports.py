@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from api.exports import COLUMNS, NUMBER, TEXT, spreadsheet_text
-from services.api_keys import create_api_key
+from services.access.api_keys import create_api_key
 from tests.support import GraphQLClient, approve_deal_input, hold_sales, http_as
 
 # Names a SALES key may give people and engagements, each starting the way a spreadsheet

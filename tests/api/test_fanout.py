@@ -14,10 +14,10 @@ import pytest
 import websockets
 
 from api.fanout import Turns
+from demo.portfolio import LARGE_ENGAGEMENT, load_demo
 from models import Engagement
-from services.demo import LARGE_ENGAGEMENT, load_demo
-from services.engagements import update_engagement
-from services.wire import to_global_id
+from services.core.wire import to_global_id
+from services.engagements.engagements import update_engagement
 from tests.api.test_live import serving
 from tests.support import QueryCounter
 

@@ -14,7 +14,7 @@ import websockets
 
 from api import access
 from api.http import GRAPHQL_RESPONSE_JSON, MAX_JSON_DEPTH, response_media_type
-from services.api_keys import create_api_key
+from services.access.api_keys import create_api_key
 from settings import Settings
 from tests.api.test_live import serving
 from tests.support import http_as

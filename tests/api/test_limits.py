@@ -14,8 +14,8 @@ from strawberry.schema.schema import validate_document
 
 import api.shape
 from api.shape import _checked, validation_cache_info
-from services.api_keys import create_api_key
-from services.wire import to_global_id
+from services.access.api_keys import create_api_key
+from services.core.wire import to_global_id
 from settings import get_settings
 from tests.support import QueryCounter, dump_database, http_as
 

@@ -20,8 +20,8 @@ from tortoise.transactions import in_transaction
 
 from api.app import create_app
 from models import Event
-from services.api_keys import create_api_key
-from services.feed import Feed
+from services.access.api_keys import create_api_key
+from services.core.feed import Feed
 from tests.api.test_signals import _sale
 from tests.conftest import ON_POSTGRES
 from tests.processes import free_port, start_fourway, wait_until_serving
@@ -395,7 +395,7 @@ async def test_a_subscription_with_a_bad_id_gets_a_clear_error(settings, admin_k
 
 
 async def test_a_subscription_that_falls_too_far_behind_is_ended(monkeypatch):
-    from services import feed as feed_module
+    from services.core import feed as feed_module
 
     monkeypatch.setattr(feed_module, "QUEUE_LIMIT", 2)
     subscription = feed_module.Subscription()

@@ -19,7 +19,7 @@ from models import Alert, WebhookDelivery
 from models.db import APP_LABEL, migration_names, tortoise_config
 from models.enums import AlertStatus, DeliveryStatus
 from observability.metrics import OperationNames
-from services.webhook_endpoints import create_webhook_endpoint
+from services.webhooks.endpoints import create_webhook_endpoint
 from settings import Settings, get_settings
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
 from tests.processes import free_port

@@ -4,15 +4,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from models.enums import EngagementFunction, OrganizationKind, Priority, Raci
-from services.change_orders import create_change_order
-from services.deliverables import create_deliverable
-from services.engagements import create_engagement
-from services.needs import create_need
-from services.organizations import create_organization
-from services.people import create_person
-from services.promises import create_promise
-from services.purchases import create_purchase
-from services.roles import create_role_assignment
+from services.engagements.change_orders import create_change_order
+from services.engagements.deliverables import create_deliverable
+from services.engagements.engagements import create_engagement
+from services.engagements.needs import create_need
+from services.engagements.promises import create_promise
+from services.engagements.purchases import create_purchase
+from services.engagements.roles import create_role_assignment
+from services.parties.organizations import create_organization
+from services.parties.people import create_person
 from tests.conftest import ON_POSTGRES
 from tests.support import QueryCounter
 

@@ -1,7 +1,7 @@
 """The engagement page answers what the rows hold, field by field, on the demo portfolio.
 
 The expected answer is built here straight from the ORM's rows and the wire format
-(``services.wire``), not from the resolvers, so whatever shortcut the read path takes
+(``services.core.wire``), not from the resolvers, so whatever shortcut the read path takes
 (people resolved without an await, plain attribute reads) must still answer exactly this.
 """
 
@@ -11,6 +11,7 @@ import base64
 from decimal import Decimal
 from typing import Any
 
+from demo.portfolio import load_demo
 from models import (
     ChangeOrder,
     Deliverable,
@@ -22,8 +23,7 @@ from models import (
     Purchase,
     RoleAssignment,
 )
-from services.demo import load_demo
-from services.wire import format_datetime, format_decimal, to_global_id
+from services.core.wire import format_datetime, format_decimal, to_global_id
 from tests.support import GraphQLClient
 
 PAGE = """

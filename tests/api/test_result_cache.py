@@ -19,7 +19,7 @@ from api.relay import from_global_id
 from api.result_cache import ResultCache
 from models import Organization
 from observability import metrics
-from services.api_keys import create_api_key
+from services.access.api_keys import create_api_key
 from settings import Settings
 from tests.api.test_signals import _sale
 from tests.conftest import ON_POSTGRES

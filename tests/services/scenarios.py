@@ -10,13 +10,13 @@ from decimal import Decimal
 
 from models import AuditEntry, Event
 from models.enums import EngagementFunction, OrganizationKind, Raci
-from services.audit import Actor, ActorKind, acting_as
-from services.commission_plans import create_commission_plan, set_engagement_credits
-from services.engagements import create_engagement
-from services.organizations import create_organization
-from services.people import create_person
-from services.purchases import create_purchase
-from services.roles import create_role_assignment
+from services.compensation.commission_plans import create_commission_plan, set_engagement_credits
+from services.core.audit import Actor, ActorKind, acting_as
+from services.engagements.engagements import create_engagement
+from services.engagements.purchases import create_purchase
+from services.engagements.roles import create_role_assignment
+from services.parties.organizations import create_organization
+from services.parties.people import create_person
 
 SIGNED = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 

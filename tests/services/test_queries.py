@@ -16,15 +16,19 @@ from models.enums import (
     Raci,
     Severity,
 )
-from services.alerts import AlertCriteria, alerts_matching
-from services.engagements import EngagementCriteria, create_engagement, engagements_matching
-from services.health import health
-from services.organizations import create_organization
-from services.people import create_person
-from services.promises import create_promise
-from services.purchases import create_purchase
-from services.roles import create_role_assignment
-from services.statements import EntryCriteria, entries_matching
+from services.alerts.alerts import AlertCriteria, alerts_matching
+from services.compensation.statements import EntryCriteria, entries_matching
+from services.engagements.engagements import (
+    EngagementCriteria,
+    create_engagement,
+    engagements_matching,
+)
+from services.engagements.health import health
+from services.engagements.promises import create_promise
+from services.engagements.purchases import create_purchase
+from services.engagements.roles import create_role_assignment
+from services.parties.organizations import create_organization
+from services.parties.people import create_person
 
 
 async def _portfolio() -> dict[str, int]:

@@ -11,9 +11,9 @@ import pytest
 from api.dispatch import build_dispatcher, dispatch_forever, resolve_callable, stop_dispatching
 from models import Alert, DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus
-from services.webhook_deliveries import send_test_event
-from services.webhook_endpoints import create_webhook_endpoint, rotate_webhook_secret
-from services.wire import to_global_id
+from services.core.wire import to_global_id
+from services.webhooks.deliveries import send_test_event
+from services.webhooks.endpoints import create_webhook_endpoint, rotate_webhook_secret
 from settings import get_settings
 from tests.processes import free_port
 from tests.receiver import Receiver, eventually

@@ -9,8 +9,8 @@ from api.dispatch import build_dispatcher
 from models import WebhookDelivery
 from models.enums import DeliveryStatus
 from observability.metrics import REGISTRY
-from services.webhook_deliveries import send_test_event
-from services.webhook_endpoints import create_webhook_endpoint
+from services.webhooks.deliveries import send_test_event
+from services.webhooks.endpoints import create_webhook_endpoint
 from settings import get_settings
 from tests.support import Logged
 from webhooks.dispatcher import Dispatcher

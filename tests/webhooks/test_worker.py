@@ -13,8 +13,8 @@ from pathlib import Path
 from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
 from models import Event, WebhookDelivery
 from models.enums import DeliveryStatus
-from services.webhook_deliveries import send_test_event
-from services.webhook_endpoints import create_webhook_endpoint
+from services.webhooks.deliveries import send_test_event
+from services.webhooks.endpoints import create_webhook_endpoint
 from tests.conftest import requires_postgres
 from tests.processes import start_fourway
 from tests.receiver import Receiver, eventually

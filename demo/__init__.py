@@ -1,0 +1,1 @@
+"""A sample portfolio to explore fourway with."""

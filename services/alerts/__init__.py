@@ -1,0 +1,1 @@
+"""What the rules find: evaluating an engagement, keeping its alerts true, the sweep."""

@@ -1,0 +1,1 @@
+"""Pay: commission plans, credits, the ledger of signals, statements and periods."""

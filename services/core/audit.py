@@ -1,0 +1,176 @@
+"""The audit trail: who changed what and when, with the object before and after.
+
+Every use case that changes something records an entry inside its own transaction, so the
+trail holds exactly the changes that were committed. Who acted is taken from the context:
+the API sets it per request from the request's key (``acting_as``), ``fourway`` commands
+act as COMMAND, and anything else (the sweep, the demo) acts as SYSTEM.
+
+An object is recorded as the API shows it (``services.core.presenters``): fields by their
+GraphQL names, related objects as ``{"id": <global id>}``, decimals and times as strings.
+Secrets are never recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypedDict
+
+from tortoise.models import Model
+
+from models import AuditEntry, Engagement
+from services.core.presenters import as_json
+
+# Bookkeeping every row has: the entry has its own time.
+_BOOKKEEPING = frozenset({"created_at", "updated_at"})
+
+
+class ActorKind(StrEnum):
+    API_KEY = "API_KEY"
+    COMMAND = "COMMAND"
+    SYSTEM = "SYSTEM"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who a change is recorded against: an API key (and the person it belongs to), a
+    command run on the server, or the service itself."""
+
+    kind: ActorKind
+    key_id: int | None = None
+    key_prefix: str | None = None
+    person_id: int | None = None
+    # The key's role, which decides whether a key tied to no person may decide (ADMIN).
+    role: str | None = None
+
+
+class Decided(TypedDict):
+    """The decision a change took and the engagement function it was taken in, as an
+    entry records them (``services.engagements.decisions`` says which)."""
+
+    decision: str | None
+    function: str | None
+
+
+SYSTEM = Actor(ActorKind.SYSTEM)
+COMMAND = Actor(ActorKind.COMMAND)
+
+_actor: ContextVar[Actor] = ContextVar("fourway_actor", default=SYSTEM)
+
+
+@contextmanager
+def acting_as(actor: Actor) -> Iterator[None]:
+    """Record every change made inside the block against ``actor``."""
+    token = _actor.set(actor)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def current_actor() -> Actor:
+    return _actor.get()
+
+
+def label(model: type[Model]) -> str:
+    """``WebhookEndpoint`` -> ``webhook_endpoint``: how actions name what they act on."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", model.__name__).lower()
+
+
+def snapshot(row: Model) -> dict[str, Any]:
+    """The row as the trail records it: as the API shows it, with the columns the trail
+    keeps of its own (``services.core.presenters``), without the row's bookkeeping times."""
+    return as_json(row, trail=True, leave_out=_BOOKKEEPING)
+
+
+def changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
+    """The names whose values differ between ``before`` and ``after`` (either may be absent)."""
+    before, after = before or {}, after or {}
+    return sorted(
+        name
+        for name in before.keys() | after.keys()
+        if name != "id" and before.get(name) != after.get(name)
+    )
+
+
+def _engagement_id(row: Model) -> int | None:
+    if isinstance(row, Engagement):
+        return int(row.pk)
+    engagement_id = getattr(row, "engagement_id", None)
+    return int(engagement_id) if engagement_id is not None else None
+
+
+async def record(
+    action: str,
+    target: Model,
+    *,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    at: dt.datetime | None = None,
+    decision: str | None = None,
+    function: str | None = None,
+) -> AuditEntry:
+    """Record ``action`` on ``target`` by the current actor; call it inside the change's
+    transaction. ``before``/``after`` are what the object was and became (None where it
+    did not exist); ``decision`` is the decision the change took
+    (``services.engagements.decisions``) and ``function`` the engagement function its person
+    took it in."""
+    actor = current_actor()
+    return await AuditEntry.create(
+        at=at or dt.datetime.now(dt.UTC),
+        action=action,
+        target_type=type(target).__name__,
+        target_id=target.pk,
+        engagement_id=_engagement_id(target),
+        actor_kind=actor.kind.value,
+        actor_key_id=actor.key_id,
+        actor_key_prefix=actor.key_prefix,
+        actor_person_id=actor.person_id,
+        decision=decision,
+        actor_function=function,
+        before=dict(before) if before is not None else None,
+        after=dict(after) if after is not None else None,
+        changed_fields=changed_fields(before, after),
+    )
+
+
+async def created(
+    row: Model, *, decision: str | None = None, function: str | None = None
+) -> AuditEntry:
+    return await record(
+        f"{label(type(row))}.created",
+        row,
+        before=None,
+        after=snapshot(row),
+        decision=decision,
+        function=function,
+    )
+
+
+async def updated(
+    row: Model,
+    *,
+    before: Mapping[str, Any],
+    verb: str = "updated",
+    decision: str | None = None,
+    function: str | None = None,
+) -> AuditEntry:
+    """Record a change of ``row``, given its ``snapshot`` from before the change."""
+    return await record(
+        f"{label(type(row))}.{verb}",
+        row,
+        before=before,
+        after=snapshot(row),
+        decision=decision,
+        function=function,
+    )
+
+
+async def deleted(row: Model) -> AuditEntry:
+    """Record the deletion of ``row``, which still holds the values it had."""
+    return await record(f"{label(type(row))}.deleted", row, before=snapshot(row), after=None)

@@ -1,0 +1,1 @@
+"""Clients, providers and their people."""

@@ -72,11 +72,11 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 5000
     # Fields one document selects, a fragment's counted wherever it is spread, and how often
     # one field may be selected in one selection set: they bound the work of validation
-    # (api.shape), whose check that same-named fields merge compares them in pairs.
+    # (api.core.shape), whose check that same-named fields merge compares them in pairs.
     graphql_max_fields: int = 1000
     graphql_max_repeats: int = 10
     graphql_introspection: bool = True
-    # The nodes one request may ask for across its connections (api.limits.NodeBudget):
+    # The nodes one request may ask for across its connections (api.core.limits.NodeBudget):
     # each connection counts its page (`first`/`last`, else the default page) times the
     # pages of the connections around it. bench/read_path.py's read of one engagement
     # (200 nodes with their fields) takes about 12 ms in process, some 60 us a node: 10,000

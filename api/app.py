@@ -36,9 +36,9 @@ from strawberry.types.unset import UnsetType
 from tortoise.contrib.starlette import RegisterTortoise
 
 from api.auth import Authenticate, Principal, key_from_connection_params
-from api.context import Context
+from api.core.context import Context
+from api.core.errors import masked
 from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
-from api.errors import masked
 from api.exports import compensation_csv
 from api.http import (
     GRAPHQL_RESPONSE_JSON,

@@ -247,7 +247,7 @@ def apikey() -> None:
 def apikey_create(role: str, name: str, person: str | None, expires_at: str | None) -> None:
     import datetime as dt
 
-    from api.relay import from_global_id
+    from api.core.relay import from_global_id
     from services.access.api_keys import create_api_key
     from services.core.audit import COMMAND, acting_as
 

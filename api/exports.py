@@ -16,11 +16,11 @@ from enum import Enum
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from api.access import QUERIES
 from api.auth import Principal
-from api.compensation import visible_entries
+from api.compensation.compensation import visible_entries
+from api.core.access import QUERIES
+from api.core.relay import to_global_id
 from api.http import error_response
-from api.relay import to_global_id
 from models import CompensationSignal, Engagement, Person
 from services.compensation.periods import parse_period
 from services.compensation.signals import PAY

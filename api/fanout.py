@@ -31,7 +31,7 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 
-from api.loaders import Loaders
+from api.core.loaders import Loaders
 from services.core.feed import Feed
 
 MAX_HOLD_SECONDS = 0.1

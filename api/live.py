@@ -16,12 +16,12 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.scalars import JSON
 
-from api.alerts import Alert
-from api.context import Info
-from api.engagements import Engagement
-from api.enums import Severity
+from api.alerts.alerts import Alert
+from api.core.context import Info
+from api.core.enums import Severity
+from api.core.relay import from_global_id, id_argument
+from api.engagements.engagements import Engagement
 from api.fanout import fanout_of
-from api.relay import from_global_id, id_argument
 from models import Event
 from services.core.feed import FellBehind, Subscription
 

@@ -10,7 +10,7 @@ What an answer depends on, and so what its key holds:
   own is a miss, once;
 - the variables, as canonical JSON (keys sorted, no spaces);
 - who asks: the key's role and the person it acts for, which are all the access table
-  and the nested lists that narrow themselves read of a key (``api.access``);
+  and the nested lists that narrow themselves read of a key (``api.core.access``);
 - the media type the answer is sent as;
 - the data: :func:`models.db.data_version`, read before the request runs.
 
@@ -64,7 +64,7 @@ from graphql import (
     print_ast,
 )
 
-from api.shape import PARSE_CACHE_SIZE, parse_document
+from api.core.shape import PARSE_CACHE_SIZE, parse_document
 from observability import metrics
 
 ENTRY_OVERHEAD = 200

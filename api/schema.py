@@ -19,32 +19,32 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry.types.field import StrawberryField
 
-from api.access import Authorize
-from api.alerts import AlertMutation, AlertQuery
-from api.audit import AuditQuery
-from api.change_orders import ChangeOrderMutation
-from api.compensation import (
+from api.alerts.alerts import AlertMutation, AlertQuery
+from api.audit.audit import AuditQuery
+from api.compensation.compensation import (
     CompensationMutation,
     CompensationQuery,
 )
-from api.deliverables import DeliverableMutation
+from api.core.access import Authorize
+from api.core.errors import MASKED_MESSAGE, should_mask
+from api.core.limits import CountNodes, HideSuggestions, NodeBudget, QuietExecutor
+from api.core.nodes import NodeQuery
+from api.core.relay import NODE_TYPES
+from api.core.scalars import SCALAR_OVERRIDES
+from api.core.shape import CheckShapeThenValidate, ParseOnce, ShapeLimits
 from api.dispatch import AnnounceEvents
-from api.engagements import EngagementMutation, EngagementQuery
-from api.errors import MASKED_MESSAGE, should_mask
-from api.limits import CountNodes, HideSuggestions, NodeBudget, QuietExecutor
+from api.engagements.change_orders import ChangeOrderMutation
+from api.engagements.deliverables import DeliverableMutation
+from api.engagements.engagements import EngagementMutation, EngagementQuery
+from api.engagements.needs import NeedMutation
+from api.engagements.promises import PromiseMutation
+from api.engagements.purchases import PurchaseMutation
+from api.engagements.roles import RoleAssignmentMutation
 from api.live import LiveSubscription
-from api.needs import NeedMutation
-from api.nodes import NodeQuery
 from api.observe import MeasureOperations
-from api.organizations import OrganizationMutation, OrganizationQuery
-from api.people import PersonMutation, PersonQuery
-from api.promises import PromiseMutation
-from api.purchases import PurchaseMutation
-from api.relay import NODE_TYPES
-from api.roles import RoleAssignmentMutation
-from api.scalars import SCALAR_OVERRIDES
-from api.shape import CheckShapeThenValidate, ParseOnce, ShapeLimits
-from api.webhooks import (
+from api.parties.organizations import OrganizationMutation, OrganizationQuery
+from api.parties.people import PersonMutation, PersonQuery
+from api.webhooks.webhooks import (
     WebhookMutation,
     WebhookQuery,
 )
@@ -88,7 +88,7 @@ SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 def _limits() -> list[type[ASTValidationRule]]:
     """The validation rules added to graphql-core's: introspection and suggestions switched
     off when the settings say so. (Depth, aliases and fields are measured before
-    validation, by ``api.shape``.)"""
+    validation, by ``api.core.shape``.)"""
     settings = get_settings()
     rules: list[type[ASTValidationRule]] = []
     if not settings.graphql_introspection:

@@ -36,8 +36,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from api.auth import Principal
-from api.context import Context
-from api.loaders import Loaders
+from api.core.context import Context
+from api.core.loaders import Loaders
 from services.access.api_keys import (
     dead_among,
     is_live,

@@ -334,7 +334,7 @@ async def load_rows(database_url: str, pk: int) -> EngagementRows:
 
 def primed_context(rows: EngagementRows) -> Any:
     """A fresh request context whose loaders already hold every row the query reads."""
-    from api.context import Context
+    from api.core.context import Context
 
     context = Context(principal=bench_viewer())
     loaders = context.loaders
@@ -344,7 +344,7 @@ def primed_context(rows: EngagementRows) -> Any:
         loaders.organization.prime(organization.pk, organization)
     for person in rows.people:
         loaders.person.prime(person.pk, person)
-    from api.loaders import Facts
+    from api.core.loaders import Facts
 
     loaders.facts_of.prime(
         pk,
@@ -407,7 +407,7 @@ async def in_process(
 
 
 async def in_process_trivial(runs: int) -> Figures:
-    from api.context import Context
+    from api.core.context import Context
     from api.schema import build_schema
 
     schema = build_schema(debug=False)
@@ -464,7 +464,7 @@ async def find_engagement(client: httpx.AsyncClient) -> str:
 
 
 async def measure(base_url: str, key: str, database_url: str, args: argparse.Namespace) -> int:
-    from api.relay import from_global_id
+    from api.core.relay import from_global_id
 
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=64)
     async with httpx.AsyncClient(

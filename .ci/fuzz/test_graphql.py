@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 from schemathesis.specs.graphql.validation import is_schema_violation
 
-from api.errors import MASKED_MESSAGE
+from api.core.errors import MASKED_MESSAGE
 
 URL = os.environ["FOURWAY_URL"] + "/graphql"
 AUTH = {"Authorization": f"Bearer {os.environ['FOURWAY_KEY']}"}

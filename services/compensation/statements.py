@@ -102,7 +102,7 @@ class EntryCriteria:
 
 def entries_matching(criteria: EntryCriteria) -> QuerySet[CompensationSignal]:
     """The ledger entries ``criteria`` select, as a query to page through. Who may see
-    which is the API's to say (``api.compensation.visible_entries``)."""
+    which is the API's to say (``api.compensation.compensation.visible_entries``)."""
     c = criteria
     query = CompensationSignal.all()
     if c.salesperson_id is not None:

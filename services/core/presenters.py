@@ -1,5 +1,5 @@
 """The object as the API shows it, declared once per type and read by the GraphQL types
-(``api.presented``), the outbox's events (``services.core.events``) and the audit trail
+(``api.core.presented``), the outbox's events (``services.core.events``) and the audit trail
 (``services.core.audit``) alike.
 
 A row is shown column by column under its field's name: a relation as a reference to the

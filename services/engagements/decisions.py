@@ -1,6 +1,6 @@
 """Who may decide what on an engagement: the one table of decisions, and its check.
 
-The role table (``api.access``) says what a key's role may touch at all. This table narrows
+The role table (``api.core.access``) says what a key's role may touch at all. This table narrows
 it, never widens it: a decision on an engagement is taken by a person, and only a person who
 holds the right function on that engagement (by RACI where it matters) may take it. A
 person credited on the sale never decides on it: their pay hangs on those decisions

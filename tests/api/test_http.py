@@ -12,7 +12,7 @@ import httpx
 import pytest
 import websockets
 
-from api import access
+from api.core import access
 from api.http import GRAPHQL_RESPONSE_JSON, MAX_JSON_DEPTH, response_media_type
 from services.access.api_keys import create_api_key
 from settings import Settings

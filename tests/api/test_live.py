@@ -22,7 +22,7 @@ from api.app import create_app
 from models import Event
 from services.access.api_keys import create_api_key
 from services.core.feed import Feed
-from tests.api.test_signals import _sale
+from tests.api.compensation.test_signals import _sale
 from tests.conftest import ON_POSTGRES
 from tests.processes import free_port, start_fourway, wait_until_serving
 from tests.receiver import _QuietServer

@@ -15,13 +15,13 @@ import asyncpg
 import httpx
 import pytest
 
-from api.relay import from_global_id
+from api.core.relay import from_global_id
 from api.result_cache import ResultCache
 from models import Organization
 from observability import metrics
 from services.access.api_keys import create_api_key
 from settings import Settings
-from tests.api.test_signals import _sale
+from tests.api.compensation.test_signals import _sale
 from tests.conftest import ON_POSTGRES
 from tests.processes import free_port, start_fourway, wait_until_serving
 from tests.support import (

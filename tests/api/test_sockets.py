@@ -19,7 +19,7 @@ from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 from websockets.asyncio.client import ClientConnection
 
-from api.relay import from_global_id
+from api.core.relay import from_global_id
 from models import AuditEntry, Organization
 from services.access.api_keys import create_api_key, revoke_api_key
 from tests.api.test_live import CHANGED, _transport, serving
@@ -185,7 +185,7 @@ async def test_a_subscription_the_table_refuses_is_refused_over_a_socket(
 ):
     """Subscriptions follow their row of the access table as queries do, though every
     role may use both today: narrow one row and a VIEWER's subscription is refused."""
-    from api import access
+    from api.core import access
 
     monkeypatch.setitem(access.SUBSCRIPTIONS, "engagementChanged", frozenset({access.ADMIN}))
     ids = await seed_engagement(client)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from tortoise.models import Model
 
-from api.presented import FromRow
-from api.relay import NODE_TYPES
+from api.core.presented import FromRow
+from api.core.relay import NODE_TYPES
 from demo.portfolio import load_demo
 from models import Engagement, WebhookEndpoint
 from services.core import audit, presenters
 from services.webhooks.endpoints import create_webhook_endpoint
-from tests.api.test_signals import _sale
+from tests.api.compensation.test_signals import _sale
 
 
 def _selection(row: Model) -> str:

@@ -20,7 +20,7 @@ from models.enums import DeliveryStatus
 from services.core.events import new_event_id
 from services.core.retention import Pruned, Retention, prune
 from settings import Settings
-from tests.api.test_signals import _sale
+from tests.api.compensation.test_signals import _sale
 from tests.processes import free_port, run_fourway, start_fourway, wait_until_serving
 from tests.support import QueryCounter
 

@@ -1,0 +1,1 @@
+"""Commission plans, credits, the ledger and statements over GraphQL."""

@@ -1,0 +1,1 @@
+"""Engagements and their sides, roles and deal approval over GraphQL."""

@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     retention_deliveries_days: int = Field(default=30, ge=0)
     retention_audit_days: int = Field(default=365, ge=0)
     retention_prune_interval_seconds: float = Field(default=3600.0, ge=0)
-    # The result cache of GraphQL reads (api.result_cache): the most bytes of answers (and
+    # The result cache of GraphQL reads (web.result_cache): the most bytes of answers (and
     # their keys) one process keeps, least recently used dropped first; 0 switches it off.
     # 64 MiB holds a few thousand engagement pages beside a process's ~150 MB.
     result_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)

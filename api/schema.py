@@ -28,11 +28,11 @@ from api.compensation.compensation import (
 from api.core.access import Authorize
 from api.core.errors import MASKED_MESSAGE, should_mask
 from api.core.limits import CountNodes, HideSuggestions, NodeBudget, QuietExecutor
+from api.core.measure import MeasureOperations
 from api.core.nodes import NodeQuery
 from api.core.relay import NODE_TYPES
 from api.core.scalars import SCALAR_OVERRIDES
 from api.core.shape import CheckShapeThenValidate, ParseOnce, ShapeLimits
-from api.dispatch import AnnounceEvents
 from api.engagements.change_orders import ChangeOrderMutation
 from api.engagements.deliverables import DeliverableMutation
 from api.engagements.engagements import EngagementMutation, EngagementQuery
@@ -40,8 +40,7 @@ from api.engagements.needs import NeedMutation
 from api.engagements.promises import PromiseMutation
 from api.engagements.purchases import PurchaseMutation
 from api.engagements.roles import RoleAssignmentMutation
-from api.live import LiveSubscription
-from api.observe import MeasureOperations
+from api.live.subscriptions import LiveSubscription
 from api.parties.organizations import OrganizationMutation, OrganizationQuery
 from api.parties.people import PersonMutation, PersonQuery
 from api.webhooks.webhooks import (
@@ -49,6 +48,7 @@ from api.webhooks.webhooks import (
     WebhookQuery,
 )
 from settings import get_settings
+from webhooks.wiring import AnnounceEvents
 
 Query = merge_types(
     "Query",

@@ -234,7 +234,6 @@ async def measure(database_url: str, args: argparse.Namespace) -> list[Figure]:
     import uvicorn
     from tortoise import Tortoise
 
-    from api.app import create_app
     from demo.portfolio import load_demo
     from models import Engagement, Event, Promise, Purchase
     from models.db import apply_migrations, tortoise_config
@@ -245,6 +244,7 @@ async def measure(database_url: str, args: argparse.Namespace) -> list[Figure]:
     from settings import Settings
     from tests.processes import free_port
     from tests.receiver import _QuietServer
+    from web.app import create_app
 
     await apply_migrations(database_url)
     await Tortoise.init(config=tortoise_config(database_url))

@@ -201,7 +201,7 @@ def running_server(
 
 def bench_viewer() -> Any:
     """In process, requests skip the HTTP layer that authenticates: they act as a viewer."""
-    from api.auth import Principal
+    from api.core.principal import Principal
     from models.enums import Role
 
     return Principal(key_id=0, prefix="fw_bench", role=Role.VIEWER, person_id=None)

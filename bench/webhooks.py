@@ -9,7 +9,7 @@ PostgreSQL URL names a database the bench drops and recreates, and drops again a
 as the tests' FOURWAY_TEST_DATABASE_URL does), migrates it, subscribes one endpoint whose
 URL is a receiver on 127.0.0.1, and measures, in one run:
 
-1. the dispatcher (``api.dispatch.build_dispatcher()``, its ``run`` loop as a task, as
+1. the dispatcher (``webhooks.wiring.build_dispatcher()``, its ``run`` loop as a task, as
    ``fourway serve`` runs it) delivering a backlog of ``--events`` ``webhook.test`` events
    owed to that endpoint: deliveries/s from its start until no delivery is pending (the
    backlog is written beforehand, untimed); and where that time went (claiming, posting,
@@ -418,7 +418,7 @@ async def deliver_backlog(
 ) -> tuple[float, float]:
     """Run ``dispatcher.run`` until no delivery is pending; the seconds until the receiver
     had ``count`` requests, and until nothing was pending."""
-    from api.dispatch import stop_dispatching
+    from webhooks.wiring import stop_dispatching
 
     wake = asyncio.Event()
     if profiler is not None:
@@ -531,11 +531,11 @@ async def latencies(
     """Send ``mutations`` sendTestEvent mutations one at a time through the ASGI app, the
     dispatcher running beside it; the seconds from each response, and from each request, to
     the arrival of its event at the receiver."""
-    from api.app import create_app
-    from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
     from services.access.api_keys import create_api_key
     from services.core.wire import to_global_id
     from settings import Settings
+    from web.app import create_app
+    from webhooks.wiring import build_dispatcher, dispatch_forever, stop_dispatching
 
     app = create_app(Settings(database_url=database_url, debug=False), manage_database=False)
     variables = {"input": {"endpointId": to_global_id("WebhookEndpoint", endpoint_id)}}
@@ -659,7 +659,7 @@ async def profile_dispatcher(
     args: argparse.Namespace, receiver: ReceiverControl, endpoint: Any
 ) -> str:
     """Deliver another backlog under cProfile with a fresh dispatcher; its hot spots."""
-    from api.dispatch import build_dispatcher
+    from webhooks.wiring import build_dispatcher
 
     profiler = cProfile.Profile()
     dispatcher = build_dispatcher()
@@ -704,9 +704,9 @@ async def measure(receiver_url: str, database_url: str, args: argparse.Namespace
 
 
 async def run(receiver_url: str, database_url: str, args: argparse.Namespace) -> int:
-    from api.dispatch import build_dispatcher
     from services.webhooks.endpoints import create_webhook_endpoint
     from settings import get_settings
+    from webhooks.wiring import build_dispatcher
 
     settings = get_settings()
     receiver = ReceiverControl(receiver_url)

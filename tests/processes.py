@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-FOURWAY = [sys.executable, "-m", "api.cli"]
+FOURWAY = [sys.executable, "-m", "cli.main"]
 """The ``fourway`` command, run by this interpreter (so the checkout under test, whatever
 is installed elsewhere)."""
 

@@ -46,7 +46,7 @@ class GraphQLClient:
 async def app_without_key(settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client to one real ASGI app in process that sends no key of its own (as a
     probe or a scraper does; a test may send one per request)."""
-    from api.app import create_app
+    from web.app import create_app
 
     app = create_app(settings, manage_database=False)
     async with httpx.AsyncClient(
@@ -58,7 +58,7 @@ async def app_without_key(settings: Any) -> AsyncIterator[httpx.AsyncClient]:
 @asynccontextmanager
 async def http_as(settings: Any, key: str) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client to the real ASGI app in process, sending ``key`` as its bearer."""
-    from api.app import create_app
+    from web.app import create_app
 
     app = create_app(settings, manage_database=False)
     async with httpx.AsyncClient(

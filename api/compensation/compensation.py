@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from api.auth import Principal
 from api.core.access import QUERIES, Forbidden, own_signals_only
 from api.core.context import Info
 from api.core.enums import Severity, SignalKind
@@ -18,6 +17,7 @@ from api.core.errors import UserError
 from api.core.inputs import check_filter, decode_id, to_values
 from api.core.mutations import mutation, mutation_type, payload_type, update_input
 from api.core.presented import FromRow
+from api.core.principal import Principal
 from api.core.relay import (
     BadUserInput,
     CommissionPlanId,

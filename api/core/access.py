@@ -36,7 +36,7 @@ from graphql.execution import ExecutionResult
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from api.auth import Principal
+from api.core.principal import Principal
 from models.enums import Role
 
 ADMIN, FINANCE, SALES, DELIVERY, VIEWER = (

@@ -9,8 +9,8 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
-from api.auth import Principal
 from api.core.loaders import Loaders
+from api.core.principal import Principal
 from services.core.feed import Feed
 
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.dispatch import build_dispatcher, dispatch_forever, resolve_callable, stop_dispatching
 from models import Alert, DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus
 from services.core.wire import to_global_id
@@ -20,6 +19,7 @@ from tests.receiver import Receiver, eventually
 from tests.support import approve_deal_input, seed_engagement
 from webhooks.dispatcher import Dispatcher
 from webhooks.schedule import RETRY_DELAYS
+from webhooks.wiring import build_dispatcher, dispatch_forever, resolve_callable, stop_dispatching
 
 
 async def subscribe(receiver: Receiver, *types: str, url: str | None = None) -> WebhookEndpoint:

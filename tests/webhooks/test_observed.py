@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from api.dispatch import build_dispatcher
 from models import WebhookDelivery
 from models.enums import DeliveryStatus
 from observability.metrics import REGISTRY
@@ -14,6 +13,7 @@ from services.webhooks.endpoints import create_webhook_endpoint
 from settings import get_settings
 from tests.support import Logged
 from webhooks.dispatcher import Dispatcher
+from webhooks.wiring import build_dispatcher
 
 ATTEMPTS = "fourway.webhooks.attempts"
 

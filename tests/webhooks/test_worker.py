@@ -10,7 +10,6 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
 from models import Event, WebhookDelivery
 from models.enums import DeliveryStatus
 from services.webhooks.deliveries import send_test_event
@@ -18,6 +17,7 @@ from services.webhooks.endpoints import create_webhook_endpoint
 from tests.conftest import requires_postgres
 from tests.processes import start_fourway
 from tests.receiver import Receiver, eventually
+from webhooks.wiring import build_dispatcher, dispatch_forever, stop_dispatching
 
 BURST = 60
 

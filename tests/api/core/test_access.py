@@ -517,7 +517,7 @@ async def test_no_role_reads_a_restricted_type_in_a_subscriptions_messages(
     client, settings, loopback
 ):
     """The same walk from the subscription root: each role's messages, over a websocket."""
-    from tests.api.test_live import Listening, _subscribed, serving
+    from tests.api.live.test_subscriptions import Listening, _subscribed, serving
 
     ids = await _restricted_data(client)
     cases = [(r, *case) for r in ROLES for case in _gateways(r, "subscription")]
@@ -594,7 +594,7 @@ def test_a_field_that_returns_a_type_the_role_may_not_read_is_refused_wherever_i
     """No field outside NARROWED reaches a restricted type today, so the walk is shown on
     one with its narrowing taken away: the refusal names the field, even in a fragment."""
     import api.core.access as access
-    from api.auth import Principal
+    from api.core.principal import Principal
 
     document = parse(
         "query($id: ID!) { engagement(id: $id) { ...Pay } } "

@@ -3,9 +3,9 @@ by status; sent again with redeliver; a test event on demand."""
 
 from __future__ import annotations
 
-from api.dispatch import build_dispatcher
 from tests.receiver import Receiver
 from tests.support import approve_deal_input, seed_engagement
+from webhooks.wiring import build_dispatcher
 
 DELIVERIES = (
     "query($filter: WebhookDeliveryFilter, $last: Int) { webhookDeliveries(filter: $filter, "

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from api.core.relay import from_global_id
-from api.result_cache import ResultCache
 from models import Organization
 from observability import metrics
 from services.access.api_keys import create_api_key
@@ -31,6 +30,7 @@ from tests.support import (
     approve_deal_input,
     seed_engagement,
 )
+from web.result_cache import ResultCache
 
 # On PostgreSQL the data version is the server's snapshot, which commits in the server's
 # other databases move too (other test runs): a hit may take a few reads there. On SQLite

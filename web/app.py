@@ -35,12 +35,20 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 from tortoise.contrib.starlette import RegisterTortoise
 
-from api.auth import Authenticate, Principal, key_from_connection_params
 from api.core.context import Context
 from api.core.errors import masked
-from api.dispatch import build_dispatcher, dispatch_forever, stop_dispatching
-from api.exports import compensation_csv
-from api.http import (
+from api.core.measure import record_operation
+from api.core.principal import Principal
+from api.schema import build_schema
+from models.db import data_version, is_postgres, tortoise_config
+from services.access.api_keys import authenticate
+from services.alerts.sweep import sweep
+from services.core.feed import Feed, listen_for_commits
+from services.core.retention import Retention, prune
+from settings import Settings, get_settings
+from web.auth import Authenticate, key_from_connection_params
+from web.exports import compensation_csv
+from web.http import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
     LimitBody,
@@ -51,16 +59,10 @@ from api.http import (
     request_error_status,
     response_media_type,
 )
-from api.observe import Observe, metrics_endpoint, readyz, record_operation
-from api.result_cache import ResultCache, Ticket
-from api.schema import build_schema
-from api.sockets import KeyedTransportWS, Sockets
-from models.db import data_version, is_postgres, tortoise_config
-from services.access.api_keys import authenticate
-from services.alerts.sweep import sweep
-from services.core.feed import Feed, listen_for_commits
-from services.core.retention import Retention, prune
-from settings import Settings, get_settings
+from web.observe import Observe, metrics_endpoint, readyz
+from web.result_cache import ResultCache, Ticket
+from web.sockets import KeyedTransportWS, Sockets
+from webhooks.wiring import build_dispatcher, dispatch_forever, stop_dispatching
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +77,10 @@ class Answer(Response):
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """strawberry's view, answering as GraphQL over HTTP says (see ``api.http``), with
+    """strawberry's view, answering as GraphQL over HTTP says (see ``web.http``), with
     subscriptions over graphql-transport-ws on the same path, each socket acting as its
-    key (see ``api.sockets``), and repeated reads answered from ``result_cache`` (see
-    ``api.result_cache``) when there is one."""
+    key (see ``web.sockets``), and repeated reads answered from ``result_cache`` (see
+    ``web.result_cache``) when there is one."""
 
     graphql_transport_ws_handler_class = KeyedTransportWS
 

@@ -1,7 +1,7 @@
 """Live updates: GraphQL subscriptions over graphql-transport-ws on /graphql, fed by the
 outbox's events (the same ones webhooks carry) through this process's feed. A
 subscription lasts as long as its socket, which closes when its key is revoked or
-expires (``api.sockets``)."""
+expires (``web.sockets``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from api.core.context import Info
 from api.core.enums import Severity
 from api.core.relay import from_global_id, id_argument
 from api.engagements.engagements import Engagement
-from api.fanout import fanout_of
+from api.live.fanout import fanout_of
 from models import Event
 from services.core.feed import FellBehind, Subscription
 
@@ -50,7 +50,7 @@ async def _events(info: Info) -> AsyncIterator[_Stream]:
 
 @contextlib.asynccontextmanager
 async def _turn(info: Info) -> AsyncIterator[Callable[[Event], None]]:
-    """This subscription's turn to build and send a message (see api.fanout). It gives
+    """This subscription's turn to build and send a message (see api.live.fanout). It gives
     a function that takes the loaders every subscription handling an event shares: what
     earlier messages loaded is forgotten, a subscription lives long and each message is
     new."""

@@ -7,52 +7,17 @@ a browser cannot add the header to a navigation, and GraphiQL sends it with each
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.http import error_response
-from models import ApiKey
-from models.enums import Role
+from api.core.principal import Principal
 from services.access.api_keys import authenticate
-from services.core.audit import Actor, ActorKind, acting_as
+from services.core.audit import acting_as
+from web.http import error_response
 
 PROTECTED = ("/graphql", "/exports/")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The API key a request came with, and what it acts as."""
-
-    key_id: int
-    prefix: str
-    role: Role
-    person_id: int | None
-    expires_at: datetime | None = None
-
-    @classmethod
-    def of(cls, row: ApiKey) -> Principal:
-        return cls(
-            key_id=row.id,
-            prefix=row.prefix,
-            role=row.role,
-            person_id=row.person_id,
-            expires_at=row.expires_at,
-        )
-
-    @property
-    def actor(self) -> Actor:
-        """Who the audit trail records the key's changes against."""
-        return Actor(
-            ActorKind.API_KEY,
-            key_id=self.key_id,
-            key_prefix=self.prefix,
-            person_id=self.person_id,
-            role=self.role.value,
-        )
 
 
 def _bearer(headers: Headers) -> str | None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import websockets
 
 from settings import Settings
-from tests.api.test_live import serving
+from tests.api.live.test_subscriptions import serving
 
 BODY = b'{"query": "{ __typename }"}'
 

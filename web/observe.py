@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,9 +18,9 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import SchemaExtension
 from tortoise.functions import Count
 
+from api.core.measure import OPERATION
 from models import Alert, Event, WebhookDelivery
 from models.db import unapplied_migrations
 from models.enums import AlertStatus, DeliveryStatus, Severity
@@ -35,7 +34,6 @@ PROBE_TIMEOUT_S = 5.0
 """How long /readyz and /metrics wait for the database before saying it did not answer."""
 
 _METHODS = frozenset({"GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
-_OPERATION = "graphql_operation"
 """Where the GraphQL operation's name is left in the request's state, for its log line."""
 
 
@@ -144,7 +142,7 @@ class Observe:
             metrics.HTTP_DURATION.labels(method, route).observe(elapsed)
             principal = state.get("principal")
             duration_ms = round(elapsed * 1000, 2)
-            operation = state.get(_OPERATION)
+            operation = state.get(OPERATION)
             requests_logger.info(
                 "%s %s %s %.2f ms",
                 scope["method"],
@@ -161,45 +159,3 @@ class Observe:
                     "key_prefix": getattr(principal, "prefix", None),
                 },
             )
-
-
-class MeasureOperations(SchemaExtension):
-    """Counts and times each GraphQL operation by name (bounded: see
-    :class:`observability.metrics.OperationNames`), type and whether it had errors, and
-    leaves its name for the request's log line."""
-
-    def on_operation(self) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        elapsed = time.perf_counter() - started
-        context = self.execution_context
-        name = context.operation_name
-        try:
-            kind = context.operation_type.value
-        except Exception:  # no document (it did not parse), or no such operation in it
-            kind = "unknown"
-        result = context.result
-        errors = bool(context.pre_execution_errors) or bool(
-            result is not None and getattr(result, "errors", None)
-        )
-        record_operation(
-            name, kind, errors=errors, elapsed=elapsed, scope=_scope_of(context.context)
-        )
-
-
-def _scope_of(context: object) -> Scope | None:
-    request = getattr(context, "request", None)
-    return request.scope if request is not None else None
-
-
-def record_operation(
-    name: str | None, kind: str, *, errors: bool, elapsed: float, scope: Scope | None
-) -> None:
-    """Count and time one operation, and leave its name for the request's log line (also
-    for an answer the result cache gave, which ran no operation)."""
-    label = metrics.OPERATION_NAMES.label(name)
-    metrics.GRAPHQL_OPERATIONS.labels(label, kind, "true" if errors else "false").inc()
-    metrics.GRAPHQL_DURATION.labels(label, kind).observe(elapsed)
-    if scope is not None and name is not None:
-        state: dict[str, Any] = scope.setdefault("state", {})
-        state[_OPERATION] = name if metrics.OperationNames.well_formed(name) else "other"

@@ -143,7 +143,7 @@ async def test_readyz_is_unready_when_the_database_does_not_answer(logged, tmp_p
     assert "Traceback" not in response.text and str(tmp_path) not in response.text
     assert "127.0.0.1" not in response.text
     # The full error is in the log, tied to the request.
-    [warning] = [line for line in logged.lines("api.observe") if "not ready" in line["message"]]
+    [warning] = [line for line in logged.lines("web.observe") if "not ready" in line["message"]]
     assert "Error" in warning["message"]  # the database's own words, for the operator
     assert warning["request_id"] == "probe-1" and warning["level"] == "WARNING"
     # Liveness touches no database; metrics still answer, without the database's gauges.

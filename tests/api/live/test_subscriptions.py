@@ -18,7 +18,6 @@ from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 from tortoise.transactions import in_transaction
 
-from api.app import create_app
 from models import Event
 from services.access.api_keys import create_api_key
 from services.core.feed import Feed
@@ -27,6 +26,7 @@ from tests.conftest import ON_POSTGRES
 from tests.processes import free_port, start_fourway, wait_until_serving
 from tests.receiver import _QuietServer
 from tests.support import GraphQLClient, seed_engagement
+from web.app import create_app
 
 UNASSIGNED = 6
 """How many needed functions a new outside engagement with no roles has nobody holding."""

@@ -75,7 +75,7 @@ def _migrate(database_url: str) -> None:
 def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
 
-    from api.app import create_app
+    from web.app import create_app
 
     settings = get_settings()
     _log(settings)
@@ -84,7 +84,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     _first_admin_key(settings.database_url)
     uvicorn.run(
         # Several workers each build the app from the environment in their own process.
-        create_app(settings) if workers == 1 else "api.app:create_worker_app",
+        create_app(settings) if workers == 1 else "web.app:create_worker_app",
         factory=workers > 1,
         workers=workers,
         host=host or settings.host,
@@ -195,9 +195,9 @@ def worker() -> None:
 
     from tortoise import Tortoise
 
-    from api.dispatch import build_dispatcher, dispatch_forever
     from models.db import tortoise_config
     from services.core.feed import listen_for_commits
+    from webhooks.wiring import build_dispatcher, dispatch_forever
 
     settings = get_settings()
     _log(settings)

@@ -13,11 +13,11 @@ import pytest
 import websockets
 
 from api.core import access
-from api.http import GRAPHQL_RESPONSE_JSON, MAX_JSON_DEPTH, response_media_type
 from services.access.api_keys import create_api_key
 from settings import Settings
-from tests.api.test_live import serving
+from tests.api.live.test_subscriptions import serving
 from tests.support import http_as
+from web.http import GRAPHQL_RESPONSE_JSON, MAX_JSON_DEPTH, response_media_type
 
 JSON = "application/json"
 TYPENAME = {"query": "{ __typename }"}

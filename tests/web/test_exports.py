@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from api.exports import COLUMNS, NUMBER, TEXT, spreadsheet_text
 from services.access.api_keys import create_api_key
 from tests.support import GraphQLClient, approve_deal_input, hold_sales, http_as
+from web.exports import COLUMNS, NUMBER, TEXT, spreadsheet_text
 
 # Names a SALES key may give people and engagements, each starting the way a spreadsheet
 # reads as a formula (OWASP's list), and one that is harmless but needs quoting.

@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection
 from api.core.relay import from_global_id
 from models import AuditEntry, Organization
 from services.access.api_keys import create_api_key, revoke_api_key
-from tests.api.test_live import CHANGED, _transport, serving
+from tests.api.live.test_subscriptions import CHANGED, _transport, serving
 from tests.conftest import ON_POSTGRES
 from tests.processes import free_port, run_fourway, start_fourway, wait_until_serving
 from tests.support import seed_engagement

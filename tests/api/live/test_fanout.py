@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 import websockets
 
-from api.fanout import Turns
+from api.live.fanout import Turns
 from demo.portfolio import LARGE_ENGAGEMENT, load_demo
 from models import Engagement
 from services.core.wire import to_global_id
 from services.engagements.engagements import update_engagement
-from tests.api.test_live import serving
+from tests.api.live.test_subscriptions import serving
 from tests.support import QueryCounter
 
 # What a frontend shows of an engagement: for the demo's 50-item one, a large message.

@@ -35,9 +35,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
-from api.auth import Principal
 from api.core.context import Context
 from api.core.loaders import Loaders
+from api.core.principal import Principal
 from services.access.api_keys import (
     dead_among,
     is_live,

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from api.cli import main
 from api.schema import schema_sdl
+from cli.main import main
 from tests.processes import run_fourway
 
 

@@ -17,10 +17,10 @@ import pytest
 from gql import Client, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 
-from api.app import settle_heap
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
 from tests.processes import start_fourway, wait_until_serving
 from tests.support import recreate_postgres_database
+from web.app import settle_heap
 
 
 def _free_port() -> int:

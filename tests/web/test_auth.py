@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.app import create_app
-from api.auth import key_from_connection_params
 from models import ApiKey
 from services.access.api_keys import authenticate, create_api_key, first_admin_key, revoke_api_key
 from tests.conftest import ON_POSTGRES
 from tests.processes import run_fourway
+from web.app import create_app
+from web.auth import key_from_connection_params
 
 QUERY = {"query": "{ __typename }"}
 

@@ -16,17 +16,17 @@ from enum import Enum
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from api.auth import Principal
 from api.compensation.compensation import visible_entries
 from api.core.access import QUERIES
+from api.core.principal import Principal
 from api.core.relay import to_global_id
-from api.http import error_response
 from models import CompensationSignal, Engagement, Person
 from services.compensation.periods import parse_period
 from services.compensation.signals import PAY
 from services.compensation.statements import EntryCriteria, held_change
 from services.core.errors import Invalid
 from services.core.wire import format_decimal, present_idempotency_key
+from web.http import error_response
 
 
 class Kind(Enum):

@@ -1,0 +1,1 @@
+"""Live updates: GraphQL subscriptions and how one event reaches many of them."""

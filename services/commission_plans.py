@@ -24,7 +24,17 @@ from rules.catalogue import BY_ID
 from rules.compensation import Attribution
 from services import audit, decisions
 from services.errors import Conflict, FieldError, Invalid, NotFound
-from services.fields import Flag, Fraction, Moment, Names, Ref, Text, WholeNumber, clean
+from services.fields import (
+    Flag,
+    Fraction,
+    Moment,
+    Names,
+    Ref,
+    Text,
+    WholeNumber,
+    clean,
+    forget,
+)
 from services.records import guard_integrity
 from services.units import changing
 from services.wire import format_decimal, to_global_id
@@ -297,5 +307,6 @@ async def delete_commission_plan(*, id: int) -> CommissionPlan:
         await guard_integrity(
             plan.delete, field="id", message="The plan was put to use meanwhile: try again."
         )
+        forget()
         await audit.deleted(plan)
         return plan

@@ -8,7 +8,7 @@ from models import Organization
 from models.enums import OrganizationKind
 from services import audit
 from services.errors import Conflict, NotFound
-from services.fields import Choice, Text, clean
+from services.fields import Choice, Text, clean, forget
 from services.records import guard_integrity
 
 SPEC = {"name": Text(max_length=200), "kind": Choice(enum=OrganizationKind)}
@@ -73,5 +73,6 @@ async def delete_organization(*, id: int) -> Organization:
         await guard_integrity(
             organization.delete, field="id", message="The organization is still referred to."
         )
+        forget()
         await audit.deleted(organization)
         return organization

@@ -35,7 +35,7 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from models import Engagement
-from services import events
+from services import audit, decisions, events, fields
 from services.decisions import Decided
 from services.errors import NotFound
 from services.evaluation import Reconciled, reconcile
@@ -178,13 +178,17 @@ async def _unit(engagement_id: int | None, field: str) -> AsyncIterator[Change]:
         )
         token = _current.set(change)
         try:
-            yield change
-            if change.failed is not None:
-                raise UnitFailed(
-                    "A change in this unit failed, so none of the unit was written: "
-                    f"{change.failed}"
-                ) from change.failed
-            await change._finish()
+            # Per unit, not per row: its audit entries and decisions taken written together,
+            # and each person or organization its rows name looked up once.
+            async with audit.holding(), decisions.holding():
+                with fields.remembering():
+                    yield change
+                if change.failed is not None:
+                    raise UnitFailed(
+                        "A change in this unit failed, so none of the unit was written: "
+                        f"{change.failed}"
+                    ) from change.failed
+                await change._finish()
         finally:
             _current.reset(token)
 

@@ -4,9 +4,10 @@ Every use case that changes something records an entry inside its own transactio
 trail holds exactly the changes that were committed. Inside a unit of work
 (``services.units``) the entries are held and written together, in the order they were
 recorded, with one INSERT as the unit ends, still inside its transaction: a bulk load pays
-one statement per unit rather than one per row, and a unit that rolls back writes none. Who acted is taken from the context:
-the API sets it per request from the request's key (``acting_as``), ``fourway`` commands
-act as COMMAND, and anything else (the sweep, the demo) acts as SYSTEM.
+one statement per unit rather than one per row, and a unit that rolls back writes none.
+Who acted is taken from the context: the API sets it per request from the request's key
+(``acting_as``), ``fourway`` commands act as COMMAND, and anything else (the sweep, the
+demo) acts as SYSTEM.
 
 An object is recorded as the API shows it: fields by their GraphQL names, related objects
 as ``{"id": <global id>}``, decimals and times as strings. Secrets are never recorded.
@@ -22,6 +23,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum, StrEnum
+from functools import cache
 from typing import Any, TypedDict
 
 from tortoise.fields.relational import RelationalField
@@ -113,6 +115,7 @@ async def holding() -> AsyncIterator[None]:
         await AuditEntry.bulk_create(entries)
 
 
+@cache
 def label(model: type[Model]) -> str:
     """``WebhookEndpoint`` -> ``webhook_endpoint``: how actions name what they act on."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", model.__name__).lower()

@@ -11,7 +11,11 @@ change); called inside a unit on the same engagement, it joins it: no second loc
 evaluation of its own. Each use case notes what it did (``note``); when the outermost unit
 ends, the engagement is evaluated once with what they add up to (created, changed, moved
 from the status it had when the unit began) and the outbox events are written once, so a
-subscriber hears of one ``engagement.updated`` however many rows the unit wrote.
+subscriber hears of one ``engagement.updated`` however many rows the unit wrote. What the
+changes record on the side is written per unit too: the audit entries (``services.audit``)
+and the decisions taken (``services.decisions``) with one INSERT each, in the order they
+were recorded, and each person or organization the rows name is looked up once
+(``services.fields``).
 
 ``creating()`` is a unit for an engagement made inside it (``create_engagement`` adopts
 it), so an engagement can be created and filled in one unit. A unit on another engagement

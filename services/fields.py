@@ -4,9 +4,10 @@ A spec maps field names to rules; ``clean`` checks a whole input at once so that
 caller hears about every bad field in one answer, not one per attempt.
 
 Inside a unit of work (``services.units``) a row a ``Ref`` names is looked up once per unit,
-not once per field of every row: once a change has written a reference to it the row is
-there until the unit ends (PostgreSQL holds a key-share lock on it for the unit; SQLite has
-one writer), unless the unit deletes it itself, which ``forget`` notes.
+not once per field of every row. The change that looked it up either writes a reference to
+it, after which the row stays until the unit ends (PostgreSQL's foreign key check holds a
+key-share lock on it; SQLite has one writer), or fails, and the unit with it. Only the
+unit's own deletes can take it away; they call ``forget``.
 """
 
 from __future__ import annotations

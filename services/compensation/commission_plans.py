@@ -24,7 +24,17 @@ from rules.catalogue import BY_ID
 from rules.compensation import Attribution
 from services.core import audit
 from services.core.errors import Conflict, FieldError, Invalid, NotFound
-from services.core.fields import Flag, Fraction, Moment, Names, Ref, Text, WholeNumber, clean
+from services.core.fields import (
+    Flag,
+    Fraction,
+    Moment,
+    Names,
+    Ref,
+    Text,
+    WholeNumber,
+    clean,
+    forget,
+)
 from services.core.records import guard_integrity
 from services.core.units import changing
 from services.core.wire import format_decimal, to_global_id
@@ -298,5 +308,6 @@ async def delete_commission_plan(*, id: int) -> CommissionPlan:
         await guard_integrity(
             plan.delete, field="id", message="The plan was put to use meanwhile: try again."
         )
+        forget()
         await audit.deleted(plan)
         return plan

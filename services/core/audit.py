@@ -1,9 +1,13 @@
 """The audit trail: who changed what and when, with the object before and after.
 
 Every use case that changes something records an entry inside its own transaction, so the
-trail holds exactly the changes that were committed. Who acted is taken from the context:
-the API sets it per request from the request's key (``acting_as``), ``fourway`` commands
-act as COMMAND, and anything else (the sweep, the demo) acts as SYSTEM.
+trail holds exactly the changes that were committed. Inside a unit of work
+(``services.core.units``) the entries are held and written together, in the order they were
+recorded, with one INSERT as the unit ends, still inside its transaction: a bulk load pays
+one statement per unit rather than one per row, and a unit that rolls back writes none.
+Who acted is taken from the context: the API sets it per request from the request's key
+(``acting_as``), ``fourway`` commands act as COMMAND, and anything else (the sweep, the
+demo) acts as SYSTEM.
 
 An object is recorded as the API shows it (``services.core.presenters``): fields by their
 GraphQL names, related objects as ``{"id": <global id>}``, decimals and times as strings.
@@ -14,11 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any, TypedDict
 
 from tortoise.models import Model
@@ -61,6 +66,7 @@ SYSTEM = Actor(ActorKind.SYSTEM)
 COMMAND = Actor(ActorKind.COMMAND)
 
 _actor: ContextVar[Actor] = ContextVar("fourway_actor", default=SYSTEM)
+_held: ContextVar[list[AuditEntry] | None] = ContextVar("fourway_audit_held", default=None)
 
 
 @contextmanager
@@ -77,6 +83,25 @@ def current_actor() -> Actor:
     return _actor.get()
 
 
+@asynccontextmanager
+async def holding() -> AsyncIterator[None]:
+    """Hold the entries recorded inside the block and write them, in order, with one INSERT
+    when it ends; call it inside the transaction of the changes, which an error leaving
+    the block rolls back: then the held entries are dropped with them, never written."""
+    if _held.get() is not None:  # an outer block writes them
+        yield
+        return
+    entries: list[AuditEntry] = []
+    token = _held.set(entries)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+    if entries:
+        await AuditEntry.bulk_create(entries)
+
+
+@cache
 def label(model: type[Model]) -> str:
     """``WebhookEndpoint`` -> ``webhook_endpoint``: how actions name what they act on."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", model.__name__).lower()
@@ -119,9 +144,10 @@ async def record(
     transaction. ``before``/``after`` are what the object was and became (None where it
     did not exist); ``decision`` is the decision the change took
     (``services.engagements.decisions``) and ``function`` the engagement function its person
-    took it in."""
+    took it in. Inside ``holding`` the entry is returned unsaved (no id yet) and written
+    when the block ends."""
     actor = current_actor()
-    return await AuditEntry.create(
+    entry = AuditEntry(
         at=at or dt.datetime.now(dt.UTC),
         action=action,
         target_type=type(target).__name__,
@@ -137,6 +163,12 @@ async def record(
         after=dict(after) if after is not None else None,
         changed_fields=changed_fields(before, after),
     )
+    held = _held.get()
+    if held is None:
+        await entry.save(force_create=True)
+    else:
+        held.append(entry)
+    return entry
 
 
 async def created(

@@ -2,12 +2,20 @@
 
 A spec maps field names to rules; ``clean`` checks a whole input at once so that the
 caller hears about every bad field in one answer, not one per attempt.
+
+Inside a unit of work (``services.core.units``) a row a ``Ref`` names is looked up once per unit,
+not once per field of every row. The change that looked it up either writes a reference to
+it, after which the row stays until the unit ends (PostgreSQL's foreign key check holds a
+key-share lock on it; SQLite has one writer), or fails, and the unit with it. Only the
+unit's own deletes can take it away; they call ``forget``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -302,6 +310,30 @@ class Ref(Rule):
 
 Spec = Mapping[str, Rule]
 
+_known: ContextVar[set[tuple[type[Model], int]] | None] = ContextVar(
+    "fourway_known_refs", default=None
+)
+
+
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Look each row a ``Ref`` names up once inside the block (a unit of work's)."""
+    if _known.get() is not None:
+        yield
+        return
+    token = _known.set(set())
+    try:
+        yield
+    finally:
+        _known.reset(token)
+
+
+def forget() -> None:
+    """A row a ``Ref`` may name was deleted: look them up anew."""
+    known = _known.get()
+    if known is not None:
+        known.clear()
+
 
 async def clean(
     spec: Spec,
@@ -339,9 +371,14 @@ async def clean(
         for name, rule in spec.items()
         if isinstance(rule, Ref) and cleaned.get(name) is not None
     }
+    known = _known.get()
     for name, (rule, pk) in refs.items():
+        if known is not None and (rule.model, pk) in known:
+            continue
         if not await rule.model.exists(pk=pk):
             errors.append(FieldError(name, f"No {rule.label} with this id.", ErrorCode.NOT_FOUND))
+        elif known is not None:
+            known.add((rule.model, pk))
     if errors:
         raise Invalid(errors)
     return cleaned

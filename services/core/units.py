@@ -11,7 +11,11 @@ change); called inside a unit on the same engagement, it joins it: no second loc
 evaluation of its own. Each use case notes what it did (``note``); when the outermost unit
 ends, the engagement is evaluated once with what they add up to (created, changed, moved
 from the status it had when the unit began) and the outbox events are written once, so a
-subscriber hears of one ``engagement.updated`` however many rows the unit wrote.
+subscriber hears of one ``engagement.updated`` however many rows the unit wrote. What the
+changes record on the side is written per unit too: the audit entries (``services.core.audit``)
+and the decisions taken (``services.engagements.decisions``) with one INSERT each, in the order they
+were recorded, and each person or organization the rows name is looked up once
+(``services.core.fields``).
 
 ``creating()`` is a unit for an engagement made inside it (``create_engagement`` adopts
 it), so an engagement can be created and filled in one unit. A unit on another engagement
@@ -36,8 +40,9 @@ from tortoise.transactions import in_transaction
 
 from models import Engagement
 from services.alerts.evaluation import Reconciled, reconcile
-from services.core import events, presenters
+from services.core import audit, events, fields, presenters
 from services.core.errors import NotFound
+from services.engagements import decisions
 from services.engagements.decisions import Decided
 
 
@@ -178,13 +183,17 @@ async def _unit(engagement_id: int | None, field: str) -> AsyncIterator[Change]:
         )
         token = _current.set(change)
         try:
-            yield change
-            if change.failed is not None:
-                raise UnitFailed(
-                    "A change in this unit failed, so none of the unit was written: "
-                    f"{change.failed}"
-                ) from change.failed
-            await change._finish()
+            # Per unit, not per row: its audit entries and decisions taken written together,
+            # and each person or organization its rows name looked up once.
+            async with audit.holding(), decisions.holding():
+                with fields.remembering():
+                    yield change
+                if change.failed is not None:
+                    raise UnitFailed(
+                        "A change in this unit failed, so none of the unit was written: "
+                        f"{change.failed}"
+                    ) from change.failed
+                await change._finish()
         finally:
             _current.reset(token)
 

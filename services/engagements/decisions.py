@@ -18,7 +18,9 @@ the same table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -278,9 +280,37 @@ async def check(
     )
 
 
+_held: ContextVar[list[DecisionTaken] | None] = ContextVar("fourway_taken_held", default=None)
+
+
+@asynccontextmanager
+async def holding() -> AsyncIterator[None]:
+    """Hold the decisions taken inside the block (a unit of work's) and write them, in
+    order, with one INSERT when they are next read (``outside_decisions``, which the
+    evaluation reads) or when the block ends; an error leaving the block drops them with
+    the rest of its transaction."""
+    if _held.get() is not None:
+        yield
+        return
+    token = _held.set([])
+    try:
+        yield
+        await _write_held()
+    finally:
+        _held.reset(token)
+
+
+async def _write_held() -> None:
+    held = _held.get()
+    if held:
+        await DecisionTaken.bulk_create(held)
+        held.clear()
+
+
 async def taken(decided: Decided, subject: Model, *, engagement_id: int) -> DecisionTaken:
-    """Put ``decided`` on record against ``subject``, in the transaction that carries it out."""
-    return await DecisionTaken.create(
+    """Put ``decided`` on record against ``subject``, in the transaction that carries it out
+    (inside ``holding``: returned unsaved, written with the block's others)."""
+    row = DecisionTaken(
         engagement_id=engagement_id,
         decision=decided.decision.value,
         subject_type=type(subject).__name__,
@@ -292,6 +322,12 @@ async def taken(decided: Decided, subject: Model, *, engagement_id: int) -> Deci
         outside=decided.outside,
         taken_at=decided.at,
     )
+    held = _held.get()
+    if held is None:
+        await row.save(force_create=True)
+    else:
+        held.append(row)
+    return row
 
 
 async def _stands(taken: DecisionTaken, engagement: Engagement) -> bool:
@@ -320,6 +356,7 @@ async def outside_decisions(engagement: Engagement) -> tuple[rules.OutsideDecisi
     """The decisions on ``engagement`` that a key acting for no person took and that still
     stand: each the latest of its kind on its subject, the subject still as it left it. One
     query, and one more per such decision (there are few: each raises an alert)."""
+    await _write_held()
     latest: dict[tuple[str, str, int], DecisionTaken] = {}
     for row in await DecisionTaken.filter(engagement_id=engagement.id).order_by("id"):
         latest[(row.decision, row.subject_type, row.subject_id)] = row

@@ -8,7 +8,7 @@ from models import Engagement, Organization, Person
 from models.enums import OrganizationKind
 from services.core import audit
 from services.core.errors import Conflict, NotFound
-from services.core.fields import Choice, Text, clean
+from services.core.fields import Choice, Text, clean, forget
 from services.core.records import guard_integrity
 
 SPEC = {"name": Text(max_length=200), "kind": Choice(enum=OrganizationKind)}
@@ -73,5 +73,6 @@ async def delete_organization(*, id: int) -> Organization:
         await guard_integrity(
             organization.delete, field="id", message="The organization is still referred to."
         )
+        forget()
         await audit.deleted(organization)
         return organization

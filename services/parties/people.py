@@ -7,7 +7,7 @@ from tortoise.transactions import in_transaction
 from models import Organization, Person
 from services.core import audit
 from services.core.errors import Conflict, NotFound
-from services.core.fields import Email, Ref, Text, clean
+from services.core.fields import Email, Ref, Text, clean, forget
 from services.core.records import guard_integrity
 
 SPEC = {
@@ -69,5 +69,6 @@ async def delete_person(*, id: int) -> Person:
             message="The person still holds roles or is named on engagement records: "
             "reassign those first.",
         )
+        forget()
         await audit.deleted(person)
         return person

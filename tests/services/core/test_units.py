@@ -12,6 +12,8 @@ import pytest
 from tortoise import Tortoise
 
 from models import (
+    AuditEntry,
+    DecisionTaken,
     Engagement,
     Event,
     Need,
@@ -22,6 +24,7 @@ from models import (
 from models.enums import EngagementFunction, EngagementStatus, OrganizationKind, Priority, Raci
 from services.alerts.evaluation import Changed
 from services.compensation.commission_plans import set_engagement_credits
+from services.core.audit import COMMAND, acting_as
 from services.core.errors import Invalid
 from services.core.units import CrossedUnits, UnitFailed, changing, creating
 from services.engagements.deals import approve_deal
@@ -32,15 +35,15 @@ from services.engagements.engagements import (
     evaluate_engagement,
     update_engagement,
 )
-from services.engagements.needs import create_need
+from services.engagements.needs import create_need, delete_need
 from services.engagements.promises import create_promise
 from services.engagements.purchases import create_purchase, delete_purchase
 from services.engagements.roles import create_role_assignment
 from services.parties.organizations import create_organization
-from services.parties.people import create_person
+from services.parties.people import create_person, delete_person
 from tests.conftest import requires_postgres
 from tests.demo.evaluations import evaluations
-from tests.support import dump_database
+from tests.support import QueryCounter, dump_database
 
 
 async def _client(name: str = "Acme") -> int:
@@ -220,6 +223,138 @@ async def test_a_failing_unit_leaves_nothing_behind(database_url):
     # No rows, no audit entries, no events, and no evaluation.
     assert await dump_database() == before
     assert evaluations() == evaluated
+
+
+def _inserts_into(table: str, counted: QueryCounter) -> int:
+    return sum(1 for s in counted.statements if s.startswith(f'INSERT INTO "{table}"'))
+
+
+async def test_a_unit_writes_its_audit_entries_with_one_insert_in_the_order_recorded(
+    database_url,
+):
+    engagement_id = await _engagement()
+    await _seller()
+    first = await AuditEntry.all().order_by("-id").first()
+    after = 0 if first is None else first.id
+
+    with QueryCounter() as counted, acting_as(COMMAND):
+        async with changing(engagement_id):
+            await _add_items(engagement_id, "a", "b", "c")
+            await update_engagement(id=engagement_id, name="ERP rollout")
+
+    assert _inserts_into("audit_entry", counted) == 1
+    entries = await AuditEntry.filter(id__gt=after).order_by("id")
+    assert [e.action for e in entries] == [
+        *["need.created", "promise.created", "purchase.created"] * 3,
+        "engagement.updated",
+    ]
+    assert {e.actor_kind for e in entries} == {"COMMAND"}
+    assert [e.at for e in entries] == sorted(e.at for e in entries)
+    assert entries[-1].changed_fields == ["name"]
+    assert entries[0].after is not None and entries[0].after["item"] == "a"
+
+
+async def test_a_change_outside_a_unit_writes_its_audit_entry_at_once(database_url):
+    engagement_id = await _engagement()
+    await _seller()
+
+    with QueryCounter() as counted:
+        await _add_items(engagement_id, "a")
+
+    # Each use case alone is a unit of one change: one entry, one INSERT, each.
+    assert _inserts_into("audit_entry", counted) == 3
+    created = AuditEntry.filter(engagement_id=engagement_id, action__endswith=".created")
+    assert await created.count() == 4  # the engagement's own, and one per row
+
+
+async def test_a_unit_that_rolls_back_writes_no_audit_entries(database_url):
+    engagement_id = await _engagement()
+    await _seller()
+    before = await AuditEntry.all().count()
+
+    with QueryCounter() as counted, pytest.raises(RuntimeError, match="changed my mind"):
+        async with changing(engagement_id):
+            await _add_items(engagement_id, "a", "b")
+            raise RuntimeError("changed my mind")
+
+    assert _inserts_into("audit_entry", counted) == 0
+    assert await AuditEntry.all().count() == before
+
+
+async def test_a_unit_writes_the_decisions_it_took_with_one_insert_before_evaluating(
+    database_url,
+):
+    engagement_id = await _engagement()
+    seller = await _seller()
+
+    with QueryCounter() as counted:
+        async with changing(engagement_id) as change:
+            for item in ("a", "b", "c"):
+                await create_promise(
+                    engagement_id=engagement_id,
+                    item=item,
+                    description="Promised",
+                    quantity=Decimal(1),
+                    made_by_id=seller,
+                    delivery_signoff_by_id=seller,
+                    delivery_signoff_at=datetime(2026, 1, 5, tzinfo=UTC),
+                )
+
+    assert _inserts_into("decision_taken", counted) == 1
+    # Written before the evaluation read them (it reads decisions taken on the engagement).
+    written = counted.statements.index(
+        next(s for s in counted.statements if s.startswith('INSERT INTO "decision_taken"'))
+    )
+    read = counted.statements.index(
+        next(s for s in counted.statements if s.startswith("SELECT") and "decision_taken" in s)
+    )
+    assert written < read
+    assert change.evaluations == 1
+    taken = await DecisionTaken.filter(engagement_id=engagement_id).order_by("id")
+    promises = await Promise.filter(engagement_id=engagement_id).order_by("id")
+    assert [t.subject_id for t in taken] == [p.id for p in promises]
+    assert {t.decision for t in taken} == {"sign-off-delivery"}
+
+
+async def test_a_unit_looks_up_each_person_its_rows_name_once(database_url):
+    engagement_id = await _engagement()
+    seller = await _seller()
+
+    with QueryCounter() as counted:
+        async with changing(engagement_id):
+            await _add_items(engagement_id, "a", "b", "c")
+
+    person_lookups = [s for s in counted.statements if s.startswith('SELECT 1 FROM "person"')]
+    assert len(person_lookups) == 1
+    assert await Promise.filter(engagement_id=engagement_id, made_by_id=seller).count() == 3
+
+
+async def test_a_person_deleted_inside_a_unit_is_looked_up_anew(database_url):
+    engagement_id = await _engagement()
+    client = await _client("Beta")
+    gone = await create_person(name="Gone", email="gone@example.com", organization_id=client)
+
+    with pytest.raises(UnitFailed):
+        async with changing(engagement_id):
+            need = await create_need(
+                engagement_id=engagement_id,
+                item="a",
+                description="Wanted",
+                priority=Priority.MUST,
+                raised_by_id=gone.id,
+            )
+            await delete_need(id=need.record.id)
+            await delete_person(id=gone.id)
+            with pytest.raises(Invalid, match="No person with this id"):
+                await create_need(
+                    engagement_id=engagement_id,
+                    item="b",
+                    description="Wanted",
+                    priority=Priority.MUST,
+                    raised_by_id=gone.id,
+                )
+
+    assert await Person.filter(id=gone.id).exists()
 
 
 async def test_an_error_raised_by_the_caller_inside_a_unit_rolls_it_back_too(database_url):

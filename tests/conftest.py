@@ -100,8 +100,10 @@ class SharedRows:
 
     async def check_unchanged(self, test: str) -> None:
         """Fail ``test`` if it added or removed shared rows (dropping them, so that the
-        next test gets them anew)."""
-        if self.made_by is not None and await _row_counts() != self.counts:
+        next test gets them anew); if it shared none, empty the tables as after any test."""
+        if self.made_by is None:
+            await _empty()
+        elif await _row_counts() != self.counts:
             await self.drop()
             pytest.fail(f"{test} changed the rows its module shares: give it rows of its own")
 

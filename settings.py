@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     # and whether /metrics answers (it needs no key: Prometheus scrapes it as it is).
     log_format: Literal["json", "text"] = "json"
     metrics_enabled: bool = True
+    # How long /readyz and /metrics wait for the database before answering that it did not
+    # (unready; the gauges left out): a probe must answer within the prober's own timeout.
+    probe_timeout_seconds: float = Field(default=5.0, gt=0)
     # Retention (services.core.retention): days the outbox's events, finished webhook deliveries
     # (with their attempts) and audit entries are kept; 0 keeps them forever. An event is
     # kept while any delivery of it is. `serve` prunes every interval (0: never; run

@@ -8,7 +8,7 @@ FOURWAY_TEST_DATABASE_URL at a database it may drop and recreate, for example
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +49,8 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     await Tortoise.close_connections()
 
 
-@pytest.fixture(autouse=True)
-async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Each test that touches the database starts from empty tables."""
-    if "database_url" not in request.fixturenames:
-        yield
-        return
-    yield
+async def _empty() -> None:
+    """Every table emptied, its ids starting over."""
     connection = Tortoise.get_connection("default")
     if ON_POSTGRES:
         await connection.execute_script(f"TRUNCATE {', '.join(_tables())} RESTART IDENTITY CASCADE")
@@ -66,6 +61,97 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
             + "".join(f'DELETE FROM "{t}";' for t in _tables())
             + "DELETE FROM sqlite_sequence;PRAGMA foreign_keys = ON;"
         )
+
+
+async def _row_counts() -> dict[str, int]:
+    """How many rows each table holds, in one statement."""
+    rows = await Tortoise.get_connection("default").execute_query_dict(
+        " UNION ALL ".join(
+            f'SELECT \'{t}\' AS "table", COUNT(*) AS "rows" FROM "{t}"' for t in _tables()
+        )
+    )
+    return {str(row["table"]): int(row["rows"]) for row in rows}
+
+
+class SharedRows:
+    """Rows that a module's read-only tests share (see the ``shared_rows`` fixture): what
+    made them, what it returned, and how many rows each table held once they were made."""
+
+    def __init__(self) -> None:
+        self.made_by: Callable[[], Awaitable[Any]] | None = None
+        self.made: Any = None
+        self.counts: dict[str, int] = {}
+
+    async def get(self, make: Callable[[], Awaitable[Any]]) -> Any:
+        """What ``make`` returned when it filled the empty tables: made now unless the
+        tables still hold its rows from an earlier test."""
+        if self.made_by is not make:
+            await self.drop()
+            self.made = await make()
+            self.made_by = make
+            self.counts = await _row_counts()
+        return self.made
+
+    async def drop(self) -> None:
+        """Empty the tables if they hold shared rows."""
+        if self.made_by is not None:
+            self.made_by, self.made, self.counts = None, None, {}
+            await _empty()
+
+    async def check_unchanged(self, test: str) -> None:
+        """Fail ``test`` if it added or removed shared rows (dropping them, so that the
+        next test gets them anew); if it shared none, empty the tables as after any test."""
+        if self.made_by is None:
+            await _empty()
+        elif await _row_counts() != self.counts:
+            await self.drop()
+            pytest.fail(f"{test} changed the rows its module shares: give it rows of its own")
+
+
+_SHARED = SharedRows()
+
+
+@pytest.fixture(scope="module")
+async def shared_rows(database_url: str) -> AsyncIterator[SharedRows]:
+    """For tests that only read: rows made once (``await shared_rows.get(make)``) and kept
+    from one such test of the module to the next, instead of made for each and emptied
+    after it. A test that does not ask for this fixture starts from empty tables as ever
+    (the shared rows are emptied before it, and made again when a later test asks); the
+    module starts and ends on empty tables. A test that asks for it must leave the rows
+    as it found them: one that adds or deletes a row fails."""
+    await _SHARED.drop()
+    yield _SHARED
+    await _SHARED.drop()
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Each test that touches the database starts from empty tables, or from the rows its
+    module shares if it asks for them (``shared_rows``)."""
+    if "database_url" not in request.fixturenames:
+        yield
+        return
+    if "shared_rows" in request.fixturenames:
+        yield
+        await _SHARED.check_unchanged(request.node.nodeid)
+        return
+    await _SHARED.drop()
+    yield
+    await _empty()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Within each module, the tests that share its rows run first, one after another,
+    so that the rows are made once; the order is otherwise kept."""
+    modules: dict[str, int] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], len(modules))
+    items.sort(
+        key=lambda item: (
+            modules[item.nodeid.split("::")[0]],
+            "shared_rows" not in getattr(item, "fixturenames", ()),
+        )
+    )
 
 
 @pytest.fixture

@@ -432,8 +432,12 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            *([Route("/metrics", metrics_endpoint)] if settings.metrics_enabled else []),
+            Route("/readyz", readyz(settings.probe_timeout_seconds)),
+            *(
+                [Route("/metrics", metrics_endpoint(settings.probe_timeout_seconds))]
+                if settings.metrics_enabled
+                else []
+            ),
             Route("/exports/compensation.csv", compensation_csv),
         ],
         middleware=middleware,

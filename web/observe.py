@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,31 +31,35 @@ from observability.logs import REQUEST_ID, REQUEST_ID_HEADER, request_id_from
 logger = logging.getLogger(__name__)
 requests_logger = logging.getLogger("fourway.requests")
 
-PROBE_TIMEOUT_S = 5.0
-"""How long /readyz and /metrics wait for the database before saying it did not answer."""
 
 _METHODS = frozenset({"GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
-"""Where the GraphQL operation's name is left in the request's state, for its log line."""
 
 
 # --- /readyz ------------------------------------------------------------------------------
 
 
-async def readyz(_: Request) -> Response:
-    """200 when the database answers and every migration is applied, else 503 saying
-    which (the database's error in full goes to the log, not to an unauthenticated caller)."""
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT_S):
-            pending = await unapplied_migrations()
-    except Exception as error:
-        logger.warning(
-            "not ready: the database did not answer: %s: %s", type(error).__name__, error
-        )
-        reason = "timed out" if isinstance(error, TimeoutError) else type(error).__name__
-        return JSONResponse({"status": "unready", "database": f"no answer ({reason})"}, 503)
-    if pending:
-        return JSONResponse({"status": "unready", "pendingMigrations": pending}, 503)
-    return JSONResponse({"status": "ready"})
+def readyz(timeout_s: float) -> Callable[[Request], Awaitable[Response]]:
+    """/readyz, waiting ``timeout_s`` for the database (settings' probe_timeout_seconds)
+    before saying it did not answer."""
+
+    async def endpoint(_: Request) -> Response:
+        """200 when the database answers and every migration is applied, else 503 saying
+        which (the database's error in full goes to the log, not to an unauthenticated
+        caller)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                pending = await unapplied_migrations()
+        except Exception as error:
+            logger.warning(
+                "not ready: the database did not answer: %s: %s", type(error).__name__, error
+            )
+            reason = "timed out" if isinstance(error, TimeoutError) else type(error).__name__
+            return JSONResponse({"status": "unready", "database": f"no answer ({reason})"}, 503)
+        if pending:
+            return JSONResponse({"status": "unready", "pendingMigrations": pending}, 503)
+        return JSONResponse({"status": "ready"})
+
+    return endpoint
 
 
 # --- /metrics -----------------------------------------------------------------------------
@@ -88,17 +93,23 @@ async def database_gauges() -> metrics.DatabaseGauges:
     )
 
 
-async def metrics_endpoint(_: Request) -> Response:
-    """Prometheus' text format: this process's counters and histograms, and the database
-    gauges read now (left out when the database does not answer)."""
-    gauges: metrics.DatabaseGauges | None
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT_S):
-            gauges = await database_gauges()
-    except Exception:
-        logger.warning("/metrics: the database gauges could not be read", exc_info=True)
-        gauges = None
-    return Response(metrics.exposition(gauges), media_type=metrics.CONTENT_TYPE)
+def metrics_endpoint(timeout_s: float) -> Callable[[Request], Awaitable[Response]]:
+    """/metrics, waiting ``timeout_s`` for the database's gauges (settings'
+    probe_timeout_seconds) before leaving them out."""
+
+    async def endpoint(_: Request) -> Response:
+        """Prometheus' text format: this process's counters and histograms, and the
+        database gauges read now (left out when the database does not answer)."""
+        gauges: metrics.DatabaseGauges | None
+        try:
+            async with asyncio.timeout(timeout_s):
+                gauges = await database_gauges()
+        except Exception:
+            logger.warning("/metrics: the database gauges could not be read", exc_info=True)
+            gauges = None
+        return Response(metrics.exposition(gauges), media_type=metrics.CONTENT_TYPE)
+
+    return endpoint
 
 
 # --- every request ------------------------------------------------------------------------

@@ -30,9 +30,18 @@ from services.core.errors import Conflict
 from services.engagements.alignment import AlignmentRow, align, financials
 from services.engagements.deals import state_of as deal_state_of
 from services.engagements.engagements import evaluate_engagement
+from tests.conftest import SharedRows
 from tests.demo.evaluations import evaluations
 
 SIDES = (Need, Promise, Purchase, Deliverable)
+
+
+@pytest.fixture
+async def demo(shared_rows: SharedRows) -> str:
+    """The demo portfolio, loaded once for the tests here that only read it: its summary.
+    The tests that load it themselves, or write, start from empty tables as ever."""
+    summary: str = await shared_rows.get(load_demo)
+    return summary
 
 
 async def _counts() -> dict[str, int]:
@@ -76,27 +85,21 @@ async def _alignment(name: str) -> dict[str, AlignmentRow]:
     return {row.item: row for row in rows}
 
 
-async def test_demo_reports_the_counts_it_loaded(database_url: str) -> None:
-    summary = await load_demo()
-
+async def test_demo_reports_the_counts_it_loaded(demo: str) -> None:
     counts = await _counts()
-    assert _reported(summary, list(counts)) == counts
+    assert _reported(demo, list(counts)) == counts
     assert counts["clients"] >= 4
     assert counts["provider"] == 1
 
 
-async def test_demo_engagements_span_the_lifecycle_and_currencies(database_url: str) -> None:
-    await load_demo()
-
+async def test_demo_engagements_span_the_lifecycle_and_currencies(demo: str) -> None:
     statuses = set(await Engagement.all().values_list("status", flat=True))
     currencies = set(await Engagement.all().values_list("currency", flat=True))
     assert len(statuses) >= 4
     assert currencies == {"EUR", "USD", "GBP"}
 
 
-async def test_large_engagement_has_fifty_items_on_each_side(database_url: str) -> None:
-    await load_demo()
-
+async def test_large_engagement_has_fifty_items_on_each_side(demo: str) -> None:
     engagement = await Engagement.get(name=LARGE_ENGAGEMENT)
     per_side = []
     for model in SIDES:
@@ -108,9 +111,7 @@ async def test_large_engagement_has_fifty_items_on_each_side(database_url: str) 
     assert await RoleAssignment.filter(engagement_id=engagement.id).exists()
 
 
-async def test_demo_holds_the_deliberate_mismatches(database_url: str) -> None:
-    await load_demo()
-
+async def test_demo_holds_the_deliberate_mismatches(demo: str) -> None:
     warehouse = await _alignment("Warehouse management system replacement")
     assert warehouse["hypercare"].promised and warehouse["hypercare"].bought is None
     assert warehouse["data-migration"].promised and warehouse["data-migration"].bought
@@ -167,9 +168,8 @@ async def test_a_load_that_fails_midway_leaves_nothing_behind(
 
 
 async def test_demo_deals_are_approved_by_their_people_and_one_awaits_a_second(
-    database_url: str,
+    demo: str,
 ) -> None:
-    await load_demo()
     for engagement in await Engagement.all():
         state = await deal_state_of(engagement.id, engagement.decision_model)
         approvals = await DealApproval.filter(engagement_id=engagement.id)
@@ -184,9 +184,8 @@ async def test_demo_deals_are_approved_by_their_people_and_one_awaits_a_second(
 
 
 async def test_demo_shows_outside_engagements_missing_legal_and_one_decided_by_one_person(
-    database_url: str,
+    demo: str,
 ) -> None:
-    await load_demo()
     missing_legal = await Alert.filter(
         rule_id="function-unassigned", message__contains="Nobody holds LEGAL", status="OPEN"
     ).prefetch_related("engagement")
@@ -246,10 +245,8 @@ async def _live_alerts() -> list[list[object]]:
 
 
 async def test_evaluating_once_leaves_the_alerts_that_evaluating_every_row_left(
-    database_url: str,
+    demo: str,
 ) -> None:
-    await load_demo()
-
     expected = json.loads(LIVE_BEFORE_UNITS.read_text())
     live = await _live_alerts()
     assert [a for a in live if a[1] not in CLOCK_RULES] == [

@@ -176,7 +176,7 @@ async def test_two_api_processes_and_two_workers_on_one_database(
                 async def settled() -> bool:
                     return not await WebhookDelivery.filter(status=DeliveryStatus.PENDING).exists()
 
-                await eventually(settled, timeout=120, every=0.2)
+                await eventually(settled, timeout=120)
                 # The stored alerts equal a fresh evaluation: evaluating again changes none.
                 for n, engagement in enumerate(engagements):
                     again = await apis[n % 2].mutate(

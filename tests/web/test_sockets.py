@@ -161,7 +161,7 @@ async def test_a_key_revoked_in_one_process_closes_its_socket_in_another(
         "DATABASE_URL": database_url,
         "FOURWAY_WEBHOOKS_DISPATCH_IN_SERVE": "false",
         "FOURWAY_SWEEP_INTERVAL_SECONDS": "0",
-        "FOURWAY_LIVE_POLL_SECONDS": "600" if ON_POSTGRES else "0.5",
+        "FOURWAY_LIVE_POLL_SECONDS": "600" if ON_POSTGRES else "0.1",
     }
     log = tmp_path / "serve.log"
     process = start_fourway("serve", "--host", "127.0.0.1", "--port", str(port), env=env, log=log)

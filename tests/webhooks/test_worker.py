@@ -68,7 +68,7 @@ async def test_a_worker_killed_mid_burst_and_restarted_delivers_every_event(
         async def all_delivered() -> bool:
             return not await WebhookDelivery.filter(status=DeliveryStatus.PENDING).exists()
 
-        await eventually(all_delivered, timeout=90, every=0.2)
+        await eventually(all_delivered, timeout=90)
     finally:
         for process in (first, second):
             if process is not None and process.poll() is None:
@@ -109,7 +109,7 @@ async def test_dispatchers_side_by_side_never_send_a_delivery_twice(database_url
             async def all_delivered() -> bool:
                 return not await WebhookDelivery.filter(status=DeliveryStatus.PENDING).exists()
 
-            await eventually(all_delivered, timeout=60, every=0.1)
+            await eventually(all_delivered, timeout=60)
         finally:
             for dispatcher, task in zip(dispatchers, running, strict=True):
                 await stop_dispatching(dispatcher, task)

@@ -308,7 +308,7 @@ async def test_another_process_sees_every_event(client, admin_key, database_url,
         "FOURWAY_WEBHOOKS_DISPATCH_IN_SERVE": "false",
         "FOURWAY_SWEEP_INTERVAL_SECONDS": "0",
         # On PostgreSQL only the NOTIFY can bring the changes in time.
-        "FOURWAY_LIVE_POLL_SECONDS": "600" if ON_POSTGRES else "0.5",
+        "FOURWAY_LIVE_POLL_SECONDS": "600" if ON_POSTGRES else "0.1",
     }
     log = tmp_path / "serve.log"
     process = start_fourway("serve", "--host", "127.0.0.1", "--port", str(port), env=env, log=log)
@@ -325,7 +325,7 @@ async def test_another_process_sees_every_event(client, admin_key, database_url,
                     "updateEngagement", {"id": ids["engagement"], "name": names[-1]}, ""
                 )
                 assert time.monotonic() - started < 20, log.read_text()
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.1)
             for n in range(5):
                 await client.mutate(
                     "updateEngagement", {"id": ids["engagement"], "name": f"Burst {n}"}, ""

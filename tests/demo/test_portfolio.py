@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import demo.portfolio
+import demo.portfolio as portfolio
 from demo.portfolio import LARGE_ENGAGEMENT, load_demo
 from models import (
     Alert,
@@ -159,7 +159,7 @@ async def test_a_load_that_fails_midway_leaves_nothing_behind(
     async def broken(load: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(demo.portfolio, "_nordic_rollout", broken)
+    monkeypatch.setattr(portfolio, "_nordic_rollout", broken)
 
     with pytest.raises(RuntimeError):
         await load_demo()

@@ -31,7 +31,7 @@ def spec(**changes) -> RuleSpec:
             {"none": "deliverable", "where": [["item", "==", {"field": "item", "of": "purchase"}]]},
         ),
         subjects=("purchase",),
-        message=lambda m: "late",
+        message="{item}: late.",
     )
     return replace(base, **changes)
 

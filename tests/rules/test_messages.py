@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from rules.catalogue import BY_ID, CATALOGUE, Matched, RuleSpec
+from rules.engine import compile_rules
 
 
 def day(year: int, month: int, on: int) -> int:
@@ -309,7 +310,8 @@ SAID: list[tuple[str, Matched, bool, str]] = [
 
 def said(rule: RuleSpec, matched: Matched) -> tuple[str, bool]:
     """What ``rule`` says of ``matched``, and whether it escalates it to CRITICAL."""
-    return rule.message(matched), bool(rule.escalate and rule.escalate(matched))
+    compiled = compile_rules([rule])[rule.id]
+    return compiled.says(matched), compiled.escalates(matched)
 
 
 def test_every_rule_has_a_representative_match():

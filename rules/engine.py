@@ -264,7 +264,8 @@ class _Compiler:
         compare = _ORDER_OPS[op]
 
         def ordered(matched: Matched) -> bool:
-            # As in durable_rules, null has no order: a comparison with it does not hold.
+            # No ordered field may be null (rules.facts); were one, its order would not hold
+            # rather than raise while writing a finding.
             left, value = matched[name][field], right(matched)
             return left is not None and value is not None and compare(left, value)
 

@@ -7,6 +7,7 @@ as literal strings so that rewriting a message cannot change a byte of it unnoti
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from rules.catalogue import BY_ID, CATALOGUE, Matched, RuleSpec
 from rules.engine import compile_rules
+from rules.messages import parse
 
 
 def day(year: int, month: int, on: int) -> int:
@@ -324,3 +326,107 @@ def test_a_rule_says_word_for_word_what_it_always_said(rule_id, matched, critica
     rule = BY_ID[rule_id]
     assert tuple(matched) == rule.carries
     assert said(rule, matched) == (message, critical)
+
+
+def test_a_rule_read_back_from_json_says_the_same():
+    for rule_id, matched, critical, message in SAID:
+        stored = json.loads(json.dumps(BY_ID[rule_id].to_json()))
+        assert said(RuleSpec.from_json(stored), matched) == (message, critical)
+
+
+# -- the template language ----------------------------------------------------------------
+
+
+def rule(message: str = "", escalate: tuple[Any, ...] = ()) -> RuleSpec:
+    """A rule about an item's totals, the engagement carried along, to read and escalate."""
+    return RuleSpec(
+        "test-rule",
+        "WARNING",
+        "A test.",
+        stakeholder="client",
+        when=({"fact": "engagement"}, {"fact": "item", "as": "line"}),
+        subjects=("line",),
+        context=("engagement",),
+        message=message,
+        escalate=escalate,
+    )
+
+
+def line(**changes: Any) -> dict[str, Matched]:
+    return {"line": {**ITEM, **changes}, "engagement": engagement()}
+
+
+def says(message: str, matched: Matched) -> str:
+    return compile_rules([rule(message)])["test-rule"].says(matched)
+
+
+def test_a_template_writes_braces_doubled_as_one_and_leaves_other_text_alone():
+    assert says("{{{item}}}: 100% {{done}} |date", line()) == "{a}: 100% {done} |date"
+    assert parse("}}{{").pieces == ("}{",)
+
+
+def test_an_if_without_else_writes_nothing_when_its_field_is_false():
+    template = "{item}{if line.has_purchase} (bought){end}."
+    assert says(template, line()) == "a (bought)."
+    assert says(template, line(has_purchase=False)) == "a."
+
+
+@pytest.mark.parametrize(("value", "written"), [(0, "no"), (1, "yes"), ("", "no"), (None, "no")])
+def test_an_if_holds_on_a_true_field_as_python_reads_truth(value, written):
+    matched = line(figures={**ITEM["figures"], "bought": value})
+    # Only the renderer is asked here: any value may come in a carried fact.
+    template = parse("{if line.figures.bought}yes{else}no{end}")
+    assert template.render(matched, "a") == written
+
+
+def test_a_template_is_parsed_once_into_text_and_references():
+    template = parse("{item}: {line.delivered} of {line.figures.bought|date}{if x.y}!{end}")
+    assert [str(ref) for ref in template.references] == [
+        "{line.delivered}",
+        "{line.figures.bought|date}",
+        "{x.y}",
+    ]
+    assert template.uses_item
+
+
+# -- escalation ---------------------------------------------------------------------------
+
+
+def escalates(checks: list[Any], matched: Matched) -> bool:
+    return compile_rules([rule("{item}", tuple(checks))])["test-rule"].escalates(matched)
+
+
+def test_a_rule_escalates_only_when_every_check_holds():
+    checks = [
+        {"of": "line", "where": [["has_purchase", "==", True]]},
+        {"of": "engagement", "where": [["has_pm", "==", False]]},
+    ]
+    assert escalates(checks, {**line(), "engagement": engagement(has_pm=False)})
+    assert not escalates(checks, line())
+    assert not escalates(checks, {**line(has_purchase=False), "engagement": engagement()})
+    assert not escalates([], line())
+
+
+@pytest.mark.parametrize(
+    ("test", "holds"),
+    [
+        (["promised", ">", {"field": "bought"}], True),
+        (["promised", "<=", {"field": "bought"}], False),
+        (["delivered", ">=", 2.5], True),
+        (["delivered", "<", 2.5], False),
+        (["delivered", "!=", 2.5], False),
+        (["item", "in", ["b", "a"]], True),
+        (["item", "in", ["b"]], False),
+        (["promised", ">", {"field": "deciders", "of": "engagement"}], True),
+        ({"any": [["item", "==", "b"], ["has_purchase", "==", True]]}, True),
+        ({"all": [["item", "==", "b"], ["has_purchase", "==", True]]}, False),
+    ],
+)
+def test_an_escalation_test_means_what_it_means_in_a_condition(test, holds):
+    assert escalates([{"of": "line", "where": [test]}], line()) is holds
+
+
+def test_an_escalation_ordering_a_null_does_not_hold():
+    check = {"of": "engagement", "where": [["deciders", ">", 0]]}
+    assert escalates([check], line())
+    assert not escalates([check], {**line(), "engagement": engagement(deciders=None)})

@@ -81,15 +81,19 @@ class CompiledRule:
     condition: list[dict[str, Any]]
     """The ``all`` list of the rule in durable_rules' ruleset, the barrier first."""
     message: messages.Template
-    escalates: Predicate
-    """Whether a match of the rule is CRITICAL whatever the rule's severity."""
+    escalation: Predicate | None
+    """Whether a match of the rule is CRITICAL whatever the rule's severity; None when never."""
 
     def says(self, matched: Matched) -> str:
         """The message of the finding on ``matched`` (the facts the finding carries)."""
         return self.message.render(matched, messages.item_of(matched))
 
+    def escalates(self, matched: Matched) -> bool:
+        return self.escalation is not None and self.escalation(matched)
+
     def severity(self, matched: Matched) -> str:
-        return "CRITICAL" if self.escalates(matched) else self.spec.severity
+        escalation = self.escalation
+        return "CRITICAL" if escalation and escalation(matched) else self.spec.severity
 
 
 class _QuietHost(durable_engine.Host):  # type: ignore[misc]
@@ -214,14 +218,14 @@ class _Compiler:
             self.read.update(declared.thresholds)
         return template
 
-    def escalation(self) -> Predicate:
+    def escalation(self) -> Predicate | None:
         """Whether a match escalates: every check of ``escalate`` holds (and there is one)."""
         checks = self.spec.escalate
         if not isinstance(checks, tuple | list):
             raise self.fail("$.escalate", "must be a list of checks")
         predicates = [self.check(check, f"$.escalate[{i}]") for i, check in enumerate(checks)]
         if not predicates:
-            return _never
+            return None
         if len(predicates) == 1:
             return predicates[0]
         return lambda matched: all(p(matched) for p in predicates)
@@ -386,10 +390,6 @@ class _Compiler:
         }[field.type]
         if not fits:
             raise self.fail(path, f"{constant!r} is no {field.type}")
-
-
-def _never(matched: Matched) -> bool:
-    return False
 
 
 def _fields(kind: str) -> dict[str, fact_kinds.Field]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -86,9 +86,6 @@ class Reference:
         value = matched[self.name][self.field]
         return value if self.key is None else value[self.key]
 
-    def text(self, matched: Matched) -> str:
-        value = self.value(matched)
-        return str(value) if self.helper is None else HELPERS[self.helper][1](value)
 
 
 @dataclass(frozen=True)
@@ -111,15 +108,25 @@ ITEM = _Item()
 Piece = str | Reference | Choice | _Item
 
 
+Getter = Callable[[Matched, str | None], Any]
+"""What one ``{...}`` of a template writes, from the matched facts and the finding's item."""
+
+
 @dataclass(frozen=True)
 class Template:
-    """A parsed message: its pieces, rendered one after the other."""
+    """A parsed message: its pieces, and those made once into a ``%`` format and the getters
+    that fill it, so that a finding costs one formatting."""
 
     source: str
     pieces: tuple[Piece, ...]
+    filled: tuple[str, tuple[Getter, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "filled", _filled(self.pieces))
 
     def render(self, matched: Matched, item: str | None) -> str:
-        return "".join(_render(self.pieces, matched, item))
+        form, getters = self.filled
+        return form % tuple([get(matched, item) for get in getters]) if getters else form
 
     @property
     def references(self) -> Iterator[Reference]:
@@ -140,17 +147,40 @@ def _flat(pieces: tuple[Piece, ...]) -> Iterator[Piece]:
             yield piece
 
 
-def _render(pieces: tuple[Piece, ...], matched: Matched, item: str | None) -> Iterator[str]:
+def _filled(pieces: tuple[Piece, ...]) -> tuple[str, tuple[Getter, ...]]:
+    form: list[str] = []
+    getters: list[Getter] = []
     for piece in pieces:
         if isinstance(piece, str):
-            yield piece
-        elif isinstance(piece, Reference):
-            yield piece.text(matched)
-        elif isinstance(piece, Choice):
-            chosen = piece.then if piece.test.value(matched) else piece.otherwise
-            yield from _render(chosen, matched, item)
+            form.append(piece.replace("%", "%%"))
         else:
-            yield item or ""
+            form.append("%s")
+            getters.append(_getter(piece))
+    return "".join(form), tuple(getters)
+
+
+def _getter(piece: Reference | Choice | _Item) -> Getter:
+    # %s writes each value as str does; a helper writes its own text.
+    if isinstance(piece, _Item):
+        return lambda matched, item: item or ""
+    if isinstance(piece, Choice):
+        test = piece.test.value
+        then, otherwise = _filled(piece.then), _filled(piece.otherwise)
+
+        def choose(matched: Matched, item: str | None) -> str:
+            form, getters = then if test(matched) else otherwise
+            return form % tuple([get(matched, item) for get in getters]) if getters else form
+
+        return choose
+    name, field_name, key = piece.name, piece.field, piece.key
+    if piece.helper is None:
+        if key is None:
+            return lambda matched, item: matched[name][field_name]
+        return lambda matched, item: matched[name][field_name][key]
+    helper = HELPERS[piece.helper][1]
+    if key is None:
+        return lambda matched, item: helper(matched[name][field_name])
+    return lambda matched, item: helper(matched[name][field_name][key])
 
 
 def parse(source: str) -> Template:

@@ -87,7 +87,6 @@ class Reference:
         return value if self.key is None else value[self.key]
 
 
-
 @dataclass(frozen=True)
 class Choice:
     """``{if NAME.FIELD}THEN{else}OTHERWISE{end}``."""
@@ -188,8 +187,7 @@ def parse(source: str) -> Template:
     if not isinstance(source, str):
         raise TemplateError(0, "a message is a template string")
     outer: list[Piece] = []
-    pieces = outer
-    """Where the text read goes: the template itself, or an {if}'s branch."""
+    pieces = outer  # where what is read goes: the template itself, or an {if}'s branch
     choice: tuple[Reference, int] | None = None
     then: list[Piece] = []
     otherwise: list[Piece] | None = None

@@ -1,18 +1,22 @@
-"""The rule catalogue: every rule declared once, its condition as data.
+"""The rule catalogue: every rule declared once, wholly as data.
 
 A rule is one :class:`RuleSpec`: its id, severity, description, stakeholder, the
-thresholds it reads, its condition (``when``), what its finding is about (``subjects``)
-and says (``message``). Adding a rule is one entry in :data:`CATALOGUE` plus its tests
-(``tests/rules/test_catalogue.py`` asks for one that fires it and one that resolves it).
+thresholds it reads, its condition (``when``), what its finding is about (``subjects``),
+says (``message``) and when it is CRITICAL whatever its severity (``escalate``). Every part
+is plain JSON-able data (:meth:`RuleSpec.to_json`, :meth:`RuleSpec.from_json`), so a rule
+can be stored and edited as data. Adding a rule is one entry in :data:`CATALOGUE` plus its
+tests (``tests/rules/test_catalogue.py`` asks for one that fires it and one that resolves
+it).
 
-The condition is plain JSON-able data over the facts ``rules.facts`` derives (its
-``FACTS`` names every kind and field); ``rules.engine`` checks and compiles it to
-durable_rules' own ruleset form, refusing, with the rule and the JSON path, a kind, field,
-name or threshold it does not know. ``when`` is a list of patterns, all holding at once:
+The condition is over the facts ``rules.facts`` derives (its ``FACTS`` names every kind and
+field); ``rules.engine`` checks and compiles it to durable_rules' own ruleset form, refusing,
+with the rule and the JSON path, a kind, field, name or threshold it does not know, in the
+condition, the message or the escalation alike. ``when`` is a list of patterns, all holding
+at once:
 
 - ``{"fact": KIND, "as": NAME, "where": TESTS}``: a fact of KIND for which every test
-  holds, known as NAME (KIND when left out) to later patterns, ``subjects``, ``context``
-  and the message;
+  holds, known as NAME (KIND when left out) to later patterns, ``subjects``, ``context``,
+  the message and ``escalate``;
 - ``{"none": KIND, "where": TESTS}``: no fact of KIND for which every test holds.
 
 ``where`` (optional) is a list of tests, all of which must hold:
@@ -28,22 +32,54 @@ name or threshold it does not know. ``when`` is a list of patterns, all holding 
 Money and thresholds never appear in a condition: ``rules.facts`` compares them exactly and
 gives the outcome as a flag or a day (``cost_overrun``, ``plan_by``), and a rule reading
 such a field names the threshold it applies in ``thresholds``.
+
+The message and ``escalate`` read only the facts a finding carries (``subjects`` and
+``context``): the rest of a match only gates it.
+
+``message`` is a template (rules.messages), rendered once per finding:
+
+- text stands for itself; ``{{`` and ``}}`` are a literal brace;
+- ``{item}``: the finding's item;
+- ``{NAME.FIELD}``: a field of the fact called NAME, as ``str`` writes it;
+  ``{NAME.FIELD.KEY}``: one figure of an object field (``{item.figures.bought}``);
+- ``{NAME.FIELD|date}``: a day as ``2025-05-31``; ``{NAME.FIELD|people}``: a count as
+  ``1 person`` or ``3 people``;
+- ``{if NAME.FIELD}A{else}B{end}``: A when the field is true (not false, 0, empty or null),
+  else B; ``{else}B`` may be left out; no ``if`` inside another.
+
+``escalate`` is a list of checks, ``{"of": NAME, "where": TESTS}``: TESTS as in ``when``,
+on the carried fact called NAME (an operand's ``of`` names a carried fact too). When every
+check holds (and there is one at least), the finding is CRITICAL:
+``[{"of": "need", "where": [["must", "==", true]]}]``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 Test = list[Any] | dict[str, Any]
 """One test of a pattern's ``where``: ``[FIELD, OP, OPERAND]``, or ``{"all"|"any": [...]}``."""
 Pattern = dict[str, Any]
 """One pattern of a rule's ``when``: ``{"fact": KIND, ...}`` or ``{"none": KIND, ...}``."""
+Check = dict[str, Any]
+"""One check of a rule's ``escalate``: ``{"of": NAME, "where": [...]}``."""
 SEVERITIES = ("INFO", "WARNING", "CRITICAL")
 STAKEHOLDERS = ("client", "sponsor", "performers", "process")
 Matched = Mapping[str, Mapping[str, Any]]
 """The facts a rule matched, by the names the rule gives them (``promise``, ``item``...)."""
+
+
+class RuleError(ValueError):
+    """A rule that cannot be read or compiled: which one, where in it (a JSON path), and why."""
+
+    def __init__(self, rule_id: str, path: str, problem: str) -> None:
+        super().__init__(f"rule {rule_id!r}, at {path}: {problem}")
+        self.rule_id = rule_id
+        self.path = path
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -62,39 +98,64 @@ class RuleSpec:
     """Its condition, as data (the module's docstring): every pattern holds at once."""
     subjects: tuple[str, ...]
     """Names of the matched facts the finding is about (its fingerprint)."""
-    message: Callable[[Matched], str]
+    message: str
+    """What its finding says: a template over the facts it carries (the module's docstring)."""
     context: tuple[str, ...] = ()
     """Names of other matched facts the finding carries, for its message; the rest of what
     the rule matched (the clock, a sold engagement) only gates it."""
     thresholds: tuple[str, ...] = ()
     """The thresholds (rules.thresholds) it reads, through the fact fields that apply them."""
-    escalate: Callable[[Matched], bool] | None = None
-    """When true for a match, the finding is CRITICAL whatever the default severity."""
+    escalate: tuple[Check, ...] = ()
+    """When every check holds for a match (and there is one), the finding is CRITICAL
+    whatever the default severity."""
 
     @property
     def carries(self) -> tuple[str, ...]:
         """The names of the matched facts a finding keeps: its subjects, then its context."""
         return self.subjects + self.context
 
+    def to_json(self) -> dict[str, Any]:
+        """The rule as a JSON object, every part of it (a copy: changing it changes no rule)."""
+        return {
+            f.name: copy.deepcopy(list(value) if isinstance(value, tuple) else value)
+            for f in fields(self)
+            for value in (getattr(self, f.name),)
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RuleSpec:
+        """The rule ``data`` (:meth:`to_json`'s form) describes. Raises RuleError for a part
+        missing, unknown or of the wrong shape; rules.engine checks the rest."""
+        rule_id = str(data.get("id", "?")) if isinstance(data, Mapping) else "?"
+        if not isinstance(data, Mapping):
+            raise RuleError(rule_id, "$", "a rule is a JSON object")
+        parts = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(parts))
+        if unknown:
+            raise RuleError(rule_id, f"$.{unknown[0]}", f"a rule has no part {unknown[0]!r}")
+        missing = [name for name in _REQUIRED if name not in data]
+        if missing:
+            raise RuleError(rule_id, "$", f"a rule has {', '.join(missing)}: this one has not")
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name in _LISTS:
+                if not isinstance(value, list | tuple):
+                    raise RuleError(rule_id, f"$.{name}", "must be a list")
+                values[name] = tuple(copy.deepcopy(list(value)))
+            elif not isinstance(value, str):
+                raise RuleError(rule_id, f"$.{name}", "must be a string")
+            else:
+                values[name] = value
+        return cls(**values)
+
+
+_LISTS = frozenset({"when", "subjects", "context", "thresholds", "escalate"})
+_REQUIRED = ("id", "severity", "description", "stakeholder", "when", "subjects", "message")
+
 
 def _same_item(name: str) -> Test:
     """The test that a fact is about the same item as the fact ``name``."""
     return ["item", "==", {"field": "item", "of": name}]
-
-
-def _item(m: Matched) -> str:
-    for fact in m.values():
-        if "item" in fact:
-            return str(fact["item"])
-    return ""
-
-
-def _people(count: int) -> str:
-    return "1 person" if count == 1 else f"{count} people"
-
-
-def _fig(m: Matched, name: str) -> str:
-    return str(m["item"]["figures"][name])
 
 
 _SOLD: Pattern = {"fact": "engagement", "where": [["sold", "==", True]]}
@@ -117,10 +178,8 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             {"none": "promise", "where": [_same_item("need")]},
         ),
         subjects=("need",),
-        message=lambda m: (
-            f"{_item(m)}: the client needs it ({m['need']['priority']}) and nobody promised it."
-        ),
-        escalate=lambda m: bool(m["need"]["must"]),
+        message="{item}: the client needs it ({need.priority}) and nobody promised it.",
+        escalate=({"of": "need", "where": [["must", "==", True]]},),
     ),
     RuleSpec(
         "promised-need-not-bought",
@@ -135,9 +194,8 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             _none_approved_change("need"),
         ),
         subjects=("need", "promise"),
-        message=lambda m: (
-            f"{_item(m)}: promised to meet a {m['need']['priority']} need, "
-            "but the client has not bought it."
+        message=(
+            "{item}: promised to meet a {need.priority} need, but the client has not bought it."
         ),
     ),
     RuleSpec(
@@ -152,7 +210,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             _none_approved_change("promise"),
         ),
         subjects=("promise",),
-        message=lambda m: f"{_item(m)}: {m['promise']['quantity']} promised and nothing bought.",
+        message="{item}: {promise.quantity} promised and nothing bought.",
     ),
     RuleSpec(
         "overselling",
@@ -164,7 +222,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             {"none": "need", "where": [_same_item("promise")]},
         ),
         subjects=("promise",),
-        message=lambda m: f"{_item(m)}: {m['promise']['quantity']} promised that no need asks for.",
+        message="{item}: {promise.quantity} promised that no need asks for.",
     ),
     RuleSpec(
         "purchase-unplanned",
@@ -184,9 +242,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             {"none": "deliverable", "where": [_same_item("purchase")]},
         ),
         subjects=("purchase",),
-        message=lambda m: (
-            f"{_item(m)}: bought ({m['purchase']['quantity']}) and still no deliverable planned."
-        ),
+        message="{item}: bought ({purchase.quantity}) and still no deliverable planned.",
     ),
     RuleSpec(
         "scope-creep",
@@ -199,9 +255,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             _none_approved_change("deliverable"),
         ),
         subjects=("deliverable",),
-        message=lambda m: (
-            f"{_item(m)}: {m['deliverable']['quantity']} being delivered that nobody bought."
-        ),
+        message="{item}: {deliverable.quantity} being delivered that nobody bought.",
     ),
     RuleSpec(
         "promised-above-bought",
@@ -215,9 +269,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             },
         ),
         subjects=("item",),
-        message=lambda m: (
-            f"{_item(m)}: {_fig(m, 'promised')} promised but only {_fig(m, 'bought')} bought."
-        ),
+        message="{item}: {item.figures.promised} promised but only {item.figures.bought} bought.",
     ),
     RuleSpec(
         "under-delivered",
@@ -238,9 +290,9 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             },
         ),
         subjects=("item",),
-        message=lambda m: (
-            f"{_item(m)}: {_fig(m, 'delivered')} delivered of {_fig(m, 'bought')} "
-            "bought, past the due date."
+        message=(
+            "{item}: {item.figures.delivered} delivered of {item.figures.bought} bought, "
+            "past the due date."
         ),
     ),
     RuleSpec(
@@ -251,9 +303,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         thresholds=("quote_tolerance_pct",),
         when=({"fact": "item", "where": [["quote_off", "==", True]]},),
         subjects=("item",),
-        message=lambda m: (
-            f"{_item(m)}: quoted {_fig(m, 'quoted')} but bought for {_fig(m, 'bought_amount')}."
-        ),
+        message="{item}: quoted {item.figures.quoted} but bought for {item.figures.bought_amount}.",
     ),
     # time
     RuleSpec(
@@ -274,9 +324,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             },
         ),
         subjects=("deliverable",),
-        message=lambda m: (
-            f"{_item(m)}: due {_date(m['deliverable']['due_day'])} and not delivered."
-        ),
+        message="{item}: due {deliverable.due_day|date} and not delivered.",
     ),
     RuleSpec(
         "delivered-late",
@@ -294,9 +342,9 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             },
         ),
         subjects=("deliverable", "promise"),
-        message=lambda m: (
-            f"{_item(m)}: delivered {_date(m['deliverable']['delivered_day'])}, "
-            f"promised for {_date(m['promise']['promised_day'])}."
+        message=(
+            "{item}: delivered {deliverable.delivered_day|date}, "
+            "promised for {promise.promised_day|date}."
         ),
     ),
     RuleSpec(
@@ -316,9 +364,9 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             },
         ),
         subjects=("deliverable", "promise"),
-        message=lambda m: (
-            f"{_item(m)}: planned for {_date(m['deliverable']['due_day'])}, "
-            f"promised for {_date(m['promise']['promised_day'])}."
+        message=(
+            "{item}: planned for {deliverable.due_day|date}, "
+            "promised for {promise.promised_day|date}."
         ),
     ),
     RuleSpec(
@@ -339,10 +387,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             },
         ),
         subjects=("deliverable",),
-        message=lambda m: (
-            f"{_item(m)}: delivered {_date(m['deliverable']['delivered_day'])} "
-            "and still not accepted."
-        ),
+        message="{item}: delivered {deliverable.delivered_day|date} and still not accepted.",
     ),
     # quality and money
     RuleSpec(
@@ -352,7 +397,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         stakeholder="performers",
         when=({"fact": "deliverable", "where": [["rejected", "==", True]]},),
         subjects=("deliverable",),
-        message=lambda m: f"{_item(m)}: the client rejected the deliverable.",
+        message="{item}: the client rejected the deliverable.",
     ),
     RuleSpec(
         "actual-cost-missing",
@@ -361,8 +406,8 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         stakeholder="sponsor",
         when=({"fact": "deliverable", "where": [["cost_missing", "==", True]]},),
         subjects=("deliverable",),
-        message=lambda m: (
-            f"{_item(m)}: accepted without an actual cost; the sale's final pay is worked "
+        message=(
+            "{item}: accepted without an actual cost; the sale's final pay is worked "
             "out once every accepted deliverable has one."
         ),
     ),
@@ -374,9 +419,9 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         thresholds=("cost_tolerance_pct",),
         when=({"fact": "deliverable", "where": [["cost_overrun", "==", True]]},),
         subjects=("deliverable",),
-        message=lambda m: (
-            f"{_item(m)}: cost {m['deliverable']['actual_cost']} against an estimate "
-            f"of {m['deliverable']['estimated_cost']}."
+        message=(
+            "{item}: cost {deliverable.actual_cost} against an estimate "
+            "of {deliverable.estimated_cost}."
         ),
     ),
     RuleSpec(
@@ -387,10 +432,10 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         thresholds=("margin_floor_pct",),
         when=({"fact": "engagement", "where": [["margin_low", "==", True]]},),
         subjects=("engagement",),
-        message=lambda m: (
-            f"Projected margin {m['engagement']['margin_pct']} is below the floor of "
-            f"{m['engagement']['margin_floor_pct']} (revenue {m['engagement']['revenue']}, "
-            f"estimated cost {m['engagement']['estimated_cost']})."
+        message=(
+            "Projected margin {engagement.margin_pct} is below the floor of "
+            "{engagement.margin_floor_pct} (revenue {engagement.revenue}, "
+            "estimated cost {engagement.estimated_cost})."
         ),
     ),
     # process
@@ -401,7 +446,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         stakeholder="process",
         when=({"fact": "promise", "where": [["signed_off", "==", False]]},),
         subjects=("promise",),
-        message=lambda m: f"{_item(m)}: promised without delivery sign-off.",
+        message="{item}: promised without delivery sign-off.",
     ),
     RuleSpec(
         "promise-after-signing",
@@ -414,7 +459,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             {"none": "change_order", "where": [_same_item("promise"), ["rejected", "==", False]]},
         ),
         subjects=("promise",),
-        message=lambda m: f"{_item(m)}: promised after the sale was signed, with no change order.",
+        message="{item}: promised after the sale was signed, with no change order.",
     ),
     RuleSpec(
         "function-unassigned",
@@ -430,15 +475,12 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         ),
         subjects=("function",),
         context=("engagement",),
-        message=lambda m: (
-            f"Nobody holds {m['function']['function']}"
-            + (
-                ": the project manager answers for it by default."
-                if m["engagement"]["has_pm"]
-                else ", and there is no project manager to answer for it either."
-            )
+        message=(
+            "Nobody holds {function.function}{if engagement.has_pm}: the project manager "
+            "answers for it by default.{else}, and there is no project manager to answer for "
+            "it either.{end}"
         ),
-        escalate=lambda m: not m["engagement"]["has_pm"],
+        escalate=({"of": "engagement", "where": [["has_pm", "==", False]]},),
     ),
     RuleSpec(
         "no-accountable",
@@ -447,10 +489,7 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         stakeholder="process",
         when=({"fact": "function", "where": [["assigned", ">", 0], ["accountable", "==", 0]]},),
         subjects=("function",),
-        message=lambda m: (
-            f"{m['function']['function']} has {_people(m['function']['assigned'])} and "
-            "no one accountable."
-        ),
+        message="{function.function} has {function.assigned|people} and no one accountable.",
     ),
     RuleSpec(
         "many-accountable",
@@ -459,9 +498,8 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         stakeholder="process",
         when=({"fact": "function", "where": [["accountable", ">", 1]]},),
         subjects=("function",),
-        message=lambda m: (
-            f"{m['function']['function']} has {_people(m['function']['accountable'])} "
-            "accountable; one should be."
+        message=(
+            "{function.function} has {function.accountable|people} accountable; one should be."
         ),
     ),
     RuleSpec(
@@ -496,12 +534,11 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             },
         ),
         subjects=("engagement",),
-        message=lambda m: (
-            f"Decided by {m['engagement']['decision_model']}, but only one person is "
-            "accountable for engagement management or sponsorship: one person decides alone."
-            if m["engagement"]["deciders_accountable"]
-            else "Decided by AUTHORITY, but nobody is accountable for engagement management "
-            "or sponsorship: nobody holds the final say."
+        message=(
+            "{if engagement.deciders_accountable}Decided by {engagement.decision_model}, but "
+            "only one person is accountable for engagement management or sponsorship: one "
+            "person decides alone.{else}Decided by AUTHORITY, but nobody is accountable for "
+            "engagement management or sponsorship: nobody holds the final say.{end}"
         ),
     ),
     RuleSpec(
@@ -515,10 +552,11 @@ CATALOGUE: tuple[RuleSpec, ...] = (
         stakeholder="process",
         when=({"fact": "decision", "where": [["outside", "==", True]]},),
         subjects=("decision",),
-        message=lambda m: (
-            f"Decided outside the engagement: {m['decision']['what']} "
-            f"({m['decision']['subject']}) was done on {_date(m['decision']['taken_day'])} "
-            f"by the key {m['decision']['key_prefix'] or '(unknown)'}, which acts for no person."
+        message=(
+            "Decided outside the engagement: {decision.what} ({decision.subject}) was done on "
+            "{decision.taken_day|date} by the key "
+            "{if decision.key_prefix}{decision.key_prefix}{else}(unknown){end}, "
+            "which acts for no person."
         ),
     ),
     RuleSpec(
@@ -530,14 +568,8 @@ CATALOGUE: tuple[RuleSpec, ...] = (
             {"fact": "function", "where": [["function", "==", "SPONSOR"], ["assigned", "==", 0]]},
         ),
         subjects=("function",),
-        message=lambda m: "Nobody sponsors the engagement.",
+        message="Nobody sponsors the engagement.",
     ),
 )
 
 BY_ID: dict[str, RuleSpec] = {spec.id: spec for spec in CATALOGUE}
-
-
-def _date(day_number: Any) -> str:
-    from datetime import date
-
-    return date.fromordinal(int(day_number)).isoformat()

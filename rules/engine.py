@@ -1,10 +1,11 @@
 """The catalogue's conditions on durable_rules: the only module that imports ``durable``.
 
-The conditions are data (``RuleSpec.when``, the language in rules.catalogue's docstring).
-:func:`compile_ruleset` checks each against the facts and thresholds declared
-(rules.facts.FACTS, rules.thresholds) and writes it in durable_rules' own JSON ruleset
-form, which is registered with a host of ours: durable.lang (its DSL, its module-level
-registry and the default host it would start) is not used at all.
+The rules are data (the language in rules.catalogue's docstring). :func:`compile_rules`
+checks each condition, message and escalation against the facts and thresholds declared
+(rules.facts.FACTS, rules.thresholds), writes the condition in durable_rules' own JSON
+ruleset form (:func:`compile_ruleset`), which is registered with a host of ours, and
+parses the message and the escalation once, for the findings. durable.lang (its DSL, its
+module-level registry and the default host it would start) is not used at all.
 
 durable_rules has traps this module is built around (measured, see DESIGN.md):
 
@@ -25,17 +26,21 @@ durable_rules has traps this module is built around (measured, see DESIGN.md):
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import durable_rules_engine
 from durable import engine as durable_engine
 
 from rules import facts as fact_kinds
+from rules import messages
 from rules import thresholds as declared_thresholds
-from rules.catalogue import CATALOGUE, SEVERITIES, STAKEHOLDERS, RuleSpec
+from rules.catalogue import CATALOGUE, SEVERITIES, STAKEHOLDERS, Matched, RuleSpec
+from rules.catalogue import RuleError as RuleError
 from rules.facts import Fact
 
 Match = tuple[str, dict[str, str]]
@@ -58,14 +63,37 @@ _ORDERED = frozenset({"count", "day", "number"})
 _BASE_FIELDS = {"id": fact_kinds.Field("text"), "kind": fact_kinds.Field("text")}
 
 
-class RuleError(ValueError):
-    """A rule the engine cannot compile: which one, where in it (a JSON path), and why."""
+Predicate = Callable[[Matched], bool]
+_ORDER_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
-    def __init__(self, rule_id: str, path: str, problem: str) -> None:
-        super().__init__(f"rule {rule_id!r}, at {path}: {problem}")
-        self.rule_id = rule_id
-        self.path = path
-        self.problem = problem
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """One rule, checked: its condition in durable_rules' form, its message parsed and its
+    escalation made a predicate, once, for every finding to come."""
+
+    spec: RuleSpec
+    condition: list[dict[str, Any]]
+    """The ``all`` list of the rule in durable_rules' ruleset, the barrier first."""
+    message: messages.Template
+    escalation: Predicate | None
+    """Whether a match of the rule is CRITICAL whatever the rule's severity; None when never."""
+
+    def says(self, matched: Matched) -> str:
+        """The message of the finding on ``matched`` (the facts the finding carries)."""
+        return self.message.render(matched, messages.item_of(matched))
+
+    def escalates(self, matched: Matched) -> bool:
+        return self.escalation is not None and self.escalation(matched)
+
+    def severity(self, matched: Matched) -> str:
+        escalation = self.escalation
+        return "CRITICAL" if escalation and escalation(matched) else self.spec.severity
 
 
 class _QuietHost(durable_engine.Host):  # type: ignore[misc]
@@ -75,15 +103,26 @@ class _QuietHost(durable_engine.Host):  # type: ignore[misc]
         pass
 
 
+def compile_rules(specs: Sequence[RuleSpec]) -> dict[str, CompiledRule]:
+    """Each of ``specs`` checked and compiled, by id. Raises RuleError for a rule naming a
+    kind, field, fact name or threshold nobody declared, in its condition, message or
+    escalation."""
+    compiled: dict[str, CompiledRule] = {}
+    for spec in specs:
+        if spec.id in compiled:
+            raise RuleError(spec.id, "$.id", "another rule has this id")
+        compiled[spec.id] = _Compiler(spec).compiled()
+    return compiled
+
+
 def compile_ruleset(specs: Sequence[RuleSpec]) -> Ruleset:
     """``specs``' conditions in durable_rules' ruleset form, each rule named by its id, the
-    barrier first in every one, and a catch-all rule last. Raises RuleError for a rule
-    naming a kind, field, fact name or threshold nobody declared."""
-    ruleset: Ruleset = {}
-    for spec in specs:
-        if spec.id in ruleset:
-            raise RuleError(spec.id, "$.id", "another rule has this id")
-        ruleset[spec.id] = {"all": _Compiler(spec).rule()}
+    barrier first in every one, and a catch-all rule last (:func:`compile_rules`)."""
+    return _ruleset(compile_rules(specs))
+
+
+def _ruleset(compiled: dict[str, CompiledRule]) -> Ruleset:
+    ruleset: Ruleset = {rule_id: {"all": rule.condition} for rule_id, rule in compiled.items()}
     ruleset[_ANY_FACT] = _CATCH_ALL
     return ruleset
 
@@ -101,7 +140,17 @@ class _Compiler:
     def fail(self, path: str, problem: str) -> RuleError:
         return RuleError(self.spec.id, path, problem)
 
-    def rule(self) -> list[dict[str, Any]]:
+    def compiled(self) -> CompiledRule:
+        condition = self.condition()
+        message, escalates = self.message(), self.escalation()
+        unsaid = sorted(self.read - set(self.spec.thresholds))
+        if unsaid:
+            raise self.fail(
+                "$.thresholds", f"the rule reads {', '.join(unsaid)}, which it does not name"
+            )
+        return CompiledRule(self.spec, condition, message, escalates)
+
+    def condition(self) -> list[dict[str, Any]]:
         spec = self.spec
         if not _RULE_ID.match(spec.id):
             raise self.fail("$.id", "an id is lower-case words joined by hyphens")
@@ -123,12 +172,116 @@ class _Compiler:
         for index, name in enumerate(spec.thresholds):
             if name not in declared_thresholds.BY_NAME:
                 raise self.fail(f"$.thresholds[{index}]", f"no threshold is named {name!r}")
-        unsaid = sorted(self.read - set(spec.thresholds))
-        if unsaid:
-            raise self.fail(
-                "$.thresholds", f"the condition reads {', '.join(unsaid)}, which it does not name"
-            )
         return compiled
+
+    @property
+    def carried(self) -> dict[str, str]:
+        """The kind of each fact a finding of the rule carries, by name."""
+        return {name: self.named[name] for name in self.spec.carries}
+
+    def no_fact(self, name: Any) -> str:
+        carried = ", ".join(self.spec.carries) or "none"
+        return f"the finding carries no fact named {name!r} (it carries {carried})"
+
+    def message(self) -> messages.Template:
+        """The message, parsed, each field it reads one the facts carried have."""
+        try:
+            template = messages.parse(self.spec.message)
+        except messages.TemplateError as error:
+            raise self.fail("$.message", str(error)) from None
+        carried = self.carried
+        if template.uses_item and not any("item" in _fields(k) for k in carried.values()):
+            raise self.fail("$.message", "{item}: the finding carries no fact with an item")
+        for ref in template.references:
+            where = f"at character {ref.at}, {ref}"
+            kind = carried.get(ref.name)
+            if kind is None:
+                raise self.fail("$.message", f"{where}: {self.no_fact(ref.name)}")
+            declared = _fields(kind).get(ref.field)
+            if declared is None:
+                raise self.fail("$.message", f"{where}: a {kind} fact has no field {ref.field!r}")
+            if declared.type == "object":
+                if ref.key not in declared.keys:
+                    raise self.fail(
+                        "$.message",
+                        f"{where}: {ref.field} is shown one figure at a time, "
+                        f"one of {', '.join(declared.keys)}",
+                    )
+            elif ref.key is not None:
+                raise self.fail("$.message", f"{where}: {ref.field} is a {declared.type}")
+            if ref.helper is not None and declared.type != messages.HELPERS[ref.helper][0]:
+                raise self.fail(
+                    "$.message",
+                    f"{where}: {ref.helper} writes a {messages.HELPERS[ref.helper][0]}, "
+                    f"and {ref.field} is a {declared.type}",
+                )
+            self.read.update(declared.thresholds)
+        return template
+
+    def escalation(self) -> Predicate | None:
+        """Whether a match escalates: every check of ``escalate`` holds (and there is one)."""
+        checks = self.spec.escalate
+        if not isinstance(checks, tuple | list):
+            raise self.fail("$.escalate", "must be a list of checks")
+        predicates = [self.check(check, f"$.escalate[{i}]") for i, check in enumerate(checks)]
+        if not predicates:
+            return None
+        if len(predicates) == 1:
+            return predicates[0]
+        return lambda matched: all(p(matched) for p in predicates)
+
+    def check(self, check: Any, path: str) -> Predicate:
+        if not isinstance(check, dict) or set(check) != {"of", "where"}:
+            raise self.fail(path, 'a check is {"of": NAME, "where": [...]}')
+        name = check["of"]
+        kind = self.carried.get(name) if isinstance(name, str) else None
+        if kind is None:
+            raise self.fail(f"{path}.of", self.no_fact(name))
+        where = check["where"]
+        if not isinstance(where, list) or not where:
+            raise self.fail(f"{path}.where", "must be a list of one test or more")
+        tests = [self.predicate(t, name, kind, f"{path}.where[{i}]") for i, t in enumerate(where)]
+        if len(tests) == 1:
+            return tests[0]
+        return lambda matched: all(t(matched) for t in tests)
+
+    def predicate(self, test: Any, name: str, kind: str, path: str) -> Predicate:
+        """A test of ``where``'s language on the carried fact ``name``, in Python: checked
+        as a condition's test is, and meaning what it means there."""
+        self.test(test, kind, path)
+        if isinstance(test, dict):
+            ((joint, tests),) = test.items()
+            parts = [
+                self.predicate(t, name, kind, f"{path}.{joint}[{i}]") for i, t in enumerate(tests)
+            ]
+            if joint == "all":
+                return lambda matched: all(p(matched) for p in parts)
+            return lambda matched: any(p(matched) for p in parts)
+        field, op, operand = test
+        if op == "in":
+            constants = tuple(operand)
+            return lambda matched: matched[name][field] in constants
+        right = self.right(operand, name, f"{path}[2]")
+        if op in ("==", "!="):
+            equal = op == "=="
+            return lambda matched: (matched[name][field] == right(matched)) is equal
+        compare = _ORDER_OPS[op]
+
+        def ordered(matched: Matched) -> bool:
+            # No ordered field may be null (rules.facts); were one, its order would not hold
+            # rather than raise while writing a finding.
+            left, value = matched[name][field], right(matched)
+            return left is not None and value is not None and compare(left, value)
+
+        return ordered
+
+    def right(self, operand: Any, name: str, path: str) -> Callable[[Matched], Any]:
+        if not isinstance(operand, dict):
+            return lambda matched: operand
+        other, field = operand.get("of", name), operand["field"]
+        if other not in self.carried:
+            raise self.fail(f"{path}.of", self.no_fact(other))
+        return lambda matched: matched[other][field]
 
     def pattern(self, pattern: Any, position: int, path: str) -> dict[str, Any]:
         if not isinstance(pattern, dict):
@@ -257,7 +410,9 @@ _matches: list[Match] = []
 _lock = threading.Lock()
 _sessions = itertools.count(1)
 
-RULESET = compile_ruleset(CATALOGUE)
+COMPILED = compile_rules(CATALOGUE)
+"""Each rule of the catalogue compiled, by id."""
+RULESET = _ruleset(COMPILED)
 """The catalogue as durable_rules reads it: plain JSON."""
 RULE_IDS = frozenset(spec.id for spec in CATALOGUE)
 _host = _QuietHost()

@@ -92,6 +92,8 @@ class Field:
     nullable: bool = False
     thresholds: tuple[str, ...] = ()
     """The thresholds (rules.thresholds) its value applies: a rule reading it reads them."""
+    keys: tuple[str, ...] = ()
+    """The figures an ``object`` field holds, each shown on its own."""
 
 
 _TEXT, _FLAG, _COUNT, _DAY, _NUMBER = (Field(t) for t in ("text", "flag", "count", "day", "number"))
@@ -163,7 +165,9 @@ FACTS: dict[str, dict[str, Field]] = {
         "has_purchase": _FLAG,
         "quote_off": Field("flag", thresholds=("quote_tolerance_pct",)),
         "due_from": Field("day", thresholds=("grace_days",)),
-        "figures": Field("object"),
+        "figures": Field(
+            "object", keys=("promised", "bought", "delivered", "quoted", "bought_amount")
+        ),
     },
 }
 """Every kind of fact :func:`build` makes and the fields of each (besides ``id`` and

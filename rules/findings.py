@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rules import engine, facts
-from rules.catalogue import BY_ID
+from rules import engine, facts, messages
 from rules.snapshot import Snapshot
 
 
@@ -33,17 +32,16 @@ def evaluate(snapshot: Snapshot, as_of: datetime) -> tuple[Finding, ...]:
     by_id = built.by_id()
     found: dict[tuple[str, tuple[str, ...]], Finding] = {}
     for rule_id, matched_ids in engine.run(built.facts, built.barrier):
-        spec = BY_ID[rule_id]
+        rule = engine.COMPILED[rule_id]
         matched = {name: by_id[fact_id] for name, fact_id in matched_ids.items()}
-        subjects = tuple(matched_ids[name] for name in spec.subjects)
-        severity = "CRITICAL" if spec.escalate and spec.escalate(matched) else spec.severity
-        items = [f["item"] for f in matched.values() if "item" in f]
+        subjects = tuple(matched_ids[name] for name in rule.spec.subjects)
+        item = messages.item_of(matched)
         found[(rule_id, subjects)] = Finding(
             rule_id=rule_id,
-            severity=severity,
-            item=items[0] if items else None,
+            severity=rule.severity(matched),
+            item=item,
             subject_ids=subjects,
-            message=spec.message(matched),
+            message=rule.message.render(matched, item),
             facts={name: dict(fact) for name, fact in matched.items()},
         )
     return tuple(found[key] for key in sorted(found))

@@ -9,7 +9,7 @@ import pytest
 
 from rules import CATALOGUE, engine
 from rules.catalogue import BY_ID, RuleSpec
-from rules.engine import RuleError, compile_ruleset
+from rules.engine import RuleError, compile_rules, compile_ruleset
 
 BEFORE = Path(__file__).with_name("ruleset_before.json")
 
@@ -31,7 +31,7 @@ def spec(**changes) -> RuleSpec:
             {"none": "deliverable", "where": [["item", "==", {"field": "item", "of": "purchase"}]]},
         ),
         subjects=("purchase",),
-        message=lambda m: "late",
+        message="{item}: late.",
     )
     return replace(base, **changes)
 
@@ -121,6 +121,43 @@ def test_every_operator_compiles_to_durable_rules_own():
     }
 
 
+def test_every_rule_survives_a_round_trip_through_json_whole():
+    for rule in CATALOGUE:
+        stored = json.loads(json.dumps(rule.to_json(), sort_keys=True))
+        assert RuleSpec.from_json(stored) == rule
+
+
+def test_the_catalogue_read_back_from_json_compiles_to_the_ruleset_it_always_had():
+    before = json.loads(BEFORE.read_text())
+    stored = json.loads(json.dumps([rule.to_json() for rule in CATALOGUE]))
+    read_back = compile_ruleset([RuleSpec.from_json(rule) for rule in stored])
+    assert read_back == engine.RULESET
+    assert list(read_back.values()) == list(before.values())
+
+
+def test_a_rule_as_json_is_a_copy_changing_it_changes_no_rule():
+    rule = BY_ID["need-not-promised"]
+    stored = rule.to_json()
+    stored["when"][0]["where"].clear()
+    stored["escalate"][0]["of"] = "promise"
+    assert rule.when[0]["where"] == [["validated", "==", True]]
+    assert RuleSpec.from_json(rule.to_json()) == rule
+
+
+def test_a_rule_stored_with_a_part_missing_unknown_or_misshapen_is_refused():
+    stored = spec().to_json()
+    with pytest.raises(RuleError, match="a rule has no part 'colour'") as unknown:
+        RuleSpec.from_json({**stored, "colour": "red"})
+    assert unknown.value.path == "$.colour"
+    with pytest.raises(RuleError, match="a rule has message: this one has not"):
+        RuleSpec.from_json({k: v for k, v in stored.items() if k != "message"})
+    with pytest.raises(RuleError, match="must be a list") as misshapen:
+        RuleSpec.from_json({**stored, "subjects": "purchase"})
+    assert (misshapen.value.rule_id, misshapen.value.path) == ("test-rule", "$.subjects")
+    with pytest.raises(RuleError, match="must be a string"):
+        RuleSpec.from_json({**stored, "message": ["late"]})
+
+
 def test_a_finding_carries_its_subjects_then_its_context():
     assert BY_ID["function-unassigned"].carries == ("function", "engagement")
     assert BY_ID["delivered-late"].carries == ("deliverable", "promise")
@@ -207,6 +244,95 @@ def test_a_test_that_cannot_mean_anything_is_refused(test, path, problem):
     error = refusal(when=when)
     assert error.path == f"$.when[1].where[1]{path}"
     assert problem in error.problem
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ("{item}: {purchse.quantity}", "{purchse.quantity}: the finding carries no fact named"),
+        ("{item}: {clock.today|date}", "the finding carries no fact named 'clock'"),
+        ("{item}: {purchase.quantiy}", "a purchase fact has no field 'quantiy'"),
+        ("{item}: {purchase.quantity.total}", "quantity is a decimal"),
+        ("{item}: {purchase.signed_day|people}", "people writes a count, and signed_day is a day"),
+        ("{if purchase.quantit}{item}{end}", "at character 4, {purchase.quantit}: a purchase"),
+        ("{if purchase.quantity}{item}", "at character 0: an {if} with no {end}"),
+        ("{item}: {purchase}", "{purchase} is none of"),
+        ("{item}: {purchase.quantity|money}", "'money' is none of the helpers"),
+        ("{item}: 100% {done}", "{done} is none of"),
+        ("{item}: {", "a lone '{'"),
+    ],
+)
+def test_a_message_reading_what_the_finding_does_not_carry_is_refused(message, problem):
+    error = refusal(message=message)
+    assert error.path == "$.message"
+    assert problem in error.problem
+
+
+def test_a_message_showing_an_object_field_names_one_of_its_figures():
+    line = dict(thresholds=(), when=({"fact": "item", "as": "line"},), subjects=("line",))
+    assert "one of promised, bought" in refusal(**line, message="{line.figures}").problem
+    assert "one of promised, bought" in refusal(**line, message="{line.figures.cost}").problem
+    rule = spec(**line, message="{item}: {line.figures.bought}")
+    figures = {"bought": "5"}
+    matched = {"line": {"item": "a", "figures": figures}}
+    assert compile_rules([rule])["test-rule"].says(matched) == "a: 5"
+
+
+def test_a_message_naming_the_item_of_a_finding_about_no_item_is_refused():
+    error = refusal(
+        thresholds=(), when=({"fact": "engagement"},), subjects=("engagement",), message="{item}"
+    )
+    assert (error.path, error.problem) == (
+        "$.message",
+        "{item}: the finding carries no fact with an item",
+    )
+
+
+def test_a_message_reading_a_threshold_the_rule_does_not_name_is_refused():
+    error = refusal(
+        thresholds=(),
+        when=({"fact": "purchase"},),
+        message="{item}: plan by {purchase.plan_by|date}",
+    )
+    assert error.path == "$.thresholds"
+    assert "reads planning_days" in error.problem
+
+
+@pytest.mark.parametrize(
+    ("escalate", "path", "problem"),
+    [
+        ([{"of": "clock", "where": [["today", ">", 0]]}], ".of", "carries no fact named 'clock'"),
+        ([{"of": "deliverable", "where": [["open", "==", True]]}], ".of", "no fact named"),
+        ([{"of": "purchase", "where": [["plan_byy", ">", 0]]}], ".where[0][0]", "no field"),
+        (
+            [{"of": "purchase", "where": [["plan_by", "<", {"field": "today", "of": "clock"}]]}],
+            ".where[0][2].of",
+            "carries no fact named 'clock'",
+        ),
+        (
+            [{"of": "purchase", "where": [{"any": [["item", "<", "b"]]}]}],
+            ".where[0].any[0][1]",
+            "item is a text, which has no order",
+        ),
+        ([{"of": "purchase", "where": []}], ".where", "one test or more"),
+        ([{"fact": "purchase", "where": [["plan_by", ">", 0]]}], "", "a check is"),
+        ([["plan_by", ">", 0]], "", "a check is"),
+    ],
+)
+def test_an_escalation_testing_what_the_finding_does_not_carry_is_refused(escalate, path, problem):
+    error = refusal(escalate=tuple(escalate))
+    assert error.path == f"$.escalate[0]{path}"
+    assert problem in error.problem
+
+
+def test_an_escalation_reading_a_threshold_the_rule_does_not_name_is_refused():
+    error = refusal(
+        thresholds=(),
+        when=({"fact": "purchase"},),
+        escalate=({"of": "purchase", "where": [["plan_by", ">", 0]]},),
+    )
+    assert error.path == "$.thresholds"
+    assert "reads planning_days" in error.problem
 
 
 def test_a_finding_about_a_fact_the_rule_does_not_name_is_refused():

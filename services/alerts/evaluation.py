@@ -15,7 +15,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any, Generic, TypeVar
+
+from tortoise.models import Model
 
 import rules
 from models import (
@@ -75,6 +78,18 @@ def thresholds(overrides: Mapping[str, str] | None = None) -> rules.Thresholds:
     return rules.Thresholds(**values)
 
 
+def _plain(value: Any) -> Any:
+    """A column's value as the rules take it: an enum by its name."""
+    return value.value if isinstance(value, Enum) else value
+
+
+async def _rows(model: type[Model], engagement_id: int, *columns: str) -> list[tuple[Any, ...]]:
+    """The engagement's rows of ``model`` as plain tuples of ``columns``, in id order: the
+    rules read values, so no model object is built for them."""
+    found = await model.filter(engagement_id=engagement_id).order_by("id").values_list(*columns)
+    return [tuple(_plain(value) for value in row) for row in found]
+
+
 async def load_snapshot(engagement: Engagement) -> rules.Snapshot:
     """The engagement as the rules see it (seven queries, and one per decision taken outside
     the engagement that still stands)."""
@@ -86,58 +101,72 @@ async def load_snapshot(engagement: Engagement) -> rules.Snapshot:
         decision_model=engagement.decision_model.value,
         in_house=engagement.in_house,
         roles=tuple(
-            rules.Role(r.id, r.person_id, r.function.value, r.raci.value)
-            for r in await RoleAssignment.filter(engagement_id=eid).order_by("id")
+            rules.Role(*row)
+            for row in await _rows(RoleAssignment, eid, "id", "person_id", "function", "raci")
         ),
         needs=tuple(
-            rules.Need(n.id, n.item, n.priority.value, n.validated_at)
-            for n in await Need.filter(engagement_id=eid).order_by("id")
+            rules.Need(*row)
+            for row in await _rows(Need, eid, "id", "item", "priority", "validated_at")
         ),
         promises=tuple(
-            rules.Promise(
-                p.id,
-                p.item,
-                p.quantity,
-                p.made_by_id,
-                p.quoted_amount,
-                p.promised_date,
-                p.made_at,
-                p.delivery_signoff_by_id,
-                p.delivery_signoff_at,
+            rules.Promise(*row)
+            for row in await _rows(
+                Promise,
+                eid,
+                "id",
+                "item",
+                "quantity",
+                "made_by_id",
+                "quoted_amount",
+                "promised_date",
+                "made_at",
+                "delivery_signoff_by_id",
+                "delivery_signoff_at",
             )
-            for p in await Promise.filter(engagement_id=eid).order_by("id")
         ),
         purchases=tuple(
-            rules.Purchase(
-                p.id, p.item, p.quantity, p.amount, p.estimated_cost, p.due_date, p.signed_at
+            rules.Purchase(*row)
+            for row in await _rows(
+                Purchase,
+                eid,
+                "id",
+                "item",
+                "quantity",
+                "amount",
+                "estimated_cost",
+                "due_date",
+                "signed_at",
             )
-            for p in await Purchase.filter(engagement_id=eid).order_by("id")
         ),
         deliverables=tuple(
-            rules.Deliverable(
-                d.id,
-                d.item,
-                d.quantity,
-                d.status.value,
-                d.due_date,
-                d.delivered_at,
-                d.accepted_at,
-                d.estimated_cost,
-                d.actual_cost,
+            rules.Deliverable(*row)
+            for row in await _rows(
+                Deliverable,
+                eid,
+                "id",
+                "item",
+                "quantity",
+                "status",
+                "due_date",
+                "delivered_at",
+                "accepted_at",
+                "estimated_cost",
+                "actual_cost",
             )
-            for d in await Deliverable.filter(engagement_id=eid).order_by("id")
         ),
         change_orders=tuple(
-            rules.ChangeOrder(
-                c.id,
-                c.item,
-                c.status.value,
-                c.quantity_delta,
-                c.amount_delta,
-                c.cost_delta,
-                c.approved_at,
+            rules.ChangeOrder(*row)
+            for row in await _rows(
+                ChangeOrder,
+                eid,
+                "id",
+                "item",
+                "status",
+                "quantity_delta",
+                "amount_delta",
+                "cost_delta",
+                "approved_at",
             )
-            for c in await ChangeOrder.filter(engagement_id=eid).order_by("id")
         ),
         thresholds=thresholds(engagement.thresholds),
         required_functions=tuple(sorted((engagement.required_functions or {}).items())),

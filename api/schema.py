@@ -27,6 +27,7 @@ from api.compensation.compensation import (
 )
 from api.core.access import Authorize
 from api.core.errors import MASKED_MESSAGE, should_mask
+from api.core.execution import PlainLeavesExecutor, mark_plain_leaf
 from api.core.limits import CountNodes, HideSuggestions, NodeBudget, QuietExecutor
 from api.core.measure import MeasureOperations
 from api.core.nodes import NodeQuery
@@ -156,7 +157,9 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         types=list(NODE_TYPES.values()),
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=extensions,  # type: ignore[arg-type]
-        execution_context_class=None if settings.graphql_suggestions else QuietExecutor,
+        execution_context_class=PlainLeavesExecutor
+        if settings.graphql_suggestions
+        else QuietExecutor,
         config=StrawberryConfig(relay_max_results=100),
     )
     read_plain_fields_directly(schema)
@@ -169,12 +172,13 @@ def read_plain_fields_directly(schema: strawberry.Schema) -> None:
 
     A fifty-item engagement page resolves about a thousand such leaves; in a profile the
     wrappers were about a tenth of its execution. Fields with a resolver or an extension
-    keep strawberry's.
+    keep strawberry's. Those whose type is a scalar or an enum are also marked for
+    ``api.core.execution``, which completes them without graphql-core's per-field work.
     """
     for graphql_type in schema._schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType):
             continue
-        for graphql_field in graphql_type.fields.values():
+        for name, graphql_field in graphql_type.fields.items():
             definition = (graphql_field.extensions or {}).get(
                 GraphQLCoreConverter.DEFINITION_BACKREF
             )
@@ -184,6 +188,7 @@ def read_plain_fields_directly(schema: strawberry.Schema) -> None:
                 and getattr(graphql_field.resolve, "_is_default", False)
             ):
                 graphql_field.resolve = _attribute_reader(definition.python_name)
+                mark_plain_leaf(graphql_type, name, graphql_field, definition.python_name)
 
 
 def _attribute_reader(name: str) -> Any:

@@ -47,7 +47,8 @@ from graphql import (
 )
 from graphql.execution import ExecutionResult, Executor
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from api.core.execution import PlainLeavesExecutor
 
 # --- suggestions ------------------------------------------------------------------------
 
@@ -67,7 +68,7 @@ class HideSuggestions(ValidationRule):
         context._hide_suggestions = True
 
 
-class QuietExecutor(StrawberryGraphQLCoreExecutionContext):
+class QuietExecutor(PlainLeavesExecutor):
     """Executes without suggestions in request errors (an enum variable's "Did you mean")."""
 
     @classmethod

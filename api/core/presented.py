@@ -16,12 +16,14 @@ from __future__ import annotations
 import dataclasses
 import operator
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import strawberry
 from tortoise.models import Model
 
-from services.core.presenters import columns, global_id
+from services.core.presenters import columns
+from services.core.wire import to_global_id
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
@@ -29,30 +31,60 @@ T = TypeVar("T")
 Reader = Callable[[Any], Any]
 
 
-def _readers(cls: type, model: type[Model], extra: dict[str, Reader]) -> list[tuple[str, Reader]]:
+def _builder(cls: type[T], model: type[Model], extra: dict[str, Reader]) -> Callable[[Any], T]:
+    """``cls``'s object for a row of ``model``: every field read as the module says.
+
+    The fields shown as stored (and ``pk`` and ``<relation>_pk``) are read all at once by
+    one ``attrgetter``, in C; only ``id``, ``extra`` and the presented columns call a
+    function each. A fifty-item page builds about two hundred such objects per request.
+    """
     shown = {c.name: c for c in columns(model) if not c.trail_only}
     relations = model._meta.fk_fields | model._meta.o2o_fields
+    stored: list[tuple[str, str]] = []  # (field, attribute) read as they are
     readers: list[tuple[str, Reader]] = []
-    for field in dataclasses.fields(cls):
+    with_id = False
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
         name = field.name
         if not field.init:
             continue
         if name in extra:
             readers.append((name, extra[name]))
         elif name == "id":
-            readers.append((name, lambda row: strawberry.ID(global_id(row))))
+            with_id = True
         elif name == "pk":
-            readers.append((name, lambda row: row.pk))
+            stored.append((name, "pk"))
         elif name.endswith("_pk") and name[:-3] in relations:
-            readers.append((name, operator.attrgetter(f"{name[:-3]}_id")))
+            stored.append((name, f"{name[:-3]}_id"))
         elif name in shown:
-            readers.append((name, shown[name].value))
+            column = shown[name]
+            if column.as_stored:
+                stored.append((name, column.attribute))
+            else:
+                readers.append((name, column.value))
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise TypeError(
                 f"{cls.__name__}.{name}: {model.__name__}'s presenter shows no such field; "
                 "give it in extra= or show it in services.core.presenters"
             )
-    return readers
+    names = tuple(name for name, _ in stored)
+    # attrgetter of one attribute gives the value, of several a tuple: read one as a tuple.
+    attributes = [attribute for _, attribute in stored] or ["pk"]
+    read_stored = operator.attrgetter(*attributes, *(["pk"] if len(attributes) == 1 else []))
+
+    def build(row: Any) -> T:
+        values = dict(zip(names, read_stored(row), strict=False))
+        if with_id:
+            values["id"] = strawberry.ID(_global_id(type(row).__name__, row.pk))
+        for name, read in readers:
+            values[name] = read(row)
+        return cls(**values)
+
+    return build
+
+
+_global_id = lru_cache(maxsize=65536)(to_global_id)
+"""A row's global id, remembered: the same rows are read request after request, and each
+id is a base64 encoding."""
 
 
 class FromRow(Generic[M]):
@@ -68,13 +100,13 @@ class FromRow(Generic[M]):
         if build is None:
             # Read the models' fields at the first row, not at import: Tortoise knows the
             # related models only once it is initialised.
-            readers: list[tuple[str, Reader]] | None = None
+            made: Callable[[M], T] | None = None
 
             def build(row: M) -> T:
-                nonlocal readers
-                if readers is None:
-                    readers = _readers(cls, self.model, self.extra)
-                return cls(**{name: read(row) for name, read in readers})
+                nonlocal made
+                if made is None:
+                    made = self.built[cls] = _builder(cls, self.model, self.extra)
+                return made(row)
 
             self.built[cls] = build
         return build

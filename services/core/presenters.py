@@ -130,6 +130,11 @@ class Column:
     trail_only: bool = False
     camel: str = ""
 
+    @property
+    def as_stored(self) -> bool:
+        """Whether the shown value is the stored one, as :meth:`value` reads it."""
+        return self.present is None and self.related is None
+
     def value(self, row: Model) -> Any:
         stored = getattr(row, self.attribute)
         if self.present is not None:

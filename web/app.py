@@ -53,6 +53,7 @@ from web.http import (
     JSON,
     LimitBody,
     LimitBodyTime,
+    encode_json,
     error_response,
     is_request_error,
     read_json,
@@ -83,6 +84,9 @@ class GraphQLApp(GraphQL[Context, None]):
     ``web.result_cache``) when there is one."""
 
     graphql_transport_ws_handler_class = KeyedTransportWS
+
+    def encode_json(self, data: object) -> bytes:
+        return encode_json(data)
 
     def __init__(
         self,

@@ -4,6 +4,9 @@ that ask for it, the legacy application/json answers for the rest, and the 401/4
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import enum
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,7 +20,7 @@ from services.access.api_keys import create_api_key
 from settings import Settings
 from tests.api.live.test_subscriptions import serving
 from tests.support import http_as
-from web.http import GRAPHQL_RESPONSE_JSON, MAX_JSON_DEPTH, response_media_type
+from web.http import GRAPHQL_RESPONSE_JSON, MAX_JSON_DEPTH, encode_json, response_media_type
 
 JSON = "application/json"
 TYPENAME = {"query": "{ __typename }"}
@@ -416,3 +419,25 @@ async def test_a_post_or_a_failed_get_carries_no_etag(client):
         "/graphql", params={"query": "{ nope }"}, headers={"accept": GRAPHQL_RESPONSE_JSON}
     )
     assert failed.status_code == 400 and "etag" not in failed.headers
+
+
+class _Shade(enum.StrEnum):
+    DARK = "dark"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"data": {"name": "Zoë, 北京", "n": [1, None, True, 1.5, -2]}},
+        {"data": {"big": 2**70, "small": -(2**70)}},  # past orjson's 64 bits
+        {"data": {"shade": _Shade.DARK}},  # a str subclass, as json.dumps writes it
+    ],
+)
+def test_response_bodies_read_back_as_the_standard_encoder_wrote_them(value):
+    standard = json.dumps(value, separators=(",", ":"))
+    assert json.loads(encode_json(value)) == json.loads(standard)
+
+
+def test_a_value_the_standard_encoder_refuses_is_refused_still():
+    with pytest.raises(TypeError):
+        encode_json({"data": {"at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}})

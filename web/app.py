@@ -85,8 +85,9 @@ class GraphQLApp(GraphQL[Context, None]):
 
     graphql_transport_ws_handler_class = KeyedTransportWS
 
-    def encode_json(self, data: object) -> bytes:
-        return encode_json(data)
+    def encode_json(self, data: object) -> str:
+        # Text, as strawberry's own: a socket sends text frames only for str.
+        return encode_json(data).decode()
 
     def __init__(
         self,

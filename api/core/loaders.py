@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Generic, TypeVar, cast
 
 from strawberry.dataloader import DataLoader
@@ -135,28 +136,13 @@ class Loaders:
     """The loaders of one request; made fresh per request so nothing leaks between them.
 
     Rows by id come from :meth:`by_id`, one loader per model, made when first asked for
-    (the named ones below are the same loaders, for the resolvers that name them)."""
+    (the named ones below are the same loaders, for the resolvers that name them). Every
+    loader is made when a resolver first asks for it: most requests use a few of them,
+    and ``{ __typename }`` none.
+    """
 
     def __init__(self) -> None:
         self._by_id: dict[type[Model], ById[Any]] = {}
-        self.organization = self.by_id(Organization)
-        self.person = self.by_id(Person)
-        self.engagement = self.by_id(Engagement)
-        self.role = self.by_id(RoleAssignment)
-        self.need = self.by_id(Need)
-        self.promise = self.by_id(Promise)
-        self.purchase = self.by_id(Purchase)
-        self.deliverable = self.by_id(Deliverable)
-        self.change_order = self.by_id(ChangeOrder)
-        self.facts_of = FactsOf(self.person)
-        self.alert = self.by_id(Alert)
-        self.commission_plan = self.by_id(CommissionPlan)
-        self.webhook_endpoint = self.by_id(WebhookEndpoint)
-        self.alerts_of = RowsOf(Alert)
-        self.credits_of = RowsOf(Credit)
-        self.webhook_delivery = self.by_id(WebhookDelivery)
-        self.event = self.by_id(Event)
-        self.attempts_of = RowsOf(DeliveryAttempt, parent="delivery_id")
 
     def by_id(self, model: type[M]) -> ById[M]:
         """This request's loader of ``model``'s rows by primary key."""
@@ -164,3 +150,75 @@ class Loaders:
         if loader is None:
             loader = self._by_id[model] = ById(model)
         return loader
+
+    @cached_property
+    def organization(self) -> ById[Organization]:
+        return self.by_id(Organization)
+
+    @cached_property
+    def person(self) -> ById[Person]:
+        return self.by_id(Person)
+
+    @cached_property
+    def engagement(self) -> ById[Engagement]:
+        return self.by_id(Engagement)
+
+    @cached_property
+    def role(self) -> ById[RoleAssignment]:
+        return self.by_id(RoleAssignment)
+
+    @cached_property
+    def need(self) -> ById[Need]:
+        return self.by_id(Need)
+
+    @cached_property
+    def promise(self) -> ById[Promise]:
+        return self.by_id(Promise)
+
+    @cached_property
+    def purchase(self) -> ById[Purchase]:
+        return self.by_id(Purchase)
+
+    @cached_property
+    def deliverable(self) -> ById[Deliverable]:
+        return self.by_id(Deliverable)
+
+    @cached_property
+    def change_order(self) -> ById[ChangeOrder]:
+        return self.by_id(ChangeOrder)
+
+    @cached_property
+    def facts_of(self) -> FactsOf:
+        return FactsOf(self.person)
+
+    @cached_property
+    def alert(self) -> ById[Alert]:
+        return self.by_id(Alert)
+
+    @cached_property
+    def commission_plan(self) -> ById[CommissionPlan]:
+        return self.by_id(CommissionPlan)
+
+    @cached_property
+    def webhook_endpoint(self) -> ById[WebhookEndpoint]:
+        return self.by_id(WebhookEndpoint)
+
+    @cached_property
+    def alerts_of(self) -> RowsOf[Alert]:
+        return RowsOf(Alert)
+
+    @cached_property
+    def credits_of(self) -> RowsOf[Credit]:
+        return RowsOf(Credit)
+
+    @cached_property
+    def webhook_delivery(self) -> ById[WebhookDelivery]:
+        return self.by_id(WebhookDelivery)
+
+    @cached_property
+    def event(self) -> ById[Event]:
+        return self.by_id(Event)
+
+    @cached_property
+    def attempts_of(self) -> RowsOf[DeliveryAttempt]:
+        return RowsOf(DeliveryAttempt, parent="delivery_id")

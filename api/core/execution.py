@@ -21,12 +21,15 @@ from typing import Any
 
 from graphql import (
     GraphQLField,
+    GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
     get_nullable_type,
     is_leaf_type,
     is_non_null_type,
 )
-from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -116,3 +119,32 @@ class PlainLeavesExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """graphql-core's, straight to the object's fields for an object (a page's edges
+        and nodes, about five hundred of them): the checks it would make first, by type
+        and by value, cannot fail for an object that is there, and an object's
+        completion is never null."""
+        object_type = return_type
+        if type(object_type) is GraphQLNonNull:
+            object_type = object_type.of_type
+        if (
+            type(object_type) is GraphQLObjectType
+            and result is not None
+            and result is not Undefined
+            and not isinstance(result, Exception)
+        ):
+            return self.complete_object_value(
+                object_type, field_details_list, info, path, result, position_context
+            )
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )

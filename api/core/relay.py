@@ -10,6 +10,7 @@ import base64
 import binascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
@@ -130,6 +131,7 @@ class Connection(Generic[T]):
         return [edge.node for edge in self.edges]
 
 
+@lru_cache(maxsize=65536)  # the same rows' cursors, request after request
 def _cursor(pk: int) -> str:
     return base64.b64encode(f"cursor:{pk}".encode()).decode()
 

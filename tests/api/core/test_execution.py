@@ -74,10 +74,19 @@ class Query:
     def holder(self) -> Holder | None:
         return Holder(required=_bad(name=None), optional=_bad(name=None))
 
+    @strawberry.field
+    def holders(self) -> list[Holder | None]:
+        return [
+            Holder(required=GOOD, optional=None),
+            Holder(required=None, optional=GOOD),  # type: ignore[arg-type]  # null object
+            Holder(required=ValueError("no item"), optional=GOOD),  # type: ignore[arg-type]
+        ]
+
 
 QUERY = """{
   items { name note colour amount at tags count shout alias: name __typename }
   holder { required { name } optional { name count } }
+  holders { required { name } optional { name } }
 }"""
 
 
@@ -128,3 +137,6 @@ def test_plain_leaves_answer_as_graphql_core_does():
     assert ["items", 3, "colour"] in paths
     assert ["items", 4, "count"] in paths
     assert ["holder", "required", "name"] in paths
+    assert data["holders"] == [{"required": {"name": "a"}, "optional": None}, None, None]
+    assert ["holders", 1, "required"] in paths
+    assert ("no item", ["holders", 2, "required"]) in errors

@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -83,11 +83,47 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+@dataclass(frozen=True)
+class _Read:
+    """One of the snapshot's reads, made once per database dialect: its SQL, whose one
+    parameter is the engagement's id, and how each column's stored value is read (as
+    ``values_list`` reads it)."""
+
+    sql: str
+    readers: tuple[Callable[[Any], Any] | None, ...]
+
+
+_reads: dict[tuple[str, type[Model], tuple[str, ...]], _Read] = {}
+
+
+def _read(model: type[Model], columns: tuple[str, ...]) -> _Read:
+    db = model._meta.db
+    key = (db.capabilities.dialect, model, columns)
+    read = _reads.get(key)
+    if read is None:
+        meta = model._meta
+        native = {field[1] for field in meta.db_native_fields}
+        sql = model.filter(engagement_id=0).order_by("id").values_list(*columns).sql()
+        readers = tuple(
+            None if name in native else meta.fields_map[name].to_python_value for name in columns
+        )
+        read = _reads[key] = _Read(sql, readers)
+    return read
+
+
 async def _rows(model: type[Model], engagement_id: int, *columns: str) -> list[tuple[Any, ...]]:
     """The engagement's rows of ``model`` as plain tuples of ``columns``, in id order: the
-    rules read values, so no model object is built for them."""
-    found = await model.filter(engagement_id=engagement_id).order_by("id").values_list(*columns)
-    return [tuple(_plain(value) for value in row) for row in found]
+    rules read values, so no model object is built for them. Every evaluation sends the
+    same seven queries, so each is put into SQL once, not once per evaluation."""
+    read = _read(model, columns)
+    _, found = await model._meta.db.execute_query(read.sql, [engagement_id])
+    return [
+        tuple(
+            _plain(value if reader is None else reader(value))
+            for value, reader in zip(row, read.readers, strict=True)
+        )
+        for row in found
+    ]
 
 
 async def load_snapshot(engagement: Engagement) -> rules.Snapshot:

@@ -31,6 +31,9 @@ from tortoise.models import Model
 from models import AuditEntry, Engagement
 from services.core.presenters import as_json
 
+# The entry's time, as its column takes it (in UTC, whatever offset it was given with).
+_AT = AuditEntry._meta.fields_map["at"]
+
 # Bookkeeping every row has: the entry has its own time.
 _BOOKKEEPING = frozenset({"created_at", "updated_at"})
 
@@ -147,8 +150,10 @@ async def record(
     took it in. Inside ``holding`` the entry is returned unsaved (no id yet) and written
     when the block ends."""
     actor = current_actor()
-    entry = AuditEntry(
-        at=at or dt.datetime.now(dt.UTC),
+    # Built without the model's checks and conversions (``construct``): every value here is
+    # already what the column holds, and a bulk load builds an entry for every row it writes.
+    entry = AuditEntry.construct(
+        at=_AT.to_python_value(at) if at is not None else dt.datetime.now(dt.UTC),
         action=action,
         target_type=type(target).__name__,
         target_id=target.pk,

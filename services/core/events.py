@@ -114,7 +114,7 @@ async def record(
         return []
     endpoints = [only] if only is not None else await WebhookEndpoint.filter(active=True)
     last = await _last_sequences(occurrences)
-    written = []
+    written: list[tuple[Event, list[WebhookDelivery]]] = []
     for occurrence in occurrences:
         uid = new_event_id()
         data: dict[str, Any] = {"object": occurrence.object}
@@ -123,7 +123,7 @@ async def record(
         sequence = None
         if occurrence.engagement_id is not None:
             sequence = last[occurrence.engagement_id] = last[occurrence.engagement_id] + 1
-        event = await Event.create(
+        event = Event(
             uid=uid,
             type=occurrence.type,
             occurred_at=at,
@@ -131,21 +131,32 @@ async def record(
             sequence=sequence,
             body=body(uid, occurrence.type, at, sequence, data),
         )
-        if only is not None:
-            owed = [
-                await WebhookDelivery.create(
-                    event_id=event.id, endpoint_id=only.id, next_attempt_at=at
-                )
-            ]
-        else:
-            owed = [
-                WebhookDelivery(event_id=event.id, endpoint_id=e.id, next_attempt_at=at)
-                for e in endpoints
-                if subscribed(e.event_types, occurrence.type)
-            ]
-            if owed:
-                await WebhookDelivery.bulk_create(owed)
-        written.append((event, owed))
+        written.append((event, []))
+    if len(written) == 1:
+        await written[0][0].save(force_create=True)
+    else:
+        # A unit's events with one INSERT, then their ids (the deliveries name them, and the
+        # caller may read them) with one SELECT by their unique uids.
+        await Event.bulk_create([event for event, _ in written])
+        ids = dict(
+            await Event.filter(uid__in=[event.uid for event, _ in written]).values_list("uid", "id")
+        )
+        for event, _ in written:
+            event.id = ids[event.uid]
+    for event, owed in written:
+        owed.extend(
+            WebhookDelivery(event_id=event.id, endpoint_id=e.id, next_attempt_at=at)
+            for e in endpoints
+            if only is not None or subscribed(e.event_types, event.type)
+        )
+    if only is not None:
+        for _, owed in written:
+            for delivery in owed:
+                await delivery.save(force_create=True)
+    else:
+        owed_all = [delivery for _, owed in written for delivery in owed]
+        if owed_all:
+            await WebhookDelivery.bulk_create(owed_all)
     await _notify()
     return written
 

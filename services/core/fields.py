@@ -346,13 +346,13 @@ async def clean(
 
     ``required`` names the fields that must be present and not null (on create).
     """
-    unknown = set(values) - set(spec)
+    unknown = values.keys() - spec.keys()
     if unknown:
         # A programming error, not a user's: api/ only passes fields it declared.
         raise TypeError(f"unknown fields {sorted(unknown)}")
     errors: list[FieldError] = []
     cleaned: dict[str, Any] = {}
-    for name in sorted(required - set(values)):
+    for name in sorted(required.difference(values)):
         errors.append(FieldError(name, "is required"))
     for name, value in values.items():
         rule = spec[name]
@@ -366,14 +366,12 @@ async def clean(
             cleaned[name] = rule.check(value, ctx)
         except Problem as problem:
             errors.append(FieldError(name, problem.message, problem.code))
-    refs = {
-        name: (rule, cleaned[name])
-        for name, rule in spec.items()
-        if isinstance(rule, Ref) and cleaned.get(name) is not None
-    }
     known = _known.get()
-    for name, (rule, pk) in refs.items():
-        if known is not None and (rule.model, pk) in known:
+    for name, rule in spec.items():
+        if not isinstance(rule, Ref):
+            continue
+        pk = cleaned.get(name)
+        if pk is None or (known is not None and (rule.model, pk) in known):
             continue
         if not await rule.model.exists(pk=pk):
             errors.append(FieldError(name, f"No {rule.label} with this id.", ErrorCode.NOT_FOUND))

@@ -194,8 +194,33 @@ def shown(row: Model) -> dict[str, Any]:
     return {c.name: c.value(row) for c in columns(type(row)) if not c.trail_only}
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def _reference(value: Ref) -> dict[str, str]:
+    return {"id": to_global_id(value.type_name, value.pk)}
+
+
+# The wire form of a value by its exact type: most values are of one of these, found with one
+# look-up; any other (an enum, a subclass, a list) takes the checks below.
+_WIRE_BY_TYPE: dict[type, Callable[[Any], Any]] = {
+    type(None): _same,
+    str: _same,
+    bool: _same,
+    int: _same,
+    Ref: _reference,
+    Decimal: format_decimal,
+    dt.datetime: format_datetime,
+    dt.date: dt.date.isoformat,
+}
+
+
 def wire(value: Any) -> Any:
     """A shown value as JSON: what the GraphQL scalars would write."""
+    exact = _WIRE_BY_TYPE.get(type(value))
+    if exact is not None:
+        return exact(value)
     if value is None or isinstance(value, str | bool | int):
         return value
     if isinstance(value, Ref):
@@ -220,11 +245,19 @@ def as_json(
     as the audit trail records it (its own columns included); ``leave_out`` names fields
     a use has no place for."""
     presented: dict[str, Any] = {"id": global_id(row)}
-    for column in columns(type(row)):
-        if (column.trail_only and not trail) or column.name in leave_out:
-            continue
+    for column in _presented(type(row), trail, leave_out):
         presented[column.camel] = wire(column.value(row))
     return presented
+
+
+@cache
+def _presented(model: type[Model], trail: bool, leave_out: frozenset[str]) -> tuple[Column, ...]:
+    """The columns :func:`as_json` writes of ``model``'s rows, worked out once per use."""
+    return tuple(
+        column
+        for column in columns(model)
+        if not (column.trail_only and not trail) and column.name not in leave_out
+    )
 
 
 def event_object(row: Model) -> dict[str, Any]:

@@ -39,19 +39,6 @@ def check_database_url(database_url: str) -> None:
         )
 
 
-async def _keep_session(_connection: object) -> None:
-    """What a pooled PostgreSQL connection runs when it goes back to the pool: nothing.
-
-    asyncpg's own reset sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
-    RESET ALL`` each time, one more round trip per statement, since Tortoise takes a
-    connection from the pool for each statement outside a transaction: a cold engagement
-    page went from 9 round trips to 18. Nothing in fourway leaves such session state on a
-    pooled connection (no advisory locks, cursors or SET; the LISTEN of
-    ``services.core.feed`` has a connection of its own), and asyncpg still rolls back a
-    transaction left open and drops listeners before it calls this.
-    """
-
-
 def tortoise_config(database_url: str, *, pool_max_size: int = 10) -> dict[str, Any]:
     """Return Tortoise's config for ``database_url`` (``sqlite://`` or ``postgres://``)."""
     from tortoise.backends.base.config_generator import expand_db_url
@@ -59,7 +46,6 @@ def tortoise_config(database_url: str, *, pool_max_size: int = 10) -> dict[str, 
     connection: dict[str, Any] = expand_db_url(database_url)
     if database_url.startswith(_POSTGRES_SCHEMES):
         connection["credentials"].setdefault("maxsize", pool_max_size)
-        connection["credentials"]["reset"] = _keep_session
     else:
         connection["engine"] = "models.sqlite"  # BEGIN IMMEDIATE: see models/sqlite.py
     return {

@@ -25,6 +25,7 @@ from tortoise.models import Model
 
 from models.enums import Severity
 from services.core.wire import (
+    camel,
     format_datetime,
     format_decimal,
     present_facts,
@@ -83,7 +84,7 @@ _UNTIMED = Shape(hidden=frozenset(_BOOKKEEPING))
 SHAPES: dict[str, Shape] = {
     "Alert": Shape(
         # An alert shows when it opened and changed state, not when its row did.
-        hidden=frozenset({"created_at", "updated_at"}),
+        hidden=frozenset(_BOOKKEEPING),
         presented={"facts": present_facts},
         trail_only=frozenset({"acknowledged_by", "waived_by"}),
     ),
@@ -144,11 +145,6 @@ class Column:
         return stored
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 @cache
 def columns(model: type[Model]) -> tuple[Column, ...]:
     """The fields ``model``'s rows are shown with, in the model's order, times of the row's
@@ -164,34 +160,20 @@ def columns(model: type[Model]) -> tuple[Column, ...]:
         if name == meta.pk_attr:
             continue
         if name in related:
+            attribute = f"{name}_id"
             target = column.related_model.__name__  # type: ignore[attr-defined]
-            entry = Column(name, f"{name}_id", related=target)
         elif name in meta.db_fields:
-            entry = Column(name, name)
+            attribute, target = name, None
         else:  # reverse relations and other fields that are not columns
             continue
-        shown.append(
-            Column(
-                entry.name,
-                entry.attribute,
-                entry.related,
-                shape.presented.get(name),
-                name in shape.trail_only,
-                _camel(name),
-            )
-        )
+        present, trail_only = shape.presented.get(name), name in shape.trail_only
+        shown.append(Column(name, attribute, target, present, trail_only, camel(name)))
     # Every row's bookkeeping times (from the base model, so first) read best last.
     return tuple(sorted(shown, key=lambda c: c.name in _BOOKKEEPING))
 
 
 def global_id(row: Model) -> str:
     return to_global_id(type(row).__name__, row.pk)
-
-
-def shown(row: Model) -> dict[str, Any]:
-    """The row's fields as the API shows them, by name, as Python values (relations as
-    :class:`Ref`); without the trail's own columns."""
-    return {c.name: c.value(row) for c in columns(type(row)) if not c.trail_only}
 
 
 def _same(value: Any) -> Any:
@@ -221,20 +203,13 @@ def wire(value: Any) -> Any:
     exact = _WIRE_BY_TYPE.get(type(value))
     if exact is not None:
         return exact(value)
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, Ref):
-        return {"id": to_global_id(value.type_name, value.pk)}
-    if isinstance(value, Decimal):
-        return format_decimal(value)
-    if isinstance(value, dt.datetime):
-        return format_datetime(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Enum):
+    if isinstance(value, Enum):  # before str: a StrEnum is a str too
         return value.value
     if isinstance(value, list):
         return [wire(item) for item in value]
+    for kind, write in _WIRE_BY_TYPE.items():  # subclasses (datetime before date)
+        if isinstance(value, kind):
+            return write(value)
     return value
 
 

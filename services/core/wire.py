@@ -56,7 +56,8 @@ _OBJECT_KINDS = {
 }
 
 
-def _camel(name: str) -> str:
+def camel(name: str) -> str:
+    """``margin_pct`` -> ``marginPct``: a field's name as GraphQL shows it."""
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 
@@ -64,15 +65,15 @@ def _camel(name: str) -> str:
 def _fact_value(name: str, value: Any) -> tuple[str, Any]:
     if name in DAY_FIELDS and isinstance(value, int):
         shown = None if value == NO_DAY else dt.date.fromordinal(value).isoformat()
-        return _camel(name), shown
+        return camel(name), shown
     if name in PERSON_FIELDS:
-        related = _camel(name.removesuffix("_id"))
+        related = camel(name.removesuffix("_id"))
         return related, None if value is None else {"id": to_global_id("Person", value)}
     if isinstance(value, float):
-        return _camel(name), format_decimal(Decimal(repr(value)))
+        return camel(name), format_decimal(Decimal(repr(value)))
     if isinstance(value, dict):
-        return _camel(name), {_camel(k): v for k, v in value.items()}
-    return _camel(name), value
+        return camel(name), {camel(k): v for k, v in value.items()}
+    return camel(name), value
 
 
 def present_fact(fact: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,7 +93,7 @@ def present_fact(fact: Mapping[str, Any]) -> dict[str, Any]:
 
 def present_facts(facts: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """An alert's facts, by the names its rule gives them, as the API shows them."""
-    return {_camel(name): present_fact(fact) for name, fact in facts.items()}
+    return {camel(name): present_fact(fact) for name, fact in facts.items()}
 
 
 def present_idempotency_key(key: str) -> str:
